@@ -1,0 +1,241 @@
+"""Comparing a student's value with the oracle's, and explaining the difference.
+
+The checks follow ``torch.testing.assert_close`` and ``numpy.testing``: type,
+then shape, then finiteness, then values with ``|a - e| <= atol + rtol * |e|``
+elementwise, where ``atol`` is relative to the largest expected magnitude (an
+absolute atol larger than a gradient's scale would let an all-zeros stub pass).
+A failure is a :class:`Mismatch` whose message names the shapes, the greatest
+absolute and relative errors, the first differing index with both values, and
+a hint when the difference has the signature of a common mistake.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from grader.oracle import Expected
+from grader.sandbox.wire import Opaque
+
+# An expected-value argument: an Expected (one value per device) or a plain value.
+ExpectedLike = Any
+
+
+class GradingFailure(AssertionError):
+    """A check failed because of the student's code; the message is for the student."""
+
+
+class Mismatch(GradingFailure):
+    pass
+
+
+def fmt_shape(shape: tuple) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def describe(value: Any) -> str:
+    """A short description of a returned value, for messages."""
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {fmt_shape(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, np.generic):
+        return f"a NumPy scalar ({value.dtype})"
+    if isinstance(value, Opaque):
+        return f"an object of type {value.type_name}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if isinstance(value, dict):
+        return f"a dict with keys {sorted(value)}"
+    return f"a {type(value).__name__} ({value!r})"[:120]
+
+
+def _devices(expected: ExpectedLike) -> dict[str, Any]:
+    return expected.by_device if isinstance(expected, Expected) else {"cpu": expected}
+
+
+def as_array(actual: Any, what: str, expected_shape: tuple) -> np.ndarray:
+    """The student's value as a numeric ndarray, or a Mismatch saying why not."""
+    if actual is None:
+        raise Mismatch(f"{what} returned None; expected an array of shape {fmt_shape(expected_shape)}"
+                       " (is a `return` missing, or a TODO left as None?)")
+    if isinstance(actual, (bool, int, float, np.generic)) and not isinstance(actual, np.ndarray):
+        actual = np.asarray(actual)
+    elif isinstance(actual, (list, tuple)):
+        try:
+            actual = np.asarray(actual)
+        except (ValueError, TypeError):
+            raise Mismatch(f"{what}: expected an array of shape {fmt_shape(expected_shape)}, "
+                           f"got {describe(actual)} that is not a rectangular array of numbers") from None
+    if not isinstance(actual, np.ndarray):
+        raise Mismatch(f"{what}: expected a NumPy array of shape {fmt_shape(expected_shape)}, "
+                       f"got {describe(actual)}")
+    if actual.dtype.kind not in "biuf":
+        raise Mismatch(f"{what}: expected real numbers, got an array of dtype {actual.dtype}")
+    return actual
+
+
+def _shape_hint(actual: np.ndarray, shape: tuple) -> str:
+    a = actual.shape
+    if a == shape[::-1] and len(shape) == 2:
+        return "it looks transposed: check the order of a matrix product or a missing .T"
+    if actual.size == math.prod(shape):
+        if tuple(s for s in a if s != 1) == tuple(s for s in shape if s != 1):
+            return ("same values, different dimensions: reshape it, or keep the dimension "
+                    "(keepdims=True) in a sum or mean")
+        return "same number of entries, different shape: a reshape with the wrong order?"
+    try:
+        np.broadcast_shapes(a, shape)
+        if actual.size > math.prod(shape):
+            return ("an unintended broadcast: an array of shape (n,) combined with (n, 1) or (1, n) "
+                    "gives (n, n); check the shapes of the arrays you add or multiply")
+        return "a sum or mean over the wrong axis, or one missing?"
+    except ValueError:
+        pass
+    return ""
+
+
+def check_close(
+    actual: Any,
+    expected: ExpectedLike,
+    what: str,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    mistakes: Mapping[str, Any] | None = None,
+    factors: Mapping[float, str] | None = None,
+    inputs: Mapping[str, Any] | None = None,
+) -> None:
+    """Raise Mismatch unless ``actual`` matches the expected value on every device.
+
+    ``mistakes`` maps a hint to the value a known wrong implementation gives;
+    ``factors`` maps a constant factor (such as ``m``) to a hint; ``inputs``
+    are described (shapes) in the message.
+    """
+    for device, exp in _devices(expected).items():
+        exp = np.asarray(exp, dtype=np.float64)
+        arr = as_array(actual, what, exp.shape)
+        context = _inputs_line(inputs)
+        if arr.shape != exp.shape:
+            hint = _shape_hint(arr, exp.shape)
+            raise Mismatch(f"{what}: expected shape {fmt_shape(exp.shape)}, got {fmt_shape(arr.shape)}"
+                           + context + (f"\nHint: {hint}" if hint else ""))
+        arr = arr.astype(np.float64)
+        _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device)
+
+
+def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device):
+    scale = float(np.max(np.abs(exp[np.isfinite(exp)]), initial=0.0))
+    abs_tol = atol * max(scale, 1e-300) if scale > 0 else atol
+    bad_finite = ~np.isfinite(arr) & np.isfinite(exp)
+    err = np.abs(arr - exp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (err <= abs_tol + rtol * np.abs(exp)) | (arr == exp)
+    ok &= ~bad_finite
+    if ok.all():
+        return
+    n_bad = int((~ok).sum())
+    first = tuple(int(i) for i in np.argwhere(~ok)[0]) if arr.ndim else ()
+    lines = [f"{what}: values differ from the expected ones" + (f" (oracle on {device})" if device != "cpu" else "")]
+    if context:
+        lines.append(context.strip())
+    if bad_finite.any():
+        idx = tuple(int(i) for i in np.argwhere(bad_finite)[0]) if arr.ndim else ()
+        lines.append(f"NaN or inf at index {idx}: got {arr[idx]!r}, expected {exp[idx]:.10g}"
+                     f" ({int(bad_finite.sum())} such entries)")
+        lines.append("Hint: NaN/inf where the answer is finite usually comes from overflow, e.g. "
+                     "np.exp of a large number or log(0); use a numerically stable formula")
+        raise Mismatch("\n".join(lines))
+    finite_err = np.where(np.isfinite(err), err, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(np.abs(exp) > 0, finite_err / np.abs(exp), np.where(finite_err > 0, np.inf, 0.0))
+    ia = np.unravel_index(int(np.argmax(finite_err)), arr.shape) if arr.ndim else ()
+    ir = np.unravel_index(int(np.argmax(rel)), arr.shape) if arr.ndim else ()
+    lines.append(f"Mismatched elements: {n_bad} / {arr.size} ({100.0 * n_bad / max(arr.size, 1):.1f}%)")
+    lines.append(f"Greatest absolute difference: {finite_err[ia]:.4g} at index {tuple(map(int, ia))} "
+                 f"(up to {abs_tol:.2g} allowed)")
+    lines.append(f"Greatest relative difference: {rel[ir]:.4g} at index {tuple(map(int, ir))} "
+                 f"(up to {rtol:.2g} allowed)")
+    lines.append(f"First mismatch at index {first}: expected {exp[first]:.10g}, got {arr[first]:.10g}")
+    hint = diagnose(arr, exp, rtol, abs_tol, mistakes, factors, device)
+    if hint:
+        lines.append(f"Hint: {hint}")
+    raise Mismatch("\n".join(lines))
+
+
+def _close(a: np.ndarray, b: Any, rtol: float, abs_tol: float) -> bool:
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.abs(a - b) <= abs_tol + max(rtol, 1e-6) * np.abs(b)))
+
+
+def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu") -> str:
+    """Name the common mistake whose signature ``arr`` has, or return ''."""
+    for hint, wrong in (mistakes or {}).items():
+        wrong_value = wrong.by_device.get(device, wrong.value) if isinstance(wrong, Expected) else wrong
+        if _close(arr, wrong_value, rtol, abs_tol):
+            return hint
+    if np.any(exp != 0) and _close(arr, -exp, rtol, abs_tol):
+        return "the sign is flipped (every value is the negative of the expected one)"
+    if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.shape[0] > 1 and _close(arr, exp.T, rtol, abs_tol):
+        return "the result is transposed"
+    nz = np.abs(exp) > 1e-12 * max(float(np.max(np.abs(exp))), 1e-300)
+    if nz.sum() >= 1 and np.all(np.isfinite(arr)):
+        ratios = arr[nz] / exp[nz]
+        k = float(np.median(ratios))
+        if k != 0 and abs(k - 1) > 1e-6 and np.allclose(ratios, k, rtol=1e-6) and _close(arr, k * exp, rtol, abs_tol):
+            for factor, hint in (factors or {}).items():
+                if math.isclose(k, factor, rel_tol=1e-6):
+                    return f"off by a factor of {k:.6g}: {hint}"
+            return f"every value is {k:.6g} times the expected one: a missing or extra constant factor?"
+        diff = arr - exp
+        c = float(np.median(diff))
+        if nz.sum() > 1 and abs(c) > abs_tol and np.allclose(diff, c, rtol=0, atol=abs_tol + rtol * abs(c)):
+            return f"every value is off by the same constant ({c:.6g})"
+    return ""
+
+
+def check_scalar(actual: Any, expected: ExpectedLike, what: str, **kwargs: Any) -> float:
+    """Like check_close for a scalar. Accepts a Python number, a NumPy scalar or a
+    0-d array; a (1,) or (1, 1) array is refused with a hint to squeeze it."""
+    if isinstance(actual, np.ndarray) and actual.ndim > 0:
+        if actual.size == 1:
+            raise Mismatch(f"{what}: expected a scalar (a float), got an array of shape "
+                           f"{fmt_shape(actual.shape)}\nHint: use float(x), x.item() or np.squeeze(x)")
+        raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")
+    if isinstance(actual, (list, tuple, dict, Opaque, str)) or actual is None:
+        raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")
+    check_close(np.asarray(actual), expected, what, **kwargs)
+    return float(actual)
+
+
+def check_keys(actual: Any, keys: list[str], what: str) -> dict:
+    """The student's dict, provided it has exactly the expected keys (extra keys are listed)."""
+    if not isinstance(actual, dict):
+        raise Mismatch(f"{what}: expected a dict with keys {keys}, got {describe(actual)}")
+    missing = [k for k in keys if k not in actual]
+    if missing:
+        raise Mismatch(f"{what}: the dict is missing key(s) {missing} (it has {sorted(actual)})")
+    return actual
+
+
+def check_tuple(actual: Any, n: int, what: str) -> tuple:
+    if not isinstance(actual, (tuple, list)) or len(actual) != n:
+        raise Mismatch(f"{what}: expected a tuple of {n} values, got {describe(actual)}")
+    return tuple(actual)
+
+
+def _inputs_line(inputs: Mapping[str, Any] | None) -> str:
+    if not inputs:
+        return ""
+    parts = []
+    for name, value in inputs.items():
+        if isinstance(value, np.ndarray):
+            parts.append(f"{name} of shape {fmt_shape(value.shape)}")
+        else:
+            parts.append(f"{name}={value!r}")
+    return "\nInputs: " + ", ".join(parts)

@@ -1,0 +1,340 @@
+"""The pytest plugin: fixtures for exercise graders, and scoring.
+
+Loaded through the ``pytest11`` entry point, so ``pytest exercises/ex01_sigmoid``
+grades the student's file and prints the score; ``grader check`` runs the same
+tests in-process and reads the results from :class:`GradingSession`.
+
+Fixtures for a grader (``test_*.py`` in an exercise folder):
+
+- ``student``: the student's module, running in a sandbox process;
+  ``student.sigmoid(z)`` returns the value, ``student.call(...)`` the full
+  :class:`~grader.sandbox.client.CallResult`.
+- ``oracle``: PyTorch in float64 on every device (:class:`~grader.oracle.Oracle`).
+- ``check``: comparisons with the exercise's tolerances and actionable messages.
+- ``rng``: a NumPy generator seeded from the grading seed and the test's name.
+- ``exercise``: the exercise's metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader import compare
+from grader.exercises import METADATA, Exercise, ExerciseError, load_exercise
+from grader.results import ERROR, FAILED, PASSED, CheckResult, ExerciseResult
+from grader.sandbox.client import CallResult, Sandbox, StudentError
+from grader.submission import SubmissionError, prepare_submission
+
+DEFAULT_SEED = 1234
+
+
+def seed_from_env() -> int:
+    value = os.environ.get("GRADER_SEED", "")
+    try:
+        return int(value) if value.strip() else DEFAULT_SEED
+    except ValueError:
+        raise ExerciseError(f"GRADER_SEED must be an integer, got {value!r}") from None
+
+
+class Student:
+    """The student's module as the grader sees it: every call crosses into the sandbox."""
+
+    def __init__(self, sandbox: Sandbox):
+        self._sandbox = sandbox
+
+    def call(self, func: str, *args: Any, **kwargs: Any) -> CallResult:
+        return self._sandbox.call(func, *args, **kwargs)
+
+    def store(self, value: Any):
+        return self._sandbox.store(value)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._sandbox.call(name, *args, **kwargs).value
+
+
+class Checker:
+    """``compare`` bound to the current check's tolerances."""
+
+    def __init__(self, rtol: float, atol: float):
+        self.rtol, self.atol = rtol, atol
+
+    def _tol(self, kwargs: dict) -> dict:
+        kwargs.setdefault("rtol", self.rtol)
+        kwargs.setdefault("atol", self.atol)
+        return kwargs
+
+    def close(self, actual, expected, what: str, **kwargs) -> None:
+        compare.check_close(actual, expected, what, **self._tol(kwargs))
+
+    def scalar(self, actual, expected, what: str, **kwargs) -> float:
+        return compare.check_scalar(actual, expected, what, **self._tol(kwargs))
+
+    def keys(self, actual, keys, what: str) -> dict:
+        return compare.check_keys(actual, keys, what)
+
+    def tuple(self, actual, n: int, what: str) -> tuple:
+        return compare.check_tuple(actual, n, what)
+
+    def fail(self, message: str):
+        raise compare.GradingFailure(message)
+
+    def no_mutation(self, result: CallResult, what: str, names: list[str] | None = None) -> None:
+        """Fail if the call modified any of its array arguments in place."""
+        if result.mutated:
+            where = []
+            for position, key in result.mutated:
+                arg = names[position] if names and isinstance(position, int) and position < len(names) else position
+                where.append(f"{arg}[{key!r}]" if key is not None else str(arg))
+            raise compare.GradingFailure(
+                f"{what} modified its input(s) in place: {', '.join(where)}. Graded functions must "
+                f"not change their arguments (use `w = w - lr * dw`, not `w -= lr * dw`)")
+
+    def no_warnings(self, result: CallResult, what: str) -> None:
+        if result.warnings:
+            raise compare.GradingFailure(
+                f"{what} raised NumPy warning(s): {'; '.join(result.warnings[:3])}\n"
+                f"Hint: an overflow warning means an intermediate value was too large; "
+                f"rewrite the formula so that np.exp never sees a large positive number")
+
+
+class GradingSession:
+    """Collects check results per exercise; owns the sandboxes and the oracle."""
+
+    def __init__(self, seed: int | None = None, submissions: dict[str, Path] | None = None):
+        self.seed = seed
+        self.submissions = dict(submissions or {})
+        self.results: dict[str, ExerciseResult] = {}
+        self.sandboxes: dict[str, Sandbox] = {}
+        self.usage_errors: list[str] = []
+        self._oracle = None
+        self._exercises: dict[Path, Exercise] = {}
+        self._points: dict[str, float] = {}
+        self._started: dict[str, float] = {}
+        self._tmp_dirs: list[Path] = []
+
+    # -- set-up ---------------------------------------------------------------
+
+    def exercise_for(self, path: Path) -> Exercise | None:
+        folder = path if path.is_dir() else path.parent
+        if folder not in self._exercises:
+            self._exercises[folder] = load_exercise(folder) if (folder / METADATA).exists() else None
+        return self._exercises[folder]
+
+    def sandbox(self, ex: Exercise) -> Sandbox:
+        if ex.name not in self.sandboxes:
+            source = self.submissions.get(ex.name, ex.student_file)
+            prepared = prepare_submission(Path(source), ex)
+            self.sandboxes[ex.name] = Sandbox(prepared.path, ex.module, ex.limits, ex.forbidden,
+                                              display_name=prepared.display_name)
+            self._tmp_dirs.extend(prepared.cleanup)
+        return self.sandboxes[ex.name]
+
+    @property
+    def oracle(self):
+        if self._oracle is None:
+            from grader.oracle import Oracle
+
+            self._oracle = Oracle()
+        return self._oracle
+
+    def close(self) -> None:
+        import shutil
+
+        for sandbox in self.sandboxes.values():
+            sandbox.close()
+        self.sandboxes.clear()
+        for path in self._tmp_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+    # -- pytest hooks -----------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session, config, items):
+        counts: dict[tuple, int] = {}
+        for item in items:
+            ex = self.exercise_for(item.path)
+            if ex is not None:
+                key = (ex.name, _check_name(item))
+                counts[key] = counts.get(key, 0) + 1
+        for item in items:
+            ex = self.exercise_for(item.path)
+            if ex is None:
+                continue
+            name = _check_name(item)
+            check = ex.checks.get(name)
+            points = check.points if check else 1.0
+            self._points[item.nodeid] = points / counts[(ex.name, name)]
+            self._result_for(ex)
+
+    def _result_for(self, ex: Exercise) -> ExerciseResult:
+        if ex.name not in self.results:
+            self.results[ex.name] = ExerciseResult(
+                exercise=ex.name, title=ex.title, score=0.0, max_score=0.0,
+                seed=self.seed if self.seed is not None else DEFAULT_SEED, devices=[],
+                submission=str(self.submissions.get(ex.name, ex.student_file)),
+            )
+            self._started[ex.name] = time.perf_counter()
+        return self.results[ex.name]
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        ex = self.exercise_for(item.path)
+        if ex is None:
+            return
+        if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+            exc = call.excinfo.value if call.excinfo else None
+            if report.outcome == "passed":
+                status, output, kind = PASSED, "", ""
+            elif report.outcome == "skipped":
+                status, output, kind = FAILED, f"skipped: {_skip_reason(report)}", "skipped"
+            elif isinstance(exc, StudentError):
+                status, output, kind = FAILED, str(exc), exc.kind
+                report.longrepr = output
+            elif isinstance(exc, compare.GradingFailure):
+                status, output, kind = FAILED, str(exc), "mismatch"
+                report.longrepr = output
+            else:
+                status, kind = ERROR, "grader"
+                output = (f"internal error in the grader (not your fault; please report it): "
+                          f"{type(exc).__name__}: {exc}" if exc else "internal error in the grader")
+            name = _check_name(item)
+            check = ex.checks.get(name)
+            points = self._points.get(item.nodeid, 1.0)
+            result = self._result_for(ex)
+            label = name if item.name == name else item.name
+            result.tests.append(CheckResult(
+                name=label,
+                score=points if status == PASSED else 0.0,
+                max_score=points,
+                status=status,
+                output=output,
+                description=check.description if check else "",
+                seconds=round(call.duration, 4),
+                hidden=check.hidden if check else False,
+                kind=kind,
+            ))
+
+    def pytest_sessionfinish(self, session):
+        from grader.results import versions
+
+        for name, result in self.results.items():
+            result.score = sum(t.score for t in result.tests)
+            result.max_score = sum(t.max_score for t in result.tests)
+            result.seconds = round(time.perf_counter() - self._started.get(name, time.perf_counter()), 3)
+            if self._oracle is not None:
+                result.devices = self._oracle.device_names
+            else:
+                result.devices = ["cpu"]
+            result.versions = versions()
+        self.close()
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.results:
+            return
+        from grader.report import format_text
+
+        terminalreporter.section("grader")
+        for result in self.results.values():
+            terminalreporter.write(format_text(result, color=terminalreporter.hasmarkup) + "\n")
+
+
+def _check_name(item) -> str:
+    return getattr(item, "originalname", None) or item.name
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+# -- module-level hooks (the plugin proper) -------------------------------------
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grader", "grading student submissions")
+    group.addoption("--submission", default=None,
+                    help="grade this file (or folder holding the exercise's file) instead of the stub")
+    group.addoption("--seed", dest="grader_seed", type=int, default=None,
+                    help=f"seed for the test inputs (default: $GRADER_SEED or {DEFAULT_SEED})")
+
+
+def pytest_configure(config):
+    session = _session(config)
+    if session is None:
+        seed = config.getoption("grader_seed")
+        session = GradingSession(seed=seed if seed is not None else seed_from_env())
+        config.pluginmanager.register(session, "grader-session")
+    elif session.seed is None:
+        seed = config.getoption("grader_seed")
+        session.seed = seed if seed is not None else seed_from_env()
+    config.stash[_SESSION] = session
+
+
+_SESSION = pytest.StashKey[GradingSession]()
+
+
+def _session(config) -> GradingSession | None:
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, GradingSession):
+            return plugin
+    return None
+
+
+def _exercise(request) -> Exercise:
+    session = request.config.stash[_SESSION]
+    ex = session.exercise_for(Path(request.node.path))
+    if ex is None:
+        pytest.fail(f"{request.node.path.parent} has no {METADATA}: not an exercise folder")
+    submission = request.config.getoption("submission")
+    if submission and ex.name not in session.submissions:
+        session.submissions[ex.name] = Path(submission)
+    return ex
+
+
+@pytest.fixture
+def exercise(request) -> Exercise:
+    return _exercise(request)
+
+
+@pytest.fixture
+def student(request) -> Student:
+    ex = _exercise(request)
+    session = request.config.stash[_SESSION]
+    try:
+        return Student(session.sandbox(ex))
+    except SubmissionError as exc:
+        raise StudentError(str(exc), kind="submission") from None
+
+
+@pytest.fixture
+def oracle(request):
+    return request.config.stash[_SESSION].oracle
+
+
+@pytest.fixture
+def rng(request) -> np.random.Generator:
+    """Independent of test order: seeded from the grading seed and the test's own name."""
+    session = request.config.stash[_SESSION]
+    return np.random.default_rng([session.seed, zlib.crc32(request.node.name.encode())])
+
+
+@pytest.fixture
+def check(request) -> Checker:
+    ex = _exercise(request)
+    spec = ex.checks.get(_check_name(request.node))
+    rtol = spec.rtol if spec and spec.rtol is not None else ex.rtol
+    atol = spec.atol if spec and spec.atol is not None else ex.atol
+    return Checker(rtol, atol)

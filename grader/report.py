@@ -1,0 +1,87 @@
+"""Report formats: a terminal report, JSON, and Gradescope's results.json.
+
+Every string that came from the student's side (exception messages, printed
+output) was sanitised in the sandbox client; the formats only lay it out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+from grader.results import ERROR, PASSED, ExerciseResult
+from grader.text import indent
+
+_COLORS = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2"}
+
+
+def _c(text: str, color: str, on: bool) -> str:
+    return f"\x1b[{_COLORS[color]}m{text}\x1b[0m" if on else text
+
+
+def _points(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def format_text(result: ExerciseResult, color: bool = False, verbose: bool = False) -> str:
+    """The terminal report: one line per check, feedback under each failure, the total."""
+    lines = [_c(f"{result.exercise}: {result.title}", "bold", color)]
+    width = max((len(t.name) for t in result.tests), default=10)
+    for t in result.tests:
+        if t.status == PASSED:
+            mark = _c("PASS", "green", color)
+        elif t.status == ERROR:
+            mark = _c("ERROR", "yellow", color)
+        else:
+            mark = _c("FAIL", "red", color)
+        lines.append(f"  {mark:<5} {t.name:<{width}}  {_points(t.score):>5} / {_points(t.max_score)}")
+        if t.status != PASSED and t.output:
+            lines.append(indent(t.output, "        "))
+    pct = 100.0 * result.score / result.max_score if result.max_score else 0.0
+    lines.append(_c(f"  Score: {_points(result.score)} / {_points(result.max_score)} ({pct:.0f}%)", "bold", color))
+    v = result.versions
+    lines.append(_c(
+        f"  seed {result.seed} | devices: {', '.join(result.devices)} | Python {v.get('python', '?')}, "
+        f"NumPy {v.get('numpy', '?')}, PyTorch {v.get('torch', '?')} | {result.seconds:.1f} s", "dim", color))
+    lines.append(_c(f"  reproduce: grader check {result.exercise} --seed {result.seed}", "dim", color))
+    if result.grader_faults:
+        lines.append(_c("  The grader itself failed on some checks (not your fault): please report it.",
+                        "yellow", color))
+    return "\n".join(lines)
+
+
+def to_json(results: list[ExerciseResult], many: bool) -> str:
+    data = [r.to_dict() for r in results]
+    return json.dumps(data if many else data[0], indent=2)
+
+
+def to_gradescope(results: Iterable[ExerciseResult], visibility: str = "visible") -> dict:
+    """Gradescope's autograder results.json (one file for all exercises graded)."""
+    results = list(results)
+    tests = []
+    for r in results:
+        for i, t in enumerate(r.tests, 1):
+            tests.append({
+                "name": f"{r.exercise}: {t.name}",
+                "number": f"{r.exercise[2:4].lstrip('0') or '0'}.{i}" if r.exercise.startswith("ex") else str(i),
+                "score": round(t.score, 6),
+                "max_score": round(t.max_score, 6),
+                "status": "passed" if t.status == PASSED else "failed",
+                "output": t.output or (t.description if t.status == PASSED else ""),
+                "output_format": "text",
+                "visibility": "hidden" if t.hidden else "visible",
+                "tags": [r.exercise],
+            })
+    info = "; ".join(
+        f"{r.exercise}: seed {r.seed}, devices {', '.join(r.devices)}" for r in results)
+    versions = results[0].versions if results else {}
+    return {
+        "score": round(sum(r.score for r in results), 6),
+        "execution_time": int(round(sum(r.seconds for r in results))),
+        "output": f"Graded by grader {versions.get('grader', '?')} (Python {versions.get('python', '?')}, "
+                  f"NumPy {versions.get('numpy', '?')}, PyTorch {versions.get('torch', '?')}); {info}",
+        "output_format": "text",
+        "visibility": visibility,
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }

@@ -1,0 +1,68 @@
+"""The result of grading: plain dataclasses that every report format reads."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import asdict, dataclass, field
+
+PASSED, FAILED, ERROR = "passed", "failed", "error"
+
+
+@dataclass
+class CheckResult:
+    """One check (one pytest test) of one exercise."""
+
+    name: str
+    score: float
+    max_score: float
+    status: str  # passed | failed | error (error: a fault of the grader, not the student)
+    output: str = ""
+    description: str = ""
+    seconds: float = 0.0
+    hidden: bool = False
+    kind: str = ""  # why it failed: mismatch, timeout, missing, exception, ...
+    file: str = ""  # the student's file and line, when known (for CI annotations)
+    line: int | None = None
+
+
+@dataclass
+class ExerciseResult:
+    exercise: str
+    title: str
+    score: float
+    max_score: float
+    seed: int
+    devices: list[str]
+    tests: list[CheckResult] = field(default_factory=list)
+    versions: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    submission: str = ""
+
+    @property
+    def grader_faults(self) -> list[CheckResult]:
+        return [t for t in self.tests if t.status == ERROR]
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["score"] = round(self.score, 6)
+        for t in data["tests"]:
+            t["score"] = round(t["score"], 6)
+        return data
+
+
+def versions() -> dict:
+    """Versions that explain a 'passes on my laptop, fails in CI' difference."""
+    import numpy
+    import torch
+
+    from grader import __version__
+
+    return {
+        "grader": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "torch": torch.__version__,
+        "platform": f"{platform.system()} {platform.machine()}",
+        "executable": sys.executable,
+    }

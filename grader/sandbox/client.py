@@ -1,0 +1,537 @@
+"""The trusted side of the sandbox: starts, drives and polices a worker process.
+
+Student code runs in its own process (see ``worker.py``) started in a scratch
+directory with a scrubbed environment, its own session (process group), and
+rlimits on address space, CPU time, file size, open files and processes. The
+grader talks to it over two pipes in the plain-data format of ``wire.py``.
+Every call has a wall-clock limit; the whole exercise has a time budget. When
+the worker hangs, dies or misbehaves, its process group is killed, the failing
+call becomes a :class:`StudentError` with a one-line cause, and the next call
+starts a fresh worker, so the other checks are still graded.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.sandbox import wire
+from grader.text import sanitize
+
+_HERE = Path(__file__).resolve().parent
+# Shared libraries that betray a forbidden framework in the worker's memory,
+# however it was loaded.
+_FORBIDDEN_LIBRARIES = {
+    "torch": ("libtorch", "libc10", "torch/_C"),
+    "tensorflow": ("libtensorflow", "_pywrap_tensorflow"),
+    "jax": ("jaxlib", "xla_extension"),
+    "jaxlib": ("jaxlib", "xla_extension"),
+    "cupy": ("cupy",),
+    "mxnet": ("libmxnet",),
+    "paddle": ("libpaddle",),
+}
+
+
+@dataclass
+class Limits:
+    """Resource limits for one student process; the defaults suit the course."""
+
+    call_seconds: float = 10.0
+    total_seconds: float = 120.0
+    memory_mb: int = 2048
+    processes: int = 32
+    output_kb: int = 1024
+    open_files: int = 64
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Limits":
+        data = dict(data or {})
+        known = {k: data.pop(k) for k in list(data) if k in cls.__dataclass_fields__}
+        if data:
+            raise ValueError(f"unknown limit(s): {', '.join(sorted(data))}")
+        return cls(**known)
+
+
+class StudentError(Exception):
+    """The student's code failed in a way that costs the current check.
+
+    ``cause`` is one line a student can act on; ``details`` holds the
+    student's own traceback lines or output, already sanitised.
+    """
+
+    def __init__(self, cause: str, details: str = "", kind: str = "error"):
+        super().__init__(cause)
+        self.cause = cause
+        self.details = details
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return self.cause + ("\n" + self.details if self.details else "")
+
+
+@dataclass
+class CallResult:
+    value: Any
+    seconds: float  # wall time measured by the grader, round trip
+    warnings: list = field(default_factory=list)
+    mutated: list = field(default_factory=list)
+    output: str = ""
+    call_id: int = 0
+
+    def ref(self, *path) -> wire.Ref:
+        """A reference to (part of) this result, to pass back to the student."""
+        return wire.Ref([self.call_id, *path])
+
+
+class Sandbox:
+    """One student module, loaded in a worker process that is restarted on failure."""
+
+    def __init__(
+        self,
+        source: Path,
+        module_name: str,
+        limits: Limits | None = None,
+        forbidden: tuple[str, ...] = ("torch", "tensorflow", "jax", "jaxlib"),
+        display_name: str | None = None,
+    ):
+        self.source = Path(source)
+        self.module_name = module_name
+        self.limits = limits or Limits()
+        self.forbidden = tuple(forbidden)
+        self.display_name = display_name or self.source.name
+        self._proc: subprocess.Popen | None = None
+        self._root: Path | None = None
+        self._buffer = b""
+        self._next_id = 0
+        self._used_seconds = 0.0
+        self._import_error: StudentError | None = None
+        self._output_offset = 0
+        self.restarts = -1
+
+    # -- life cycle -------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker now (otherwise the first call does)."""
+        if self._proc is None:
+            self._spawn()
+
+    def close(self) -> None:
+        self._kill()
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _prepare_root(self) -> Path:
+        root = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
+        (root / "runtime").mkdir()
+        for name in ("worker.py", "wire.py"):
+            shutil.copy(_HERE / name, root / "runtime" / name)
+        site = root / "site"
+        site.mkdir()
+        # Only NumPy is importable from site-packages: the sandbox's path has
+        # no torch, no grader, no solutions.
+        numpy_dir = Path(importlib.util.find_spec("numpy").submodule_search_locations[0])
+        for sibling in (numpy_dir, numpy_dir.parent / "numpy.libs"):
+            if sibling.exists():
+                os.symlink(sibling, site / sibling.name)
+        (root / "work").mkdir()
+        return root
+
+    def _spawn(self) -> None:
+        self._kill()
+        self.restarts += 1
+        if self._root is None:
+            self._root = self._prepare_root()
+        root = self._root
+        work = root / "work"
+        target = work / f"{self.module_name}.py"
+        shutil.copyfile(self.source, target)
+        output_path = root / "output.txt"
+        output = open(output_path, "wb")
+        self._output_offset = 0
+        # The kernel ignores RLIMIT_NPROC for root; for others it counts all
+        # of the user's processes, so allow for those already running.
+        self._nproc = None if os.getuid() == 0 else _user_process_count() + int(self.limits.processes)
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(work),
+            "TMPDIR": str(work),
+            "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONIOENCODING": "utf-8:backslashreplace",
+            # One BLAS thread: predictable memory under RLIMIT_AS and timings
+            # comparable with the single-threaded baseline.
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        argv = [
+            sys.executable, "-I", "-S", "-B", str(root / "runtime" / "worker.py"),
+            str(to_child_r), str(from_child_w), str(root / "runtime"), str(root / "site"),
+            str(work), self.module_name, str(target), ",".join(self.forbidden),
+        ]
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=work,
+                env=env,
+                pass_fds=(to_child_r, from_child_w),
+                start_new_session=True,
+                preexec_fn=self._apply_limits,
+            )
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+            output.close()
+        self._to_child = to_child_w
+        self._from_child = from_child_r
+        self._buffer = b""
+        self._ready = False
+
+    def _apply_limits(self) -> None:  # runs in the child, before exec
+        lim = self.limits
+        mem = int(lim.memory_mb) * 1024 * 1024
+        cpu = int(lim.total_seconds) + 5
+        settings = [
+            (resource.RLIMIT_AS, mem),
+            (resource.RLIMIT_CPU, cpu),
+            (resource.RLIMIT_FSIZE, int(lim.output_kb) * 1024),
+            (resource.RLIMIT_NOFILE, int(lim.open_files)),
+            (resource.RLIMIT_CORE, 0),
+        ]
+        if self._nproc is not None:
+            settings.append((resource.RLIMIT_NPROC, self._nproc))
+        for which, value in settings:
+            try:
+                soft, hard = resource.getrlimit(which)
+                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                resource.setrlimit(which, (value, value))
+            except (ValueError, OSError):
+                pass
+
+    def _kill(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        self._proc = None
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.kill()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for fd in (self._to_child, self._from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # -- calls --------------------------------------------------------------
+
+    def call(self, func: str, *args: Any, **kwargs: Any) -> CallResult:
+        """Call ``func`` in the student's module with copies of ``args``.
+
+        Raises StudentError when the student's code cannot produce a value.
+        """
+        self._ensure_ready(func)
+        call_id = self._new_id()
+        message = {
+            "op": "call",
+            "id": call_id,
+            "func": func,
+            "args": _encode_args(list(args)),
+            "kwargs": _encode_args(dict(kwargs)),
+        }
+        start = time.perf_counter()
+        reply = self._request(message, what=f"`{func}`")
+        seconds = time.perf_counter() - start
+        output = self._read_output()
+        self._check_forbidden(f"`{func}`")
+        if not reply.get("ok"):
+            raise self._error_from(reply.get("error") or {}, func, output)
+        try:
+            value = wire.decode(reply.get("value"))
+        except wire.WireError as exc:
+            raise StudentError(f"`{func}` returned something the grader cannot read ({exc})") from None
+        return CallResult(
+            value=value,
+            seconds=seconds,
+            warnings=[sanitize(str(w), 300) for w in _as_list(reply.get("warnings"))][:20],
+            mutated=_as_list(reply.get("mutated")),
+            output=output,
+            call_id=call_id,
+        )
+
+    def store(self, value: Any) -> wire.Ref:
+        """Keep ``value`` in the worker, to pass by reference (no transfer cost)."""
+        self._ensure_ready("store")
+        key = self._new_id()
+        self._request({"op": "store", "id": key, "value": wire.encode(value)}, what="the grader")
+        return wire.Ref([key])
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _ensure_ready(self, func: str) -> None:
+        if self._import_error is not None:
+            raise self._import_error
+        if self._used_seconds > self.limits.total_seconds:
+            raise StudentError(
+                f"not run: your code used up this exercise's time budget "
+                f"({self.limits.total_seconds:g} s in all)",
+                kind="budget",
+            )
+        if self._proc is None:
+            self._spawn()
+        if not self._ready:
+            reply = self._request(None, what="importing your file")
+            output = self._read_output()
+            self._check_forbidden("importing your file")
+            if not reply.get("ok"):
+                err = reply.get("error") or {}
+                self._import_error = StudentError(
+                    f"{self.display_name} could not be imported: "
+                    f"{_one_line(err.get('type'), err.get('message'))}",
+                    _details(err, output),
+                    kind="import",
+                )
+                self._kill()
+                raise self._import_error
+            self._ready = True
+
+    def _request(self, message: dict | None, what: str) -> dict:
+        """Send ``message`` (None: just wait for the next one) and read the reply."""
+        budget_left = self.limits.total_seconds - self._used_seconds
+        timeout = min(self.limits.call_seconds, max(budget_left, 0.0))
+        start = time.monotonic()
+        try:
+            if message is not None:
+                _write_all(self._to_child, wire.dumps(message), start + timeout)
+            line = self._read_line(start + timeout)
+        except TimeoutError:
+            self._used_seconds += time.monotonic() - start
+            self._kill()
+            limit = f"{self.limits.call_seconds:g} s limit per call" if timeout == self.limits.call_seconds \
+                else f"time budget of {self.limits.total_seconds:g} s for this exercise"
+            raise StudentError(
+                f"{what} did not finish within the {limit} (an endless loop, or far too slow?)",
+                self._read_output(),
+                kind="timeout",
+            ) from None
+        except (BrokenPipeError, EOFError, OSError):
+            self._used_seconds += time.monotonic() - start
+            raise self._died(what) from None
+        self._used_seconds += time.monotonic() - start
+        try:
+            return wire.loads(line)
+        except wire.WireError as exc:
+            self._kill()
+            raise StudentError(f"the process running your code sent garbage during {what} ({exc})") from None
+
+    def _read_line(self, deadline: float) -> bytes:
+        max_bytes = 512 * 1024 * 1024
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self._from_child], [], [], remaining)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self._from_child, 1 << 20)
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+            if len(self._buffer) > max_bytes:
+                self._kill()
+                raise StudentError("your code returned more data than the grader accepts (512 MB)")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _died(self, what: str) -> StudentError:
+        proc = self._proc
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        output = self._read_output()
+        self._kill()
+        if code is None:
+            cause = f"the process running your code stopped answering during {what}"
+        elif code < 0:
+            sig = -code
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+            reason = {
+                signal.SIGXFSZ: f"it wrote more than the {self.limits.output_kb} KB output limit",
+                signal.SIGXCPU: f"it used more than {self.limits.total_seconds:g} s of CPU time",
+                signal.SIGKILL: "killed; out of memory, or killed by your code itself",
+                signal.SIGSEGV: "a segmentation fault; out of memory or stack, or a crash in native code",
+            }.get(sig, "a signal sent by your code or the system")
+            cause = f"the process running your code died during {what} ({name}: {reason})"
+        else:
+            cause = (f"your code ended the process during {what} (exit status {code}): "
+                     f"graded functions must return a value, not exit")
+        return StudentError(cause, output, kind="died")
+
+    def _read_output(self) -> str:
+        """What the student's code printed since the last read (sanitised)."""
+        if self._root is None:
+            return ""
+        path = self._root / "output.txt"
+        try:
+            with open(path, "rb") as f:
+                f.seek(self._output_offset)
+                data = f.read(16 * 1024)
+                f.seek(0, os.SEEK_END)
+                self._output_offset = f.tell()
+        except OSError:
+            return ""
+        return sanitize(data.decode("utf-8", "replace"), 4000).rstrip()
+
+    def _check_forbidden(self, what: str) -> None:
+        """Trusted check of the worker's memory maps for forbidden libraries."""
+        if self._proc is None:
+            return
+        try:
+            maps = Path(f"/proc/{self._proc.pid}/maps").read_text(errors="replace")
+        except OSError:
+            return
+        for package in self.forbidden:
+            if any(marker in maps for marker in _FORBIDDEN_LIBRARIES.get(package, ())):
+                self._kill()
+                raise StudentError(
+                    f"your code loaded {package} during {what}: this exercise must be written "
+                    f"with NumPy only", kind="forbidden")
+
+    def _error_from(self, err: dict, func: str, output: str) -> StudentError:
+        kind = err.get("kind")
+        details = _details(err, output)
+        if kind == "missing":
+            return StudentError(
+                f"{self.display_name} has no function `{func}` (check the spelling, and that "
+                f"it is defined at the top level of the file)", output, kind="missing")
+        if kind == "not_callable":
+            return StudentError(f"`{func}` in {self.display_name} is a {err.get('message')}, not a function",
+                                output, kind="missing")
+        if err.get("type") == "NotImplementedError":
+            return StudentError(f"`{func}` is not implemented yet (it raises NotImplementedError)",
+                                output, kind="not_implemented")
+        if kind == "exit":
+            self._kill()
+            return StudentError(f"`{func}` called {err.get('message')}: graded functions must return a "
+                                f"value, not exit", details, kind="exit")
+        if kind == "memory":
+            self._kill()
+            return StudentError(f"`{func}` ran out of memory (the limit is {self.limits.memory_mb} MB)",
+                                details, kind="memory")
+        if kind == "recursion":
+            return StudentError(f"`{func}` recursed too deeply (RecursionError)", details, kind="recursion")
+        if kind == "encode":
+            return StudentError(f"`{func}` returned a value that could not be read: "
+                                f"{_one_line(err.get('type'), err.get('message'))}", details, kind="type")
+        if kind == "protocol":
+            return StudentError(f"the process running your code could not run `{func}`", details)
+        return StudentError(f"`{func}` raised {_one_line(err.get('type'), err.get('message'))}",
+                            details, kind="exception")
+
+
+def _encode_args(value: Any) -> Any:
+    if isinstance(value, wire.Ref):
+        return wire.encode_ref(value)
+    if isinstance(value, wire.Opaque) and value.ref is not None:
+        return wire.encode_ref(wire.Ref(value.ref))
+    if type(value) is list:
+        return {"__list__": [_encode_args(v) for v in value]}
+    if type(value) is tuple:
+        return {"__tuple__": [_encode_args(v) for v in value]}
+    if type(value) is dict:
+        return {"__dict__": {k: _encode_args(v) for k, v in value.items()}}
+    return wire.encode(value)
+
+
+def _write_all(fd: int, data: bytes, deadline: float) -> None:
+    while data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        _, ready, _ = select.select([], [fd], [], remaining)
+        if not ready:
+            raise TimeoutError
+        try:
+            n = os.write(fd, data[: 1 << 16])
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                continue
+            raise
+        data = data[n:]
+
+
+def _as_list(value: Any) -> list:
+    return value if type(value) is list else []
+
+
+def _one_line(type_name: Any, message: Any) -> str:
+    text = f"{type_name or 'an error'}"
+    msg = sanitize(str(message or ""), 300).strip().splitlines()
+    return text + (f": {msg[0]}" if msg else "")
+
+
+def _details(err: dict, output: str) -> str:
+    parts = []
+    trace = sanitize(str(err.get("trace") or ""), 3000).rstrip()
+    if trace:
+        parts.append("Traceback (your code):\n" + trace)
+    message = sanitize(str(err.get("message") or ""), 2000).strip()
+    if message and "\n" in message:
+        parts.append(message)
+    if output:
+        parts.append("Your code printed:\n" + output)
+    return "\n".join(parts)
+
+
+def _user_process_count() -> int:
+    uid = os.getuid()
+    count = 0
+    try:
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    if entry.stat().st_uid == uid:
+                        count += 1
+                except OSError:
+                    pass
+    except OSError:
+        return 256
+    return count

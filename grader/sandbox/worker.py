@@ -1,0 +1,257 @@
+"""The untrusted side: runs a student's module inside the sandbox process.
+
+Started by :mod:`grader.sandbox.client` as ``python -I -S worker.py ...`` in a
+scratch directory, with a scrubbed environment, resource limits and a
+``sys.path`` that holds NumPy and nothing else from site-packages. It imports
+the student's module, then answers requests read from a pipe, one JSON line at
+a time: call a function, keep a value for later, forget values.
+
+Nothing here is trusted. Student code shares this process and can change any
+of it; the grader treats every answer as a claim to validate, and computes
+expected values and scores in its own process.
+
+Standard library, NumPy and ``wire`` only.
+"""
+
+import importlib.abc
+import importlib.util
+import os
+import sys
+import time
+import traceback
+import warnings
+
+
+def main() -> None:
+    read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+    runtime_dir, site_dir, work_dir = sys.argv[3], sys.argv[4], sys.argv[5]
+    module_name, module_file = sys.argv[6], sys.argv[7]
+    forbidden = [m for m in sys.argv[8].split(",") if m]
+
+    sys.path[:] = [work_dir, site_dir] + [p for p in sys.path if "site-packages" not in p]
+    sys.path.insert(0, runtime_dir)
+    import wire  # noqa: E402  (from runtime_dir)
+    import numpy as np  # noqa: E402
+
+    sys.path.remove(runtime_dir)
+    sys.meta_path.insert(0, _Blocker(forbidden))
+    os.chdir(work_dir)
+
+    channel = _Channel(read_fd, write_fd, wire)
+    module, error = _import_student(module_name, module_file, work_dir)
+    channel.send({"op": "ready", "ok": error is None, "error": error})
+    if error is not None:
+        return
+
+    table: dict = {}
+    while True:
+        msg = channel.receive()
+        if msg is None:
+            return
+        op = msg.get("op")
+        if op == "call":
+            channel.send(_call(module, msg, table, wire, np, work_dir))
+        elif op == "store":
+            table[msg["id"]] = wire.decode(msg["value"])
+            channel.send({"id": msg["id"], "ok": True})
+        elif op == "release":
+            for key in msg.get("ids", []):
+                table.pop(key, None)
+            channel.send({"id": msg.get("id"), "ok": True})
+        else:
+            channel.send({"id": msg.get("id"), "ok": False, "error": {"kind": "protocol", "message": "unknown op"}})
+
+
+class _Blocker(importlib.abc.MetaPathFinder):
+    """Refuses forbidden packages with a clear message.
+
+    A convenience, not the enforcement: those packages are not on this
+    process's path at all, and the grader checks the process's memory maps.
+    """
+
+    def __init__(self, names):
+        self.names = set(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        top = fullname.partition(".")[0]
+        if top in self.names:
+            raise ImportError(
+                f"importing {top!r} is not allowed in this exercise: write it with NumPy only"
+            )
+        return None
+
+
+class _Channel:
+    def __init__(self, read_fd, write_fd, wire):
+        self.read_fd, self.write_fd, self.wire = read_fd, write_fd, wire
+        self.buffer = b""
+
+    def receive(self):
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.read_fd, 1 << 20)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return self.wire.loads(line)
+
+    def send(self, msg):
+        data = self.wire.dumps(msg)
+        while data:
+            n = os.write(self.write_fd, data)
+            data = data[n:]
+
+
+def _student_trace(exc, work_dir):
+    """The traceback lines that point into the student's own files."""
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__)
+        if os.path.abspath(f.filename).startswith(work_dir + os.sep)
+    ]
+    for f in frames:
+        f.filename = os.path.basename(f.filename)
+    lines = traceback.format_list(frames[-8:])
+    if isinstance(exc, SyntaxError):
+        lines += traceback.format_exception_only(type(exc), exc)[:-1]
+    return "".join(lines)
+
+
+def _describe(exc, work_dir, kind="exception"):
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<message could not be shown>"
+    if isinstance(exc, MemoryError):
+        kind = "memory"
+    elif isinstance(exc, RecursionError):
+        kind = "recursion"
+    if isinstance(exc, SystemExit):
+        kind = "exit"
+        message = f"sys.exit({exc.code!r})" if not isinstance(exc.code, (dict, list)) else "sys.exit()"
+    return {
+        "kind": kind,
+        "type": type(exc).__name__,
+        "message": message[:2000],
+        "trace": _student_trace(exc, work_dir)[:4000],
+    }
+
+
+def _import_student(module_name, module_file, work_dir):
+    try:
+        spec = importlib.util.spec_from_file_location(module_name, module_file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        return module, None
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt too
+        return None, _describe(exc, work_dir, kind="import")
+    finally:
+        _flush()
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _resolve(value, table, wire):
+    """Replace references by the objects kept in ``table`` (copied if arrays)."""
+    import copy
+
+    if isinstance(value, wire.Ref):
+        path = list(value.path)
+        obj = table[path.pop(0)]
+        for key in path:
+            obj = obj[key]
+        return obj if isinstance(obj, wire.Opaque) else _copy_plain(obj, copy)
+    if isinstance(value, list):
+        return [_resolve(v, table, wire) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_resolve(v, table, wire) for v in value)
+    if isinstance(value, dict):
+        return {k: _resolve(v, table, wire) for k, v in value.items()}
+    return value
+
+
+def _copy_plain(obj, copy):
+    # Plain data (arrays, dicts of arrays) is copied so every call gets fresh
+    # inputs; a student's cache object is handed back as it is.
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return obj.copy()
+    if type(obj) is dict and all(isinstance(v, (np.ndarray, float, int)) for v in obj.values()):
+        return copy.deepcopy(obj)
+    return obj
+
+
+def _snapshot(args, kwargs, np):
+    snaps = []
+    for where, value in list(enumerate(args)) + list(kwargs.items()):
+        if isinstance(value, np.ndarray):
+            snaps.append((where, None, value, value.copy()))
+        elif type(value) is dict:
+            for k, v in value.items():
+                if isinstance(v, np.ndarray):
+                    snaps.append((where, k, v, v.copy()))
+    return snaps
+
+
+def _mutated(snaps, np):
+    changed = []
+    for where, key, value, before in snaps:
+        try:
+            same = value.shape == before.shape and np.array_equal(value, before, equal_nan=True)
+        except Exception:
+            same = False
+        if not same:
+            changed.append([where, key])
+    return changed
+
+
+def _call(module, msg, table, wire, np, work_dir):
+    call_id = msg.get("id")
+    name = msg.get("func", "")
+    func = getattr(module, name, None)
+    if func is None:
+        return {"id": call_id, "ok": False, "error": {"kind": "missing", "message": name}}
+    if not callable(func):
+        return {"id": call_id, "ok": False, "error": {"kind": "not_callable", "message": type(func).__name__}}
+    try:
+        args = _resolve(wire.decode(msg.get("args", {"__list__": []})), table, wire)
+        kwargs = _resolve(wire.decode(msg.get("kwargs", {"__dict__": {}})), table, wire)
+    except Exception as exc:
+        return {"id": call_id, "ok": False, "error": {"kind": "protocol", "message": repr(exc)[:300]}}
+    snaps = _snapshot(args, kwargs, np)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt, MemoryError...
+            _flush()
+            return {"id": call_id, "ok": False, "error": _describe(exc, work_dir)}
+        seconds = time.perf_counter() - start
+    _flush()
+    table[call_id] = result
+    try:
+        encoded = wire.encode(result)
+        warned = [f"{w.category.__name__}: {w.message}"[:300] for w in caught[:20]]
+        mutated = _mutated(snaps, np)
+    except BaseException as exc:
+        return {"id": call_id, "ok": False, "error": _describe(exc, work_dir, kind="encode")}
+    return {
+        "id": call_id,
+        "ok": True,
+        "value": encoded,
+        "seconds": seconds,
+        "warnings": warned,
+        "mutated": mutated,
+    }
+
+
+if __name__ == "__main__":
+    main()
