@@ -64,8 +64,9 @@ class Student:
 class Checker:
     """``compare`` bound to the current check's tolerances."""
 
-    def __init__(self, rtol: float, atol: float):
+    def __init__(self, rtol: float, atol: float, notes: list | None = None):
         self.rtol, self.atol = rtol, atol
+        self.notes = notes if notes is not None else []
 
     def _tol(self, kwargs: dict) -> dict:
         kwargs.setdefault("rtol", self.rtol)
@@ -83,6 +84,10 @@ class Checker:
 
     def tuple(self, actual, n: int, what: str) -> tuple:
         return compare.check_tuple(actual, n, what)
+
+    def note(self, message: str) -> None:
+        """Feedback shown with the check even when it passes (a timing ratio, say)."""
+        self.notes.append(message)
 
     def fail(self, message: str):
         raise compare.GradingFailure(message)
@@ -195,7 +200,7 @@ class GradingSession:
         if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
             exc = call.excinfo.value if call.excinfo else None
             if report.outcome == "passed":
-                status, output, kind = PASSED, "", ""
+                status, output, kind = PASSED, "\n".join(_notes(item)), ""
             elif report.outcome == "skipped":
                 status, output, kind = FAILED, f"skipped: {_skip_reason(report)}", "skipped"
             elif isinstance(exc, StudentError):
@@ -247,6 +252,21 @@ class GradingSession:
         terminalreporter.section("grader")
         for result in self.results.values():
             terminalreporter.write(format_text(result, color=terminalreporter.hasmarkup) + "\n")
+
+
+def _notes(item) -> list[str]:
+    return [str(value) for key, value in item.user_properties if key == "grader-note"]
+
+
+class _NoteList(list):
+    """Notes recorded on the test item, so the scoring hook can read them."""
+
+    def __init__(self, item):
+        super().__init__()
+        self.item = item
+
+    def append(self, message) -> None:
+        self.item.user_properties.append(("grader-note", message))
 
 
 def _check_name(item) -> str:
@@ -337,4 +357,4 @@ def check(request) -> Checker:
     spec = ex.checks.get(_check_name(request.node))
     rtol = spec.rtol if spec and spec.rtol is not None else ex.rtol
     atol = spec.atol if spec and spec.atol is not None else ex.atol
-    return Checker(rtol, atol)
+    return Checker(rtol, atol, _NoteList(request.node))

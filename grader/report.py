@@ -35,7 +35,7 @@ def format_text(result: ExerciseResult, color: bool = False, verbose: bool = Fal
         else:
             mark = _c("FAIL", "red", color)
         lines.append(f"  {mark:<5} {t.name:<{width}}  {_points(t.score):>5} / {_points(t.max_score)}")
-        if t.status != PASSED and t.output:
+        if t.output:
             lines.append(indent(t.output, "        "))
     pct = 100.0 * result.score / result.max_score if result.max_score else 0.0
     lines.append(_c(f"  Score: {_points(result.score)} / {_points(result.max_score)} ({pct:.0f}%)", "bold", color))
