@@ -16,7 +16,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from grader.oracle import Expected
 from grader.sandbox.wire import Opaque
 
 # An expected-value argument: an Expected (one value per device) or a plain value.
@@ -53,7 +52,9 @@ def describe(value: Any) -> str:
 
 
 def _devices(expected: ExpectedLike) -> dict[str, Any]:
-    return expected.by_device if isinstance(expected, Expected) else {"cpu": expected}
+    # Duck-typed (an oracle.Expected) so that this module does not import torch.
+    by_device = getattr(expected, "by_device", None)
+    return by_device if isinstance(by_device, dict) else {"cpu": expected}
 
 
 def as_array(actual: Any, what: str, expected_shape: tuple) -> np.ndarray:
@@ -176,7 +177,8 @@ def _close(a: np.ndarray, b: Any, rtol: float, abs_tol: float) -> bool:
 def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu") -> str:
     """Name the common mistake whose signature ``arr`` has, or return ''."""
     for hint, wrong in (mistakes or {}).items():
-        wrong_value = wrong.by_device.get(device, wrong.value) if isinstance(wrong, Expected) else wrong
+        by_device = _devices(wrong)
+        wrong_value = by_device.get(device, by_device.get("cpu"))
         if _close(arr, wrong_value, rtol, abs_tol):
             return hint
     if np.any(exp != 0) and _close(arr, -exp, rtol, abs_tol):

@@ -315,7 +315,15 @@ class Sandbox:
         if self._proc is None:
             self._spawn()
         if not self._ready:
-            reply = self._request(None, what="importing your file")
+            try:
+                reply = self._request(None, what="importing your file")
+            except StudentError as exc:
+                # A file that hangs or dies on import would do so again for
+                # every check: fail them all now, at the cost of one limit.
+                exc.cause = f"{self.display_name} could not be imported: {exc.cause}"
+                exc.args = (exc.cause,)
+                self._import_error = exc
+                raise
             output = self._read_output()
             self._check_forbidden("importing your file")
             if not reply.get("ok"):
@@ -456,6 +464,10 @@ class Sandbox:
             self._kill()
             return StudentError(f"`{func}` ran out of memory (the limit is {self.limits.memory_mb} MB)",
                                 details, kind="memory")
+        if kind == "output":
+            self._kill()  # a fresh process starts with an empty output file
+            return StudentError(f"`{func}` wrote more than the {self.limits.output_kb} KB output limit "
+                                f"(printing in a loop?)", "", kind="output")
         if kind == "recursion":
             return StudentError(f"`{func}` recursed too deeply (RecursionError)", details, kind="recursion")
         if kind == "encode":

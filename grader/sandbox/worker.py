@@ -125,6 +125,8 @@ def _describe(exc, work_dir, kind="exception"):
         kind = "memory"
     elif isinstance(exc, RecursionError):
         kind = "recursion"
+    elif isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: RLIMIT_FSIZE reached
+        kind = "output"
     if isinstance(exc, SystemExit):
         kind = "exit"
         message = f"sys.exit({exc.code!r})" if not isinstance(exc.code, (dict, list)) else "sys.exit()"

@@ -1,0 +1,268 @@
+"""The sandbox survives misbehaving student code and says what happened in one line."""
+
+import os
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from grader.sandbox.client import Limits, Sandbox, StudentError
+
+
+@pytest.fixture
+def make(tmp_path):
+    boxes = []
+
+    def _make(source: str, **limits) -> Sandbox:
+        path = tmp_path / f"student{len(boxes)}.py"
+        path.write_text(textwrap.dedent(source))
+        box = Sandbox(path, "student", Limits(**{"call_seconds": 3, "total_seconds": 30, **limits}),
+                      display_name="student.py")
+        boxes.append(box)
+        return box
+
+    yield _make
+    for box in boxes:
+        box.close()
+
+
+def fails(box, func, *args):
+    with pytest.raises(StudentError) as info:
+        box.call(func, *args)
+    return info.value
+
+
+GOOD = "\ndef good(x):\n    return x * 2\n"
+
+
+def test_values_round_trip_with_fresh_copies_and_mutation_report(make):
+    box = make("""
+        import numpy as np
+        def double(x):
+            return x * 2
+        def scale_in_place(x):
+            x *= 3
+            return x
+    """)
+    x = np.arange(6.0).reshape(2, 3)
+    result = box.call("double", x)
+    assert np.array_equal(result.value, x * 2) and result.value.dtype == np.float64
+    assert result.mutated == []
+    result = box.call("scale_in_place", x)
+    assert result.mutated == [[0, None]]
+    assert np.array_equal(x, np.arange(6.0).reshape(2, 3)), "the grader's own array is never touched"
+
+
+def test_student_cache_stays_in_the_sandbox_and_comes_back_by_reference(make):
+    box = make("""
+        class Cache:
+            def __init__(self, x):
+                self.x = x
+        def forward(x):
+            return x + 1, Cache(x)
+        def backward(d, cache):
+            return d * cache.x
+    """)
+    fwd = box.call("forward", np.array([2.0, 3.0]))
+    assert "Cache" in repr(fwd.value[1])
+    assert np.array_equal(box.call("backward", np.ones(2), fwd.ref(1)).value, [2.0, 3.0])
+
+
+def test_infinite_loop_times_out_and_the_next_call_still_works(make):
+    box = make("def hang():\n    while True:\n        pass\n" + GOOD, call_seconds=1)
+    start = time.monotonic()
+    err = fails(box, "hang")
+    assert err.kind == "timeout" and "did not finish within the 1 s limit per call" in err.cause
+    assert time.monotonic() - start < 5
+    assert box.call("good", 2.0).value == 4.0
+
+
+def test_hang_at_import_fails_every_check_once(make):
+    box = make("while True:\n    pass\n" + GOOD, call_seconds=1)
+    start = time.monotonic()
+    err = fails(box, "good", 1.0)
+    assert "could not be imported" in err.cause and "did not finish" in err.cause
+    err2 = fails(box, "good", 1.0)
+    assert err2.cause == err.cause
+    assert time.monotonic() - start < 4, "the second check does not wait for the limit again"
+
+
+def test_memory_hog_gets_a_memory_error(make):
+    box = make("import numpy as np\ndef hog():\n    return np.ones((2048, 1024, 1024))\n" + GOOD, memory_mb=512)
+    err = fails(box, "hog")
+    assert err.kind == "memory" and "ran out of memory (the limit is 512 MB)" in err.cause
+    assert box.call("good", 1.0).value == 2.0
+
+
+@pytest.mark.parametrize("body,needle", [
+    ("import sys\n    sys.exit(0)", "called sys.exit(0)"),
+    ("import os\n    os._exit(0)", "ended the process"),
+    ("import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)", "SIGKILL"),
+    ("import os, signal\n    os.killpg(os.getpgrp(), signal.SIGTERM)", "died"),
+])
+def test_exits_and_kills_are_reported_and_survived(make, body, needle):
+    box = make(f"def bye():\n    {body}\n" + GOOD)
+    err = fails(box, "bye")
+    assert needle in err.cause
+    assert box.call("good", 3.0).value == 6.0
+
+
+def test_exit_at_import(make):
+    err = fails(make("import sys\nsys.exit(3)\n" + GOOD), "good", 1.0)
+    assert "could not be imported" in err.cause and "SystemExit" in err.cause
+
+
+def test_exception_shows_the_students_traceback_not_the_graders(make):
+    box = make("""
+        def helper(x):
+            return x / 0
+        def compute(x):
+            return helper(x)
+    """)
+    err = fails(box, "compute", 1.0)
+    assert err.cause == "`compute` raised ZeroDivisionError: float division by zero"
+    assert 'File "student.py", line 5, in compute' in err.details
+    assert 'File "student.py", line 3, in helper' in err.details
+    assert "worker.py" not in str(err) and "grader" not in err.details
+
+
+def test_syntax_error_is_pointed_at(make):
+    err = fails(make("def f(:\n    pass\n"), "f")
+    assert "could not be imported: SyntaxError" in err.cause
+    assert "student.py" in err.details and "line 1" in err.details
+
+
+def test_missing_function_and_not_implemented(make):
+    box = make("def stub(x):\n    raise NotImplementedError\n")
+    assert "has no function `nope`" in fails(box, "nope").cause
+    assert "not implemented yet" in fails(box, "stub", 1).cause
+
+
+def test_forbidden_import_is_refused_with_a_clear_message(make):
+    err = fails(make("def f():\n    import torch\n"), "f")
+    assert "importing 'torch' is not allowed" in err.cause
+
+
+def test_forbidden_library_loaded_behind_the_blocker_is_caught(make):
+    # Remove the import blocker and put the real site-packages back on the path:
+    # the trusted side still sees libtorch in the process's memory maps.
+    site = os.path.dirname(os.path.dirname(np.__file__))
+    box = make(f"""
+        import sys
+        def sneak():
+            sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_Blocker"]
+            sys.path.append({site!r})
+            import torch
+            return 1.0
+    """, call_seconds=60, memory_mb=8192)
+    err = fails(box, "sneak")
+    assert err.kind == "forbidden" and "loaded torch" in err.cause
+
+
+def test_output_flood_is_cut_off(make):
+    box = make("import sys\ndef flood():\n    sys.stdout.write('x' * (100 * 1024 * 1024))\n    sys.stdout.flush()\n"
+               + GOOD, output_kb=1024)
+    err = fails(box, "flood")
+    assert "output limit" in err.cause
+    assert box.call("good", 1.0).value == 2.0
+
+
+def test_deep_recursion(make):
+    box = make("def r(n):\n    return r(n + 1)\n" + GOOD)
+    assert "recursed too deeply" in fails(box, "r", 0).cause
+
+
+def test_total_time_budget(make):
+    box = make("def hang():\n    while True:\n        pass\n" + GOOD, call_seconds=1, total_seconds=1.5)
+    fails(box, "hang")
+    fails(box, "hang")
+    err = fails(box, "good", 1.0)
+    assert err.kind == "budget" and "time budget" in err.cause
+
+
+def test_lying_objects_cross_as_plain_data(make):
+    box = make("""
+        import numpy as np
+        class Liar(np.ndarray):
+            def __eq__(self, other):
+                return True
+            def __array__(self, *a, **k):
+                return np.full(self.shape, 42.0)
+            def __float__(self):
+                return 42.0
+            def __len__(self):
+                raise RuntimeError("no")
+        class Weird:
+            def __float__(self):
+                return 1.0
+            def __eq__(self, other):
+                return True
+        def liar():
+            return np.zeros(3).view(Liar)
+        def weird():
+            return Weird()
+        def nan():
+            return np.array([np.nan, np.inf])
+    """)
+    value = box.call("liar").value
+    assert type(value) is np.ndarray and np.array_equal(value, np.zeros(3)), "raw memory, not __array__"
+    assert "Weird" in repr(box.call("weird").value)
+    got = box.call("nan").value
+    assert np.isnan(got[0]) and np.isinf(got[1])
+
+
+def test_printed_text_is_sanitised(make):
+    box = make("def loud():\n    print('\\x1b[2J::error::fake\\n::set-output name=x::1')\n    return 0.0\n")
+    out = box.call("loud").output
+    assert "\x1b" not in out
+    assert not any(line.startswith("::") for line in out.splitlines())
+
+
+def test_environment_is_scrubbed(make, monkeypatch):
+    monkeypatch.setenv("GRADER_SEED", "999")
+    monkeypatch.setenv("GITHUB_TOKEN", "secret-token")
+    box = make("import os\ndef env():\n    return ' '.join(sorted(os.environ))\n")
+    names = box.call("env").value.split()
+    assert "GRADER_SEED" not in names and "GITHUB_TOKEN" not in names
+
+
+def test_sandbox_cannot_import_grader_or_solutions(make):
+    box = make("""
+        def probe():
+            found = []
+            for name in ("grader", "solutions", "pytest", "yaml"):
+                try:
+                    __import__(name)
+                    found.append(name)
+                except ImportError:
+                    pass
+            return ",".join(found)
+    """)
+    assert box.call("probe").value == ""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process groups and /proc are Linux features here")
+def test_fork_bomb_is_contained(make):
+    box = make("""
+        import os
+        def bomb():
+            for _ in range(200):
+                try:
+                    if os.fork() == 0:
+                        import time
+                        time.sleep(60)
+                        os._exit(0)
+                except OSError:
+                    break
+            while True:
+                pass
+    """, call_seconds=2)
+    box.start()
+    group = box._proc.pid
+    err = fails(box, "bomb")
+    assert err.kind == "timeout"
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(group, 0)  # every process of the student's group is gone
