@@ -1,0 +1,133 @@
+"""The command line end to end: names, formats, exit statuses, seeds, schemas."""
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import ROOT, run_cli
+
+SCHEMAS = Path(__file__).parent / "schemas"
+REFERENCE = ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py"
+SIGN_FLIPPED = ROOT / "exercises" / "ex01_sigmoid" / "mutants" / "sign_flipped.py"
+
+
+def schema(name):
+    return json.loads((SCHEMAS / name).read_text())
+
+
+def check_json(*args, **kwargs):
+    proc = run_cli("check", *args, "--format", "json", **kwargs)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_stub_report_scores_zero_with_feedback_and_versions():
+    proc = run_cli("check", "ex01")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Score: 0 / 10 (0%)" in out
+    assert out.count("FAIL") == 6 and "not implemented yet" in out
+    assert re.search(r"seed 1234 \| devices: cpu.* \| Python 3\.\d+\.\d+, NumPy [\d.]+, PyTorch [\d.]+", out)
+
+
+@pytest.mark.parametrize("name", ["1", "ex01", "ex01_sigmoid", "sigmoid", "EX01"])
+def test_exercise_names(name):
+    data = check_json(name, "--submission", str(REFERENCE))
+    assert data["exercise"] == "ex01_sigmoid" and data["score"] == data["max_score"] == 10
+
+
+def test_json_report_validates_and_carries_feedback():
+    data = check_json("ex01", "--submission", str(SIGN_FLIPPED))
+    jsonschema.validate(data, schema("report.schema.json"))
+    assert 0 < data["score"] < data["max_score"]
+    failed = [t for t in data["tests"] if t["status"] == "failed"]
+    assert failed and all("sign inside exp is flipped" in t["output"] for t in failed
+                          if t["name"].startswith("test_sigmoid"))
+
+
+def test_all_gives_a_list():
+    data = check_json("--all")
+    assert isinstance(data, list) and [d["exercise"] for d in data][:3] == [
+        "ex01_sigmoid", "ex02_propagate", "ex03_logreg"]
+    for d in data:
+        jsonschema.validate(d, schema("report.schema.json"))
+        assert d["score"] == 0
+
+
+def test_gradescope_output_validates(tmp_path):
+    out = tmp_path / "results.json"
+    proc = run_cli("check", "ex01", "--submission", str(SIGN_FLIPPED), "--format", "gradescope",
+                   "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    jsonschema.validate(data, schema("gradescope-results.schema.json"))
+    assert data["score"] == sum(t["score"] for t in data["tests"])
+    assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
+
+
+def test_submission_may_be_a_folder(tmp_path):
+    (tmp_path / "sigmoid.py").write_text(REFERENCE.read_text())
+    assert check_json("ex01", "--submission", str(tmp_path))["score"] == 10
+
+
+def test_fail_under_sets_exit_status_one():
+    assert run_cli("check", "ex01", "--fail-under", "50").returncode == 1
+    assert run_cli("check", "ex01", "--submission", str(REFERENCE), "--fail-under", "100").returncode == 0
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["check", "ex99"], "no exercise called 'ex99'"),
+    (["check", "ex01", "--submission", "/nonexistent/file.py"], "no such file"),
+    (["check"], "name one exercise"),
+    (["check", "ex01", "--format", "xml"], "invalid choice"),
+])
+def test_usage_errors_exit_two(args, needle):
+    proc = run_cli(*args)
+    assert proc.returncode == 2 and needle in proc.stderr
+
+
+def test_bad_student_code_never_changes_the_exit_status(tmp_path):
+    bad = tmp_path / "sigmoid.py"
+    bad.write_text("import sys\nprint('{\"score\": 10}')\nsys.exit(1)\n")
+    proc = run_cli("check", "ex01", "--submission", str(bad), "--format", "json")
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)
+    assert data["score"] == 0 and "could not be imported" in data["tests"][0]["output"]
+
+
+def test_seed_reproduces_and_changes_inputs():
+    a = check_json("ex02", "--submission", str(ROOT / "exercises/ex02_propagate/mutants/no_mean.py"), "--seed", "7")
+    b = check_json("ex02", "--submission", str(ROOT / "exercises/ex02_propagate/mutants/no_mean.py"),
+                   env={"GRADER_SEED": "7"})
+    c = check_json("ex02", "--submission", str(ROOT / "exercises/ex02_propagate/mutants/no_mean.py"), "--seed", "8")
+    assert a["seed"] == b["seed"] == 7 and c["seed"] == 8
+    outputs = lambda d: [t["output"] for t in d["tests"]]  # noqa: E731
+    assert outputs(a) == outputs(b)
+    assert outputs(a) != outputs(c)
+
+
+def test_list_shows_points_and_current_scores(tmp_path):
+    course = tmp_path / "course"
+    import shutil
+
+    shutil.copytree(ROOT / "exercises", course / "exercises")
+    shutil.copy(REFERENCE, course / "exercises" / "ex01_sigmoid" / "sigmoid.py")
+    proc = run_cli("list", cwd=course, env={"GRADER_CACHE_DIR": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("ex01_sigmoid"))
+    assert line.split()[1:3] == ["10", "10"]
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("ex02_propagate"))
+    assert line.split()[1:3] == ["9", "0"]
+
+
+def test_plain_pytest_grades_and_prints_the_score():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "exercises/ex01_sigmoid"),
+                           "--submission", str(REFERENCE), "--seed", "3"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout
+    assert "Score: 10 / 10 (100%)" in proc.stdout and "seed 3" in proc.stdout
