@@ -1,0 +1,407 @@
+"""Grader for ex06_conv: the student's convolution layer against F.conv2d and autograd.
+
+Points, tolerances and limits are in exercise.yaml. Run with
+``grader check ex06`` or ``pytest exercises/ex06_conv``.
+
+Every case is small (H, W <= 12, N, C, F <= 4) so that a naive loop over every
+output position grades well within the time limits. Inputs, kernels and
+output gradients are random normal: a kernel is never symmetric, so a flipped
+kernel (true convolution) cannot pass. The backward pass always runs on the
+cache of the student's own forward pass. A wrong shape is checked against the
+shapes that known mistakes give (output size rounded up, padding ignored or on
+one side, stride ignored, pairs swapped, dx still padded or empty, db not
+summed) before the values are compared, so that the hint names the mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from grader.compare import fmt_shape
+from grader.oracle import Expected
+from grader.sandbox.client import StudentError
+
+
+def pair(v) -> tuple[int, int]:
+    return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
+
+
+def out_size(size: int, k: int, s: int, p: int) -> int:
+    return (size + 2 * p - k) // s + 1
+
+
+@dataclass
+class Case:
+    N: int
+    C: int
+    H: int
+    W: int
+    F: int
+    KH: int
+    KW: int
+    stride: int | tuple = 1
+    padding: int | tuple = 0
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        (sh, sw), (ph, pw) = pair(self.stride), pair(self.padding)
+        return out_size(self.H, self.KH, sh, ph), out_size(self.W, self.KW, sw, pw)
+
+    def data(self, rng):
+        x = rng.normal(size=(self.N, self.C, self.H, self.W))
+        w = rng.normal(size=(self.F, self.C, self.KH, self.KW))
+        b = rng.normal(size=(self.F,))
+        return x, w, b
+
+    def dout(self, rng):
+        return rng.normal(size=(self.N, self.F) + self.out_hw)
+
+    @property
+    def args(self) -> str:
+        return f"stride={self.stride!r}, padding={self.padding!r}"
+
+
+# Stride 1, no padding; non-square inputs and kernels. In the second case
+# W_out == F, so a bias added along the last axis broadcasts without an error.
+BASIC = [Case(2, 3, 7, 9, 4, 3, 2), Case(3, 2, 7, 6, 4, 2, 3)]
+# Padding as an int and as a pair, including a pair with a zero.
+PADDING = [Case(2, 2, 6, 5, 3, 3, 3, 1, 1), Case(2, 3, 5, 7, 2, 3, 2, 1, (1, 2)),
+           Case(2, 2, 5, 6, 3, 2, 3, 1, (2, 0))]
+# Strides as an int and as a pair; none of them divides (H + 2ph - KH) or
+# (W + 2pw - KW), so the output sizes are rounded down.
+STRIDE = [Case(2, 2, 8, 7, 3, 3, 2, 2, 0), Case(2, 3, 9, 8, 2, 2, 3, (2, 3), 0),
+          Case(1, 2, 10, 9, 3, 3, 3, (3, 2), 1), Case(2, 2, 7, 11, 2, 3, 2, (2, 3), (1, 2))]
+# Backward with strides and padding (overlapping and non-overlapping windows).
+STRIDED = [Case(2, 3, 8, 7, 3, 3, 2, 2, 1), Case(2, 2, 9, 10, 3, 2, 3, (2, 3), (0, 1)),
+           Case(3, 2, 7, 8, 2, 3, 3, (3, 2), (2, 1)), Case(2, 2, 10, 9, 4, 2, 2, 3, 0)]
+EDGE = [
+    (Case(1, 1, 5, 6, 1, 2, 3), "N = C = F = 1"),
+    (Case(2, 3, 7, 8, 2, 1, 1, 2, 0), "a 1x1 kernel with stride 2"),
+    (Case(2, 2, 4, 5, 3, 4, 5, 1, 0), "a kernel as large as the input (1x1 output)"),
+    (Case(2, 2, 3, 4, 2, 2, 2, 1, (2, 3)), "padding wider than the kernel (windows of zeros only)"),
+    (Case(2, 2, 8, 9, 2, 2, 2, 3, 0), "a stride larger than the kernel (some pixels are never used)"),
+]
+
+
+# -- the oracle ----------------------------------------------------------------
+
+def oracle_conv(stride, padding):
+    return lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding)
+
+
+def oracle_grads(stride, padding, flip=False, pad_end=False):
+    """(dx, dw, db) by autograd; flip: of a true convolution; pad_end: all padding at the end."""
+    def grads(x, w, b, dout):
+        x, w, b = (t.clone().requires_grad_(True) for t in (x, w, b))
+        kernel = w.flip(2, 3) if flip else w
+        if pad_end:
+            ph, pw = pair(padding)
+            out = F.conv2d(F.pad(x, (0, 2 * pw, 0, 2 * ph)), kernel, b, stride=stride)
+        else:
+            out = F.conv2d(x, kernel, b, stride=stride, padding=padding)
+        out.backward(dout)
+        return x.grad, w.grad, b.grad
+    return grads
+
+
+def oracle_grads_stride_ignored(padding):
+    """dx and dw of a backward pass that places window (i, j) at (i, j) instead of (i*sh, j*sw)."""
+    def grads(x, w, dout):
+        ph, pw = pair(padding)
+        H, W = x.shape[2:]
+        Ho, Wo = dout.shape[2:]
+        KH, KW = w.shape[2:]
+        xp = F.pad(x, (pw, pw, ph, ph)).requires_grad_(True)
+        w = w.clone().requires_grad_(True)
+        F.conv2d(xp[:, :, :Ho + KH - 1, :Wo + KW - 1], w).backward(dout)
+        return xp.grad[:, :, ph:ph + H, pw:pw + W], w.grad
+    return grads
+
+
+def oracle_dx_wrong_crop(stride, padding):
+    def dx(x, w, dout):
+        ph, pw = pair(padding)
+        H, W = x.shape[2:]
+        xp = F.pad(x, (pw, pw, ph, ph)).requires_grad_(True)
+        F.conv2d(xp, w, stride=stride).backward(dout)
+        return xp.grad[:, :, :H, :W]
+    return dx
+
+
+# -- hints ---------------------------------------------------------------------
+
+FLIPPED = ("the kernel is flipped (a true convolution): F.conv2d, and this exercise, compute a "
+           "cross-correlation, out[n, f, i, j] = sum x_pad[n, c, i*sh + a, j*sw + k] * w[f, c, a, k], "
+           "with w as it is, not rotated by 180 degrees")
+ONE_SIDE = ("x is padded on one side only: put ph rows of zeros above AND below, pw columns left AND right "
+            "(x_pad has shape (N, C, H + 2*ph, W + 2*pw) and x_pad[:, :, ph:ph + H, pw:pw + W] = x)")
+STRIDE_IGNORED = ("the backward pass ignores the stride: output position (i, j) saw the window that starts at "
+                  "(i*sh, j*sw) of x_pad, so that is where its gradient goes (and the x_pad values dw uses)")
+
+
+def forward_mistakes(oracle, case, x, w, b):
+    s, p = case.stride, case.padding
+    (sh, sw), (ph, pw) = pair(s), pair(p)
+    mistakes = {
+        FLIPPED: oracle(lambda x, w, b: F.conv2d(x, w.flip(2, 3), b, stride=s, padding=p), x, w, b),
+        "the bias is missing: add b[f] to every output of filter f":
+            oracle(lambda x, w: F.conv2d(x, w, None, stride=s, padding=p), x, w),
+    }
+    if case.out_hw[1] == case.F:
+        mistakes["b was added along the last axis (the width), because b of shape (F,) broadcasts "
+                 "against it: reshape it to (1, F, 1, 1), or add b[f] inside the loop over filters"] = \
+            oracle(lambda x, w, b: F.conv2d(x, w, None, stride=s, padding=p) + b, x, w, b)
+    if ph or pw:
+        mistakes[ONE_SIDE + "; here all 2*pad zeros come after x (bottom and right)"] = \
+            oracle(lambda x, w, b: F.conv2d(F.pad(x, (0, 2 * pw, 0, 2 * ph)), w, b, stride=s), x, w, b)
+        mistakes[ONE_SIDE + "; here all 2*pad zeros come before x (top and left)"] = \
+            oracle(lambda x, w, b: F.conv2d(F.pad(x, (2 * pw, 0, 2 * ph, 0)), w, b, stride=s), x, w, b)
+    if ph != pw:
+        mistakes["the padding pair is swapped: padding=(ph, pw) pads the height by ph and the width by pw"] = \
+            oracle(lambda x, w, b: F.conv2d(x, w, b, stride=s, padding=(pw, ph)), x, w, b)
+    if sh != sw:
+        mistakes["the stride pair is swapped: stride=(sh, sw) steps sh rows down and sw columns right"] = \
+            oracle(lambda x, w, b: F.conv2d(x, w, b, stride=(sw, sh), padding=p), x, w, b)
+    return mistakes
+
+
+def out_shape_hints(case) -> dict:
+    """Wrong output shapes that known mistakes give, each with its hint."""
+    N, Fn, H, W, KH, KW = case.N, case.F, case.H, case.W, case.KH, case.KW
+    (sh, sw), (ph, pw) = pair(case.stride), pair(case.padding)
+
+    def ceil(size, k, s, p):
+        return -(-(size + 2 * p - k) // s) + 1
+
+    formula = "H_out = (H + 2*ph - KH) // sh + 1, W_out = (W + 2*pw - KW) // sw + 1"
+    candidates = [
+        ((ceil(H, KH, sh, ph), ceil(W, KW, sw, pw)),
+         f"the output size is rounded up; PyTorch rounds it down: {formula} (a window that would run "
+         f"past the padded input is dropped)"),
+        ((out_size(H, KH, sh, 0), out_size(W, KW, sw, 0)), f"the padding is ignored: {formula}"),
+        (((H + ph - KH) // sh + 1, (W + pw - KW) // sw + 1), ONE_SIDE),
+        ((H + 2 * ph - KH + 1, W + 2 * pw - KW + 1), f"the stride is ignored: {formula}"),
+        ((out_size(H, KH, sh, pw), out_size(W, KW, sw, ph)),
+         "the padding pair is swapped: padding=(ph, pw) pads the height by ph and the width by pw"),
+        ((out_size(H, KH, sw, ph), out_size(W, KW, sh, pw)),
+         "the stride pair is swapped: stride=(sh, sw) steps sh rows down and sw columns right"),
+        ((out_size(H, KW, sh, ph), out_size(W, KH, sw, pw)),
+         "the kernel's height and width are swapped: w has shape (F, C, KH, KW)"),
+        (((H + 2 * ph - KH) // sh, (W + 2 * pw - KW) // sw), f"the + 1 is missing: {formula}"),
+        (tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, F, H_out, W_out)"),
+    ]
+    hints = {}
+    for hw, hint in candidates:
+        shape = (N, Fn) + hw
+        if hw != case.out_hw and shape not in hints:
+            hints[shape] = hint
+    return hints
+
+
+def dx_shape_hints(case) -> dict:
+    N, C, H, W = case.N, case.C, case.H, case.W
+    ph, pw = pair(case.padding)
+    hints = {}
+    if ph or pw:
+        hints[(N, C, H + 2 * ph, W + 2 * pw)] = (
+            "dx still includes the padding: return the gradient of the padded input without its "
+            "border, dx_pad[:, :, ph:ph + H, pw:pw + W]")
+        hints.setdefault((N, C, H + ph, W + pw),
+                         "the padding was removed on one side only: dx = dx_pad[:, :, ph:ph + H, pw:pw + W]")
+    return hints
+
+
+def db_shape_hints(case) -> dict:
+    Ho, Wo = case.out_hw
+    total = "db[f] is the sum of dout[:, f] over the batch AND every output position: db = dout.sum(axis=(0, 2, 3))"
+    hints = {
+        (case.F, Ho, Wo): "db was summed over the batch only, not over the output positions: " + total,
+        (case.N, case.F): "db was summed over the output positions but not over the batch: " + total,
+        (case.F, Ho): "db was not summed over the width: " + total,
+        (case.F, Wo): "db was not summed over the height: " + total,
+    }
+    return {shape: hint for shape, hint in hints.items() if shape != (case.F,)}
+
+
+def db_mistakes(case, dout):
+    positions = ("db holds the gradient of one output position only (db = ... instead of db += ... in a loop "
+                 "over positions?): db[f] is the sum of dout[:, f] over the batch AND every output position")
+    return {
+        positions + " (here: the last one)": dout[:, :, -1, -1].sum(axis=0),
+        positions + " (here: the first one)": dout[:, :, 0, 0].sum(axis=0),
+        "db holds the gradient of the last example only (db = ... instead of db += ... in the loop over the "
+        "batch?): sum over the batch too": dout[-1].sum(axis=(1, 2)),
+    }
+
+
+def db_factors(case):
+    Ho, Wo = case.out_hw
+    return {
+        1 / (Ho * Wo): "db was averaged over the output positions: sum over them instead",
+        1 / case.N: "db was divided by N: the gradient of b sums dout over the batch (any mean is "
+                    "already inside dout)",
+        1 / (case.N * Ho * Wo): "db is the mean of dout over (N, H_out, W_out); it must be the sum",
+    }
+
+
+# -- calling the student ---------------------------------------------------------
+
+def inputs_of(case, x, w, dout=None) -> dict:
+    inputs = {"x": x, "w": w}
+    if dout is not None:
+        inputs["dout"] = dout
+    inputs.update(stride=case.stride, padding=case.padding)
+    return inputs
+
+
+def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwargs):
+    """check.close, with a hint for the wrong shapes that known mistakes give."""
+    exp_shape = np.shape(expected.value if isinstance(expected, Expected) else expected)
+    if isinstance(actual, np.ndarray) and actual.shape != exp_shape:
+        hint = (shape_hints or {}).get(actual.shape)
+        if hint is None and actual.size == 0 and len(exp_shape) == 4:
+            hint = ("the result is empty: with padding 0 a slice like dx_pad[:, :, p:-p] is empty, because "
+                    "-0 is 0; slice dx_pad[:, :, ph:ph + H, pw:pw + W] instead")
+        if hint:
+            described = ", ".join(f"{k} of shape {fmt_shape(v.shape)}" if isinstance(v, np.ndarray)
+                                  else f"{k}={v!r}" for k, v in (inputs or {}).items())
+            check.fail(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
+                       + (f"\nInputs: {described}" if described else "") + f"\nHint: {hint}")
+    check.close(actual, expected, what, inputs=inputs, **kwargs)
+
+
+def forward(student, check, case, x, w, b):
+    what = f"conv2d_forward(x, w, b, {case.args})"
+    return check.tuple(student.conv2d_forward(x, w, b, case.stride, case.padding), 2,
+                       what + " (it must return (out, cache))")[0]
+
+
+def backward(student, check, case, x, w, b, dout):
+    """The student's (dx, dw, db), computed from the cache of the student's own forward pass."""
+    what = f"conv2d_forward(x, w, b, {case.args})"
+    try:
+        fwd = student.call("conv2d_forward", x, w, b, case.stride, case.padding)
+    except StudentError as exc:
+        raise StudentError(f"conv2d_backward is graded on the cache your conv2d_forward returns, and "
+                           f"{what} failed: {exc.cause}", exc.details, exc.kind) from None
+    check.tuple(fwd.value, 2, what + " (it must return (out, cache))")
+    result = student.conv2d_backward(dout, fwd.ref(1))
+    return check.tuple(result, 3, f"conv2d_backward(dout, cache) after {what} (it must return (dx, dw, db))")
+
+
+def check_forward(student, oracle, check, case, rng, label=""):
+    x, w, b = case.data(rng)
+    out = forward(student, check, case, x, w, b)
+    close(check, out, oracle(oracle_conv(case.stride, case.padding), x, w, b),
+          f"out of conv2d_forward(x, w, b, {case.args}){label}", inputs=inputs_of(case, x, w),
+          shape_hints=out_shape_hints(case), mistakes=forward_mistakes(oracle, case, x, w, b))
+
+
+def check_backward(student, oracle, check, case, rng, parts="dx dw db", label=""):
+    x, w, b = case.data(rng)
+    dout = case.dout(rng)
+    dx, dw, db = backward(student, check, case, x, w, b, dout)
+    s, p = case.stride, case.padding
+    expected = oracle(oracle_grads(s, p), x, w, b, dout)
+    flipped = oracle(oracle_grads(s, p, flip=True), x, w, b, dout)
+    sh, sw = pair(s)
+    ph, pw = pair(p)
+    ignored = oracle(oracle_grads_stride_ignored(p), x, w, dout) if (sh, sw) != (1, 1) else None
+    one_side = oracle(oracle_grads(s, p, pad_end=True), x, w, b, dout) if (ph or pw) else None
+    inputs = inputs_of(case, x, w, dout)
+    after = f" from conv2d_backward ({case.args}){label}"
+    if "dx" in parts:
+        mistakes = {FLIPPED: flipped[0]}
+        if ignored is not None:
+            mistakes[STRIDE_IGNORED] = ignored[0]
+        if one_side is not None:
+            mistakes[ONE_SIDE] = one_side[0]
+            mistakes["dx was cut out of dx_pad at the wrong place: dx = dx_pad[:, :, ph:ph + H, pw:pw + W]"] = \
+                oracle(oracle_dx_wrong_crop(s, p), x, w, dout)
+        close(check, dx, expected[0], "dx" + after, inputs=inputs, shape_hints=dx_shape_hints(case),
+              mistakes=mistakes)
+    if "dw" in parts:
+        mistakes = {FLIPPED: flipped[1]}
+        if ignored is not None:
+            mistakes[STRIDE_IGNORED] = ignored[1]
+        if one_side is not None:
+            mistakes[ONE_SIDE] = one_side[1]
+        shape_hints = {}
+        if case.KH != case.KW:
+            shape_hints[(case.F, case.C, case.KW, case.KH)] = \
+                "the kernel's height and width are swapped: dw has w's shape (F, C, KH, KW)"
+        close(check, dw, expected[1], "dw" + after, inputs=inputs, shape_hints=shape_hints, mistakes=mistakes,
+              factors={1 / case.N: "dw was divided by N: the gradient sums over the batch (any mean is "
+                                   "already inside dout)"})
+    if "db" in parts:
+        close(check, db, expected[2], "db" + after, inputs=inputs, shape_hints=db_shape_hints(case),
+              mistakes=db_mistakes(case, dout), factors=db_factors(case))
+
+
+# -- the checks ------------------------------------------------------------------
+
+def test_forward_basic(student, oracle, check, rng):
+    for case in BASIC:
+        check_forward(student, oracle, check, case, rng)
+
+
+def test_forward_padding(student, oracle, check, rng):
+    for case in PADDING:
+        check_forward(student, oracle, check, case, rng)
+
+
+def test_forward_stride(student, oracle, check, rng):
+    for case in STRIDE:
+        check_forward(student, oracle, check, case, rng)
+
+
+def test_output_shapes(student, check, rng):
+    for case in BASIC + PADDING + STRIDE + STRIDED + [c for c, _ in EDGE]:
+        x, w, b = case.data(rng)
+        out = forward(student, check, case, x, w, b)
+        expected = (case.N, case.F) + case.out_hw
+        shape = getattr(out, "shape", None)
+        if not isinstance(out, np.ndarray) or shape != expected:
+            close(check, out, np.zeros(expected), f"out of conv2d_forward(x, w, b, {case.args})",
+                  inputs=inputs_of(case, x, w), shape_hints=out_shape_hints(case))
+
+
+def test_backward_simple(student, oracle, check, rng):
+    for case in BASIC:
+        check_backward(student, oracle, check, case, rng)
+
+
+def test_backward_dx(student, oracle, check, rng):
+    for case in STRIDED:
+        check_backward(student, oracle, check, case, rng, parts="dx")
+
+
+def test_backward_dw(student, oracle, check, rng):
+    for case in STRIDED:
+        check_backward(student, oracle, check, case, rng, parts="dw")
+
+
+def test_backward_db(student, oracle, check, rng):
+    for case in STRIDED:
+        check_backward(student, oracle, check, case, rng, parts="db")
+
+
+def test_edge_cases(student, oracle, check, rng):
+    for case, label in EDGE:
+        check_forward(student, oracle, check, case, rng, label=f" with {label}")
+        check_backward(student, oracle, check, case, rng, label=f" with {label}")
+
+
+def test_inputs_unchanged(student, check, rng):
+    case = Case(2, 2, 6, 7, 3, 3, 2, (2, 1), (1, 2))
+    x, w, b = case.data(rng)
+    fwd = student.call("conv2d_forward", x, w, b, case.stride, case.padding)
+    check.no_mutation(fwd, f"conv2d_forward(x, w, b, {case.args})", names=["x", "w", "b"])
+    check.tuple(fwd.value, 2, f"conv2d_forward(x, w, b, {case.args}) (it must return (out, cache))")
+    dout = case.dout(rng)
+    check.no_mutation(student.call("conv2d_backward", dout, fwd.ref(1)), "conv2d_backward(dout, cache)",
+                      names=["dout"])
