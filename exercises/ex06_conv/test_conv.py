@@ -13,8 +13,6 @@ one side, stride ignored, pairs swapped, dx still padded or empty, db not
 summed) before the values are compared, so that the hint names the mistake.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,8 +41,8 @@ class Case:
     F: int
     KH: int
     KW: int
-    stride: int | tuple = 1
-    padding: int | tuple = 0
+    stride: object = 1
+    padding: object = 0
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -74,7 +72,7 @@ PADDING = [Case(2, 2, 6, 5, 3, 3, 3, 1, 1), Case(2, 3, 5, 7, 2, 3, 2, 1, (1, 2))
 # Strides as an int and as a pair; none of them divides (H + 2ph - KH) or
 # (W + 2pw - KW), so the output sizes are rounded down.
 STRIDE = [Case(2, 2, 8, 7, 3, 3, 2, 2, 0), Case(2, 3, 9, 8, 2, 2, 3, (2, 3), 0),
-          Case(1, 2, 10, 9, 3, 3, 3, (3, 2), 1), Case(2, 2, 7, 11, 2, 3, 2, (2, 3), (1, 2))]
+          Case(1, 2, 11, 10, 3, 3, 3, (3, 2), 1), Case(2, 2, 8, 11, 2, 3, 2, (2, 3), (1, 2))]
 # Backward with strides and padding (overlapping and non-overlapping windows).
 STRIDED = [Case(2, 3, 8, 7, 3, 3, 2, 2, 1), Case(2, 2, 9, 10, 3, 2, 3, (2, 3), (0, 1)),
            Case(3, 2, 7, 8, 2, 3, 3, (3, 2), (2, 1)), Case(2, 2, 10, 9, 4, 2, 2, 3, 0)]
