@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.compare import describe, fmt_shape
+from grader.compare import GradingFailure, describe, fmt_shape
 
 # -- hints -------------------------------------------------------------------
 
@@ -28,6 +28,9 @@ PER_EXAMPLE = ("the statistics were taken per example (over axis 1): batch norm 
 AXIS0_ONLY = ("the statistics were taken over axis 0 only (one per channel and pixel): for (N, C, H, W) "
               "input take them over axes (0, 2, 3), one mean and one variance per channel")
 ALL_AXES = "the statistics were taken over the whole array: batch norm needs one mean and one variance per channel"
+RESHAPE_NO_TRANSPOSE = ("x.reshape(-1, C) on (N, C, H, W) input mixes the channels: move the channel axis last "
+                        "first, x.transpose(0, 2, 3, 1).reshape(-1, C), and undo both afterwards (or reduce "
+                        "over axes (0, 2, 3) directly)")
 GAMMA_BETA_SWAPPED = "gamma and beta are swapped: out = gamma * x_hat + beta"
 NO_AFFINE = "you returned x_hat: scale it by gamma and shift it by beta (out = gamma * x_hat + beta)"
 
@@ -143,10 +146,16 @@ def manual_bn(x, gamma, beta, rm, rv, training, momentum, eps, *, axes=None, nor
     return out, new_rm, new_rv
 
 
-def manual_running(xs, gamma, beta, rm, rv, momentum, eps, **knobs):
+def reshape_bn(x, gamma, beta, rm, rv, training, momentum, eps):
+    """(N, C, H, W) input flattened with x.reshape(-1, C), without moving the channel axis last."""
+    out, new_rm, new_rv = manual_bn(x.reshape(-1, x.shape[1]), gamma, beta, rm, rv, training, momentum, eps)
+    return out.reshape(x.shape), new_rm, new_rv
+
+
+def manual_running(xs, gamma, beta, rm, rv, momentum, eps, bn=manual_bn, **knobs):
     out = []
     for x in xs:
-        _, rm, rv = manual_bn(x, gamma, beta, rm, rv, True, momentum, eps, **knobs)
+        _, rm, rv = bn(x, gamma, beta, rm, rv, True, momentum, eps, **knobs)
         out.append((rm, rv))
     return out
 
@@ -175,6 +184,9 @@ def out_mistakes(oracle, x, gamma, beta, rm, rv, training, momentum, eps):
             continue
         mistakes[hint] = oracle(partial(manual_bn, training=training, momentum=momentum, eps=eps, **knobs),
                                 x, gamma, beta, rm, rv)[0]
+    if x.ndim == 4:
+        mistakes[RESHAPE_NO_TRANSPOSE] = oracle(partial(reshape_bn, training=training, momentum=momentum, eps=eps),
+                                                x, gamma, beta, rm, rv)[0]
     if not training:
         mistakes[EVAL_BATCH] = oracle(partial(manual_bn, training=False, momentum=momentum, eps=eps,
                                               eval_mode="batch"), x, gamma, beta, rm, rv)[0]
@@ -182,8 +194,8 @@ def out_mistakes(oracle, x, gamma, beta, rm, rv, training, momentum, eps):
 
 
 RUNNING_VARIANTS = {
-    CS231N_RUN: dict(swap=True, run="biased"),
     MOMENTUM_SWAPPED: dict(swap=True),
+    CS231N_RUN: dict(swap=True, run="biased"),
     BIASED_RUN: dict(run="biased"),
     N_ONLY: dict(run="N"),
     NO_UPDATE: dict(run="none"),
@@ -296,6 +308,9 @@ def _running(student, oracle, check, rng, shape, steps, momentum, eps, start_def
     expected = oracle(partial(torch_running, momentum=momentum, eps=eps), xs, gamma, beta, rm0, rv0)
     wrong = {hint: oracle(partial(manual_running, momentum=momentum, eps=eps, **knobs), xs, gamma, beta, rm0, rv0)
              for hint, knobs in RUNNING_VARIANTS.items()}
+    if len(shape) == 4:
+        wrong[RESHAPE_NO_TRANSPOSE] = oracle(partial(manual_running, momentum=momentum, eps=eps, bn=reshape_bn),
+                                             xs, gamma, beta, rm0, rv0)
     rm, rv = rm0, rv0
     for t in range(steps):
         x = xs[t]
@@ -345,31 +360,61 @@ BACKWARD_CASES_2D = [((8, 4), 1e-5), ((6, 3), 1e-3)]
 BACKWARD_CASES_4D = [((3, 4, 3, 5), 1e-5), ((1, 3, 4, 5), 1e-3)]
 
 
-def _backward(student, check, rng, shape, eps):
+class BackwardCheck:
+    """Compares gradients; when the student's own forward output was wrong, every failure
+    says so (the backward pass runs on that forward pass's cache)."""
+
+    def __init__(self, check, forward_ok):
+        self.check, self.forward_ok = check, forward_ok
+
+    def close(self, *args, **kwargs):
+        try:
+            self.check.close(*args, **kwargs)
+        except GradingFailure as exc:
+            if self.forward_ok:
+                raise
+            raise GradingFailure(
+                f"{exc}\nNote: your batchnorm_forward's output for this input is wrong too, and "
+                f"batchnorm_backward runs on its cache: fix the forward pass first (see the "
+                f"test_forward_* checks)") from None
+
+
+def _forward_ok(oracle, out, x, gamma, beta, rm, rv, eps):
+    expected = oracle(partial(torch_bn, training=True, momentum=0.1, eps=eps), x, gamma, beta, rm, rv)[0].value
+    try:
+        got = np.asarray(out, dtype=np.float64)
+        return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=1e-6, atol=1e-9))
+    except (TypeError, ValueError):
+        return False
+
+
+def _backward(student, oracle, check, rng, shape, eps):
     """Run the student's forward (training) then backward on its own cache."""
     x = make_x(rng, shape)
     gamma, beta, rm, rv = make_params(rng, shape[1])
     dout = rng.normal(size=shape)
-    fwd, _ = call_forward(student, check, x, gamma, beta, rm, rv, True, 0.1, eps)
+    fwd, (out, *_rest) = call_forward(student, check, x, gamma, beta, rm, rv, True, 0.1, eps)
+    check = BackwardCheck(check, _forward_ok(oracle, out, x, gamma, beta, rm, rv, eps))
     value = student.batchnorm_backward(dout, fwd.ref(3))
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         check.fail(f"batchnorm_backward must return a tuple of 3 values (dx, dgamma, dbeta); got {describe(value)}")
     what = (f"of batchnorm_backward(dout, cache) for x of shape {fmt_shape(shape)}, eps={eps} "
             f"(cache from your batchnorm_forward with training=True)")
-    return (x, gamma, beta, rm, rv, dout), tuple(value), what
+    return (x, gamma, beta, rm, rv, dout), tuple(value), what, check
 
 
 def test_backward_dgamma_dbeta(student, oracle, check, rng):
     for shape, eps in BACKWARD_CASES_2D[:1] + BACKWARD_CASES_4D:
-        (x, gamma, beta, rm, rv, dout), (_, dgamma, dbeta), what = _backward(student, check, rng, shape, eps)
+        (x, gamma, beta, rm, rv, dout), (_, dgamma, dbeta), what, bcheck = _backward(
+            student, oracle, check, rng, shape, eps)
         expected = oracle(partial(torch_grads, eps=eps), x, gamma, beta, rm, rv, dout)
         axes = (0,) if x.ndim == 2 else (0, 2, 3)
         per_channel(check, dbeta, shape[1], "dbeta " + what, x.ndim)
         dbeta_xhat = oracle(lambda d, t: (d * F.batch_norm(t, None, None, training=True, eps=eps)).sum(dim=axes),
                             dout, x)
-        check.close(dbeta, expected[2], "dbeta " + what, mistakes={DBETA_XHAT: dbeta_xhat})
+        bcheck.close(dbeta, expected[2], "dbeta " + what, mistakes={DBETA_XHAT: dbeta_xhat})
         per_channel(check, dgamma, shape[1], "dgamma " + what, x.ndim)
-        check.close(dgamma, expected[1], "dgamma " + what, mistakes={
+        bcheck.close(dgamma, expected[1], "dgamma " + what, mistakes={
             DGAMMA_NO_XHAT: oracle(lambda d: d.sum(dim=axes), dout),
             DGAMMA_X: oracle(lambda d, xx: (d * xx).sum(dim=axes), dout, x),
         })
@@ -377,9 +422,10 @@ def test_backward_dgamma_dbeta(student, oracle, check, rng):
 
 def _backward_dx(student, oracle, check, rng, cases):
     for shape, eps in cases:
-        (x, gamma, beta, rm, rv, dout), (dx, _, _), what = _backward(student, check, rng, shape, eps)
+        (x, gamma, beta, rm, rv, dout), (dx, _, _), what, bcheck = _backward(
+            student, oracle, check, rng, shape, eps)
         expected = oracle(partial(torch_grads, eps=eps), x, gamma, beta, rm, rv, dout)
-        check.close(dx, expected[0], "dx " + what, inputs={"x": x, "dout": dout},
+        bcheck.close(dx, expected[0], "dx " + what, inputs={"x": x, "dout": dout},
                     mistakes=dx_mistakes(oracle, x, gamma, beta, dout, eps))
 
 

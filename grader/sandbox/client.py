@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import wire
+from grader.sandbox import isolation, wire
 from grader.text import sanitize
 
 _HERE = Path(__file__).resolve().parent
@@ -105,6 +105,7 @@ class Sandbox:
         limits: Limits | None = None,
         forbidden: tuple[str, ...] = ("torch", "tensorflow", "jax", "jaxlib"),
         display_name: str | None = None,
+        use_namespaces: bool = True,
     ):
         self.source = Path(source)
         self.module_name = module_name
@@ -119,6 +120,8 @@ class Sandbox:
         self._import_error: StudentError | None = None
         self._output_offset = 0
         self.restarts = -1
+        self.use_namespaces = use_namespaces
+        self._plan: isolation.Plan | None = None
 
     # -- life cycle -------------------------------------------------------
 
@@ -167,9 +170,15 @@ class Sandbox:
         output_path = root / "output.txt"
         output = open(output_path, "wb")
         self._output_offset = 0
-        # The kernel ignores RLIMIT_NPROC for root; for others it counts all
-        # of the user's processes, so allow for those already running.
-        self._nproc = None if os.getuid() == 0 else _user_process_count() + int(self.limits.processes)
+        self._plan = isolation.plan(self._readable_paths(), [str(root)], self.use_namespaces,
+                                    max_pids=int(self.limits.processes))
+        if self._plan.namespaces:
+            # Counted afresh in the new user namespace, and enforced even for root.
+            self._nproc = int(self.limits.processes)
+        else:
+            # The kernel ignores RLIMIT_NPROC for root; for others it counts all
+            # of the user's processes, so allow for those already running.
+            self._nproc = None if os.getuid() == 0 else _user_process_count() + int(self.limits.processes)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         env = {
@@ -187,7 +196,7 @@ class Sandbox:
             "MKL_NUM_THREADS": "1",
         }
         argv = [
-            sys.executable, "-I", "-S", "-B", str(root / "runtime" / "worker.py"),
+            _python(), "-I", "-S", "-B", str(root / "runtime" / "worker.py"),
             str(to_child_r), str(from_child_w), str(root / "runtime"), str(root / "site"),
             str(work), self.module_name, str(target), ",".join(self.forbidden),
         ]
@@ -199,20 +208,39 @@ class Sandbox:
                 stderr=subprocess.STDOUT,
                 cwd=work,
                 env=env,
-                pass_fds=(to_child_r, from_child_w),
+                pass_fds=(to_child_r, from_child_w) + ((self._plan.ruleset_fd,) if self._plan.ruleset_fd else ()),
                 start_new_session=True,
-                preexec_fn=self._apply_limits,
+                preexec_fn=self._confine,
             )
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
             output.close()
+            self._plan.close()
         self._to_child = to_child_w
         self._from_child = from_child_r
         self._buffer = b""
         self._ready = False
 
-    def _apply_limits(self) -> None:  # runs in the child, before exec
+    @property
+    def isolation(self) -> list[str]:
+        """The isolation in effect for this sandbox, for reports."""
+        base = ["own process group", "scrubbed environment", "rlimits"]
+        return (self._plan.features() if self._plan else []) + base
+
+    def _readable_paths(self) -> list[str]:
+        numpy_dir = Path(importlib.util.find_spec("numpy").submodule_search_locations[0]).resolve()
+        paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix),
+                 str(numpy_dir), str(numpy_dir.parent / "numpy.libs"),
+                 os.path.dirname(os.path.realpath(_python()))}
+        paths |= {"/usr", "/lib", "/lib64", "/lib32", "/etc", "/dev/null", "/dev/zero", "/dev/urandom"}
+        return sorted(paths)
+
+    def _confine(self) -> None:  # runs in the child, between fork and exec
+        self._apply_limits()
+        isolation.apply_in_child(self._plan)
+
+    def _apply_limits(self) -> None:
         lim = self.limits
         mem = int(lim.memory_mb) * 1024 * 1024
         cpu = int(lim.total_seconds) + 5
@@ -242,6 +270,8 @@ class Sandbox:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self._plan is not None and self._plan.cgroup:
+            isolation.kill_cgroup(self._plan.cgroup)  # also those that left the group
         try:
             proc.kill()
         except OSError:
@@ -306,18 +336,16 @@ class Sandbox:
     def _ensure_ready(self, func: str) -> None:
         if self._import_error is not None:
             raise self._import_error
-        if self._used_seconds > self.limits.total_seconds:
-            raise StudentError(
-                f"not run: your code used up this exercise's time budget "
-                f"({self.limits.total_seconds:g} s in all)",
-                kind="budget",
-            )
+        if self._used_seconds >= self.limits.total_seconds - 0.05:
+            raise self._budget_error()
         if self._proc is None:
             self._spawn()
         if not self._ready:
             try:
                 reply = self._request(None, what="importing your file")
             except StudentError as exc:
+                if self._used_seconds >= self.limits.total_seconds - 0.05:
+                    raise self._budget_error() from None
                 # A file that hangs or dies on import would do so again for
                 # every check: fail them all now, at the cost of one limit.
                 exc.cause = f"{self.display_name} could not be imported: {exc.cause}"
@@ -337,6 +365,11 @@ class Sandbox:
                 self._kill()
                 raise self._import_error
             self._ready = True
+
+    def _budget_error(self) -> StudentError:
+        return StudentError(
+            f"not run: your code used up this exercise's time budget ({self.limits.total_seconds:g} s in all)",
+            kind="budget")
 
     def _request(self, message: dict | None, what: str) -> dict:
         """Send ``message`` (None: just wait for the next one) and read the reply."""
@@ -477,6 +510,12 @@ class Sandbox:
             return StudentError(f"the process running your code could not run `{func}`", details)
         return StudentError(f"`{func}` raised {_one_line(err.get('type'), err.get('message'))}",
                             details, kind="exception")
+
+
+def _python() -> str:
+    """The real interpreter: a virtual environment's site-packages is not wanted."""
+    base = getattr(sys, "_base_executable", None)
+    return base if base and os.path.exists(base) else sys.executable
 
 
 def _encode_args(value: Any) -> Any:

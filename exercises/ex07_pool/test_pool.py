@@ -1,0 +1,372 @@
+"""Grader for ex07_pool: the student's pooling layers against F.max_pool2d, F.avg_pool2d and autograd.
+
+Points, tolerances and limits are in exercise.yaml. Run with
+``grader check ex07`` or ``pytest exercises/ex07_pool``.
+
+Inputs have no ties: x is a random permutation of 0 .. n-1 plus a jitter in
+[0.1, 0.9), scaled, so every entry differs from every other by at least
+0.8 / n and each window has a single maximum. Where a test has windows that
+overlap (stride < kernel), an input can be the maximum of several windows and
+its gradients must add up. The backward pass always runs on the cache of the
+student's own forward pass. A wrong shape is checked against the shapes that
+known mistakes give (stride=None taken as 1, sizes rounded up, pairs
+swapped, dx of the wrong size) before the values are compared.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from grader.compare import fmt_shape
+from grader.oracle import Expected
+from grader.sandbox.client import StudentError
+
+
+def pair(v):
+    return (int(v[0]), int(v[1])) if isinstance(v, (tuple, list)) else (int(v), int(v))
+
+
+@dataclass
+class Case:
+    N: int
+    C: int
+    H: int
+    W: int
+    kernel: object
+    stride: object = None
+
+    @property
+    def k(self):
+        return pair(self.kernel)
+
+    @property
+    def s(self):
+        return pair(self.kernel if self.stride is None else self.stride)
+
+    @property
+    def out_hw(self):
+        (kh, kw), (sh, sw) = self.k, self.s
+        return (self.H - kh) // sh + 1, (self.W - kw) // sw + 1
+
+    @property
+    def args(self):
+        return f"kernel_size={self.kernel!r}, stride={self.stride!r}"
+
+    def x(self, rng):
+        """Tie-free input: distinct values at least 0.8 / n apart, in about [-2, 2]."""
+        n = self.N * self.C * self.H * self.W
+        values = rng.permutation(n) + rng.uniform(0.1, 0.9, size=n)
+        return ((values - n / 2) * (4.0 / n)).reshape(self.N, self.C, self.H, self.W)
+
+    def dout(self, rng):
+        return rng.normal(size=(self.N, self.C) + self.out_hw)
+
+
+# Non-overlapping windows (stride = kernel), square and not; the floor drops
+# rows or columns in all but the first.
+PLAIN = [Case(2, 3, 8, 6, 2, 2), Case(2, 2, 7, 9, (2, 3), (2, 3)), Case(2, 2, 10, 7, (3, 2), (3, 2))]
+# Overlapping windows (stride < kernel in at least one direction): gradients accumulate.
+OVERLAP = [Case(2, 2, 7, 8, 3, 1), Case(2, 3, 9, 8, (3, 2), (2, 1)), Case(1, 2, 8, 9, (2, 3), (1, 2)),
+           Case(2, 2, 9, 8, 3, 2)]
+# stride=None: stride = kernel_size.
+NONE = [Case(2, 3, 8, 6, 2, None), Case(2, 2, 7, 9, (2, 3), None), Case(1, 2, 9, 11, (3, 4), None)]
+EDGE = [
+    (Case(1, 1, 5, 7, (2, 3), (2, 2)), "N = C = 1"),
+    (Case(2, 2, 4, 6, (4, 6), None), "a window as large as the input (1x1 output)"),
+    (Case(2, 2, 5, 4, 1, 1), "a 1x1 window (out = x)"),
+    (Case(2, 2, 9, 8, 2, 3), "a stride larger than the window (some inputs are in no window)"),
+    (Case(2, 1, 6, 5, (1, 5), (2, 1)), "a window as wide as the input"),
+]
+ALL = PLAIN + OVERLAP + NONE + [c for c, _ in EDGE]
+
+KINDS = {
+    "max": (F.max_pool2d, "max_pool2d_forward", "max_pool2d_backward"),
+    "avg": (F.avg_pool2d, "avg_pool2d_forward", "avg_pool2d_backward"),
+}
+
+
+# -- the oracle ----------------------------------------------------------------
+
+@pytest.fixture
+def oracle(oracle):
+    """The framework's oracle, with torch on one thread while it runs (faster on tiny tensors)."""
+    def run(fn, *inputs, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return oracle(fn, *inputs, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+    return run
+
+
+def oracle_forward(kind, case):
+    pool = KINDS[kind][0]
+    return lambda x: pool(x, case.kernel, case.stride)
+
+
+def oracle_dx(kind, case, scale=1.0):
+    pool = KINDS[kind][0]
+
+    def dx(x, dout):
+        x = x.clone().requires_grad_(True)
+        (pool(x, case.kernel, case.stride) * scale).backward(dout)
+        return x.grad
+    return dx
+
+
+def windows(case):
+    """(i, j, index of window (i, j) in x) for every output position, row-major."""
+    (kh, kw), (sh, sw) = case.k, case.s
+    Ho, Wo = case.out_hw
+    for i in range(Ho):
+        for j in range(Wo):
+            yield i, j, (slice(None), slice(None), slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw))
+
+
+def overwritten_max_dx(case, x, dout, whole_window):
+    """dx of a max-pool backward that assigns (=) instead of adding (+=)."""
+    dx = np.zeros_like(x)
+    for i, j, idx in windows(case):
+        win = x[idx]
+        mask = win == win.max(axis=(2, 3), keepdims=True)
+        g = dout[:, :, i, j][:, :, None, None]
+        if whole_window:
+            dx[idx] = mask * g
+        else:
+            region = dx[idx]
+            region[mask] = np.broadcast_to(g, mask.shape)[mask]
+    return dx
+
+
+def overwritten_avg_dx(case, x, dout):
+    dx = np.zeros_like(x)
+    kh, kw = case.k
+    for i, j, idx in windows(case):
+        dx[idx] = dout[:, :, i, j][:, :, None, None] / (kh * kw)
+    return dx
+
+
+# -- hints ---------------------------------------------------------------------
+
+WHOLE_WINDOW = ("the gradient was sent to every element of the window: in max pooling only the maximum of "
+                "each window affects out, so only it receives dout (e.g. mask = (window == window.max()))")
+OVERWRITTEN = ("overlapping windows overwrote each other's gradient: with stride < kernel_size an input can "
+               "be in several windows (and the maximum of several), so add the contributions with += "
+               "instead of assigning them with =")
+STRIDE_NONE = "stride=None means stride = kernel_size (PyTorch's default), not 1"
+
+
+def out_shape_hints(case):
+    N, C, H, W = case.N, case.C, case.H, case.W
+    (kh, kw), (sh, sw) = case.k, case.s
+
+    def floor(size, k, s):
+        return (size - k) // s + 1
+
+    def ceil(size, k, s):
+        return -(-(size - k) // s) + 1
+
+    formula = "H_out = (H - KH) // sh + 1 and W_out = (W - KW) // sw + 1"
+    candidates = [
+        ((floor(H, kh, 1), floor(W, kw, 1)),
+         STRIDE_NONE if case.stride is None else f"the stride is ignored: {formula}"),
+        ((ceil(H, kh, sh), ceil(W, kw, sw)),
+         f"the output size is rounded up; PyTorch's default (ceil_mode=False) rounds it down: {formula}; "
+         f"a partial window at the bottom or right edge is dropped"),
+        ((floor(H, kw, sh), floor(W, kh, sw)),
+         "the kernel's height and width are swapped: kernel_size=(KH, KW) is height first"),
+        ((floor(H, kh, sw), floor(W, kw, sh)),
+         "the stride pair is swapped: stride=(sh, sw) is height first"),
+        (((H - kh) // sh, (W - kw) // sw), f"the + 1 is missing: {formula}"),
+        (tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, C, H_out, W_out)"),
+    ]
+    hints = {}
+    for hw, hint in candidates:
+        shape = (N, C) + hw
+        if hw != case.out_hw and shape not in hints:
+            hints[shape] = hint
+    return hints
+
+
+def dx_shape_hints(case):
+    N, C, H, W = case.N, case.C, case.H, case.W
+    (kh, kw), (sh, sw) = case.k, case.s
+    Ho, Wo = case.out_hw
+    covered = ("dx must have x's shape (N, C, H, W); rows and columns that no window covers (dropped by the "
+               "floor, or skipped by a stride larger than the window) get a gradient of 0")
+    hints = {
+        (N, C, Ho, Wo): "dx has out's shape: spread each dout value back over its window of x; " + covered,
+        (N, C, Ho * kh, Wo * kw): covered,
+        (N, C, (Ho - 1) * sh + kh, (Wo - 1) * sw + kw): covered,
+    }
+    return {shape: hint for shape, hint in hints.items() if shape != (N, C, H, W)}
+
+
+def avg_factors(case):
+    kh, kw = case.k
+    factors = {kh * kw: "the sum of each window was not divided by the window size KH * KW"}
+    if kh != kw:
+        factors[kw / kh] = "divided by KH * KH instead of the window size KH * KW"
+        factors[kh / kw] = "divided by KW * KW instead of the window size KH * KW"
+    return factors
+
+
+# -- calling the student -------------------------------------------------------
+
+def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwargs):
+    """check.close, with a hint for the wrong shapes that known mistakes give."""
+    exp_shape = np.shape(expected.value if isinstance(expected, Expected) else expected)
+    if isinstance(actual, np.ndarray) and actual.shape != exp_shape:
+        hint = (shape_hints or {}).get(actual.shape)
+        if hint:
+            described = ", ".join(f"{k} of shape {fmt_shape(v.shape)}" if isinstance(v, np.ndarray)
+                                  else f"{k}={v!r}" for k, v in (inputs or {}).items())
+            check.fail(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
+                       + (f"\nInputs: {described}" if described else "") + f"\nHint: {hint}")
+    check.close(actual, expected, what, inputs=inputs, **kwargs)
+
+
+def inputs_of(case, x, dout=None):
+    inputs = {"x": x}
+    if dout is not None:
+        inputs["dout"] = dout
+    inputs.update(kernel_size=case.kernel, stride=case.stride)
+    return inputs
+
+
+def forward(student, check, kind, case, x):
+    name = KINDS[kind][1]
+    what = f"{name}(x, {case.args})"
+    return check.tuple(student.call(name, x, case.kernel, case.stride).value, 2,
+                       what + " (it must return (out, cache))")[0]
+
+
+def backward(student, check, kind, case, x, dout):
+    """The student's dx, computed from the cache of the student's own forward pass."""
+    fname, bname = KINDS[kind][1:]
+    what = f"{fname}(x, {case.args})"
+    try:
+        fwd = student.call(fname, x, case.kernel, case.stride)
+    except StudentError as exc:
+        raise StudentError(f"{bname} is graded on the cache your {fname} returns, and {what} failed: "
+                           f"{exc.cause}", exc.details, exc.kind) from None
+    check.tuple(fwd.value, 2, what + " (it must return (out, cache))")
+    return student.call(bname, dout, fwd.ref(1)).value
+
+
+def check_forward(student, oracle, check, kind, case, rng, label=""):
+    x = case.x(rng)
+    out = forward(student, check, kind, case, x)
+    mistakes = {}
+    factors = None
+    if kind == "max":
+        mistakes["this is the average of each window, not its maximum"] = oracle(oracle_forward("avg", case), x)
+    else:
+        mistakes["this is the maximum of each window, not its average"] = oracle(oracle_forward("max", case), x)
+        factors = avg_factors(case)
+    close(check, out, oracle(oracle_forward(kind, case), x), f"out of {KINDS[kind][1]}(x, {case.args}){label}",
+          inputs=inputs_of(case, x), shape_hints=out_shape_hints(case), mistakes=mistakes, factors=factors)
+
+
+def check_backward(student, oracle, check, kind, case, rng, label=""):
+    x = case.x(rng)
+    dout = case.dout(rng)
+    dx = backward(student, check, kind, case, x, dout)
+    kh, kw = case.k
+    mistakes = {}
+    factors = None
+    if kind == "max":
+        mistakes[WHOLE_WINDOW] = oracle(oracle_dx("avg", case, scale=kh * kw), x, dout)
+        mistakes[WHOLE_WINDOW + " (here: dout / (KH * KW) to each, the average pool's gradient)"] = \
+            oracle(oracle_dx("avg", case), x, dout)
+        mistakes[OVERWRITTEN] = overwritten_max_dx(case, x, dout, whole_window=False)
+        mistakes[OVERWRITTEN + " (here: dx[window] = mask * dout also wiped out the gradient the earlier "
+                               "windows gave to the other elements)"] = \
+            overwritten_max_dx(case, x, dout, whole_window=True)
+    else:
+        mistakes[OVERWRITTEN] = overwritten_avg_dx(case, x, dout)
+        mistakes["the gradient went to the maximum of each window only: that is max pooling's backward "
+                 "pass; in average pooling every element of the window receives dout / (KH * KW)"] = \
+            oracle(oracle_dx("max", case), x, dout)
+        factors = avg_factors(case)
+    close(check, dx, oracle(oracle_dx(kind, case), x, dout), f"dx from {KINDS[kind][2]} ({case.args}){label}",
+          inputs=inputs_of(case, x, dout), shape_hints=dx_shape_hints(case), mistakes=mistakes, factors=factors)
+
+
+# -- the checks ------------------------------------------------------------------
+
+def test_max_forward(student, oracle, check, rng):
+    for case in PLAIN + OVERLAP:
+        check_forward(student, oracle, check, "max", case, rng)
+
+
+def test_max_backward(student, oracle, check, rng):
+    for case in PLAIN:
+        check_backward(student, oracle, check, "max", case, rng)
+
+
+def test_max_backward_overlap(student, oracle, check, rng):
+    for case in OVERLAP:
+        check_backward(student, oracle, check, "max", case, rng, label=" (overlapping windows)")
+
+
+def test_avg_forward(student, oracle, check, rng):
+    for case in PLAIN + OVERLAP:
+        check_forward(student, oracle, check, "avg", case, rng)
+
+
+def test_avg_backward(student, oracle, check, rng):
+    for case in PLAIN:
+        check_backward(student, oracle, check, "avg", case, rng)
+
+
+def test_avg_backward_overlap(student, oracle, check, rng):
+    for case in OVERLAP:
+        check_backward(student, oracle, check, "avg", case, rng, label=" (overlapping windows)")
+
+
+def test_stride_none(student, oracle, check, rng):
+    for case in NONE:
+        for kind in KINDS:
+            check_forward(student, oracle, check, kind, case, rng, label=" (stride=None: stride = kernel_size)")
+            check_backward(student, oracle, check, kind, case, rng, label=" (stride=None: stride = kernel_size)")
+
+
+def test_output_shapes(student, check, rng):
+    for case in ALL:
+        for kind in KINDS:
+            x = case.x(rng)
+            out = forward(student, check, kind, case, x)
+            expected = (case.N, case.C) + case.out_hw
+            if not isinstance(out, np.ndarray) or out.shape != expected:
+                try:
+                    shape = np.shape(out)
+                except Exception:  # a ragged list: let check.close describe it
+                    shape = None
+                if shape != expected:
+                    close(check, out, np.zeros(expected), f"out of {KINDS[kind][1]}(x, {case.args})",
+                          inputs=inputs_of(case, x), shape_hints=out_shape_hints(case))
+
+
+def test_edge_cases(student, oracle, check, rng):
+    for case, label in EDGE:
+        for kind in KINDS:
+            check_forward(student, oracle, check, kind, case, rng, label=f" with {label}")
+            check_backward(student, oracle, check, kind, case, rng, label=f" with {label}")
+
+
+def test_inputs_unchanged(student, check, rng):
+    case = Case(2, 2, 7, 8, (3, 2), (2, 1))
+    for kind in KINDS:
+        fname, bname = KINDS[kind][1:]
+        x = case.x(rng)
+        fwd = student.call(fname, x, case.kernel, case.stride)
+        check.no_mutation(fwd, f"{fname}(x, {case.args})", names=["x"])
+        check.tuple(fwd.value, 2, f"{fname}(x, {case.args}) (it must return (out, cache))")
+        check.no_mutation(student.call(bname, case.dout(rng), fwd.ref(1)), f"{bname}(dout, cache)",
+                          names=["dout"])

@@ -1,0 +1,241 @@
+"""Operating-system isolation for the student process, best available first.
+
+Applied in the child between fork and exec (see ``client.Sandbox``):
+
+1. A new user and network namespace (``unshare``): no network at all, no
+   capabilities over the host, and ``RLIMIT_NPROC`` enforced even when the
+   grader runs as root (the kernel exempts root only in the initial namespace).
+2. Landlock (Linux >= 5.13, unprivileged): the process may read only the
+   Python runtime, NumPy and system libraries, and write only inside its own
+   scratch directory, so the course checkout (graders, metadata, the hidden
+   ``solutions/``) is neither readable nor writable; from ABI 4 it may not open
+   TCP connections; from ABI 6 it may not signal processes outside its domain
+   (the grader), and Landlock always forbids it to ptrace them.
+
+Where a mechanism is missing the sandbox degrades to the ones that remain
+(rlimits, its own session, a scrubbed environment) and :func:`describe` says so.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+from dataclasses import dataclass
+
+_SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # same on x86_64 and aarch64
+_PR_SET_NO_NEW_PRIVS = 38
+_CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
+
+# Filesystem access rights, by the ABI version that introduced them.
+_FS_V1 = (1 << 13) - 1  # execute .. make_sym
+_FS = {1: _FS_V1, 2: _FS_V1 | 1 << 13, 3: _FS_V1 | 1 << 13 | 1 << 14}
+_FS_ALL_LATEST = _FS_V1 | 1 << 13 | 1 << 14 | 1 << 15
+_EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1, 2, 4, 8
+_TRUNCATE, _IOCTL_DEV = 1 << 14, 1 << 15
+_NET_ALL = 0b11  # bind and connect TCP
+_SCOPE_ALL = 0b11  # abstract unix sockets and signals
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when unavailable."""
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "aarch64"):
+        return 0
+    try:
+        version = _libc().syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    except (OSError, AttributeError):
+        return 0
+    return max(int(version), 0)
+
+
+@dataclass
+class Plan:
+    """What the child applies; built in the parent, where errors can be reported."""
+
+    ruleset_fd: int | None
+    abi: int
+    namespaces: bool
+    landlock: bool = False
+    cgroup: str | None = None
+
+    def __post_init__(self) -> None:
+        self.landlock = self.ruleset_fd is not None
+
+    def features(self) -> list[str]:
+        found = []
+        if self.cgroup:
+            found.append("pids cgroup")
+        if self.namespaces:
+            found.append("user+network namespace")
+        if self.landlock:
+            parts = ["files"] + (["network"] if self.abi >= 4 else []) + (["signals"] if self.abi >= 6 else [])
+            found.append(f"landlock v{self.abi} ({', '.join(parts)})")
+        return found
+
+    def close(self) -> None:
+        if self.ruleset_fd is not None:
+            try:
+                os.close(self.ruleset_fd)
+            except OSError:
+                pass
+            self.ruleset_fd = None
+
+
+def plan(read_only: list[str], read_write: list[str], use_namespaces: bool = True,
+         max_pids: int | None = None) -> Plan:
+    """Prepare a Landlock ruleset allowing ``read_only`` and ``read_write`` trees,
+    and a pids cgroup when ``max_pids`` is given and cgroups are writable."""
+    abi = landlock_abi()
+    fd = _ruleset(abi, read_only, read_write) if abi else None
+    cgroup = make_pids_cgroup(max_pids) if max_pids else None
+    return Plan(ruleset_fd=fd, abi=abi, namespaces=use_namespaces and _namespaces_work(), cgroup=cgroup)
+
+
+def _ruleset(abi: int, read_only: list[str], read_write: list[str]) -> int | None:
+    libc = _libc()
+    handled = _FS.get(abi, _FS_ALL_LATEST)
+    attr = _RulesetAttr(handled, _NET_ALL if abi >= 4 else 0, _SCOPE_ALL if abi >= 6 else 0)
+    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    fd = libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if fd < 0:
+        return None
+    read = _EXECUTE | _READ_FILE | _READ_DIR
+    for paths, rights in ((read_only, read), (read_write, handled)):
+        for path in paths:
+            if not os.path.exists(path):
+                continue
+            allowed = rights & handled
+            if not os.path.isdir(path):  # a single file takes file rights only
+                allowed &= _EXECUTE | _WRITE_FILE | _READ_FILE | _TRUNCATE | _IOCTL_DEV
+            try:
+                pfd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            rule = _PathBeneath(allowed, pfd)
+            ok = libc.syscall(_SYS_ADD_RULE, ctypes.c_int(fd), ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0))
+            os.close(pfd)
+            if ok < 0:
+                os.close(fd)
+                return None
+    return fd
+
+
+_CGROUP_BASES = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # cgroup v1 pids controller, then v2
+_cgroup_counter = 0
+
+
+def make_pids_cgroup(max_pids: int) -> str | None:
+    """A fresh cgroup whose ``pids.max`` bounds the student's processes (needs
+    write access to the cgroup tree, as root in a container or CI job), else None.
+
+    It also lists every process the student started, even those that left the
+    process group with setsid(), so :func:`kill_cgroup` leaves none behind."""
+    global _cgroup_counter
+    for base in _CGROUP_BASES:
+        if not os.path.exists(os.path.join(base, "cgroup.procs")):
+            continue
+        if base == "/sys/fs/cgroup":
+            try:
+                with open(os.path.join(base, "cgroup.subtree_control")) as f:
+                    if "pids" not in f.read().split():
+                        continue
+            except OSError:
+                continue
+        _cgroup_counter += 1
+        path = os.path.join(base, f"grader-{os.getpid()}-{_cgroup_counter}")
+        try:
+            os.mkdir(path)
+            with open(os.path.join(path, "pids.max"), "w") as f:
+                f.write(str(int(max_pids)))
+            return path
+        except OSError:
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+    return None
+
+
+def join_cgroup(path: str) -> None:
+    """In the child: move this process into the cgroup."""
+    try:
+        with open(os.path.join(path, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+    except OSError:
+        pass
+
+
+def kill_cgroup(path: str) -> None:
+    """Kill every process in the cgroup, then remove it."""
+    import signal
+    import time
+
+    for _ in range(50):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                pids = [int(line) for line in f if line.strip()]
+        except OSError:
+            return
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
+    for _ in range(50):
+        try:
+            os.rmdir(path)
+            return
+        except OSError:
+            time.sleep(0.01)
+
+
+_NAMESPACES_OK: bool | None = None
+
+
+def _namespaces_work() -> bool:
+    """Whether this kernel lets a child unshare a user and network namespace (tried once)."""
+    global _NAMESPACES_OK
+    if _NAMESPACES_OK is None:
+        if platform.system() != "Linux":
+            _NAMESPACES_OK = False
+        else:
+            pid = os.fork()
+            if pid == 0:
+                code = 0 if _libc().unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0 else 1
+                os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            _NAMESPACES_OK = os.waitstatus_to_exitcode(status) == 0
+    return _NAMESPACES_OK
+
+
+def apply_in_child(p: Plan) -> None:
+    """Runs between fork and exec. Failures here must not stop the worker from
+    starting: what could not be applied is what ``plan`` already ruled out."""
+    libc = _libc()
+    if p.cgroup:
+        join_cgroup(p.cgroup)
+    if p.namespaces:
+        libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET)
+    if p.ruleset_fd is not None:
+        libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        if libc.syscall(_SYS_RESTRICT, ctypes.c_int(p.ruleset_fd), ctypes.c_uint32(0)) != 0:
+            # Refuse to run unconfined when confinement was promised.
+            os._exit(errno.EPERM)
