@@ -242,6 +242,8 @@ class GradingSession:
             else:
                 result.devices = ["cpu"]
             result.versions = versions()
+            box = self.sandboxes.get(name)
+            result.sandbox = box.isolation if box is not None else []
         self.close()
 
     def pytest_terminal_summary(self, terminalreporter):

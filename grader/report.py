@@ -44,6 +44,8 @@ def format_text(result: ExerciseResult, color: bool = False, verbose: bool = Fal
         f"  seed {result.seed} | devices: {', '.join(result.devices)} | Python {v.get('python', '?')}, "
         f"NumPy {v.get('numpy', '?')}, PyTorch {v.get('torch', '?')} | {result.seconds:.1f} s", "dim", color))
     lines.append(_c(f"  reproduce: grader check {result.exercise} --seed {result.seed}", "dim", color))
+    if result.sandbox:
+        lines.append(_c(f"  sandbox: {', '.join(result.sandbox)}", "dim", color))
     if result.grader_faults:
         lines.append(_c("  The grader itself failed on some checks (not your fault): please report it.",
                         "yellow", color))

@@ -38,6 +38,7 @@ class ExerciseResult:
     versions: dict = field(default_factory=dict)
     seconds: float = 0.0
     submission: str = ""
+    sandbox: list[str] = field(default_factory=list)  # the isolation that was in effect
 
     @property
     def grader_faults(self) -> list[CheckResult]:
