@@ -13,6 +13,7 @@ one side, stride ignored, pairs swapped, dx still padded or empty, db not
 summed) before the values are compared, so that the hint names the mistake.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.compare import fmt_shape
+from grader.compare import GradingFailure, fmt_shape
 from grader.oracle import Expected
 from grader.sandbox.client import StudentError
 
@@ -304,9 +305,23 @@ def backward(student, check, case, x, w, b, dout):
     except StudentError as exc:
         raise StudentError(f"conv2d_backward is graded on the cache your conv2d_forward returns, and "
                            f"{what} failed: {exc.cause}", exc.details, exc.kind) from None
-    check.tuple(fwd.value, 2, what + " (it must return (out, cache))")
+    out = check.tuple(fwd.value, 2, what + " (it must return (out, cache))")[0]
     result = student.conv2d_backward(dout, fwd.ref(1))
-    return check.tuple(result, 3, f"conv2d_backward(dout, cache) after {what} (it must return (dx, dw, db))")
+    grads = check.tuple(result, 3, f"conv2d_backward(dout, cache) after {what} (it must return (dx, dw, db))")
+    return grads, (out.shape if isinstance(out, np.ndarray) else None)
+
+
+@contextmanager
+def forward_shape_note(out_shape, expected_shape):
+    """When a gradient is wrong and the forward pass gave out a wrong shape, say so: fix the forward pass first."""
+    try:
+        yield
+    except GradingFailure as exc:
+        if out_shape is not None and tuple(out_shape) != tuple(expected_shape):
+            raise GradingFailure(f"{exc}\nNote: your conv2d_forward returned out of shape {fmt_shape(tuple(out_shape))} "
+                                 f"instead of {fmt_shape(tuple(expected_shape))}, and the backward pass gets a dout "
+                                 f"of the right shape: fix the forward pass (and its cache) first") from None
+        raise
 
 
 def check_forward(student, oracle, check, case, rng, label=""):
@@ -320,7 +335,12 @@ def check_forward(student, oracle, check, case, rng, label=""):
 def check_backward(student, oracle, check, case, rng, parts="dx dw db", label=""):
     x, w, b = case.data(rng)
     dout = case.dout(rng)
-    dx, dw, db = backward(student, check, case, x, w, b, dout)
+    (dx, dw, db), out_shape = backward(student, check, case, x, w, b, dout)
+    with forward_shape_note(out_shape, dout.shape):
+        compare_grads(oracle, check, case, x, w, b, dout, dx, dw, db, parts, label)
+
+
+def compare_grads(oracle, check, case, x, w, b, dout, dx, dw, db, parts, label):
     s, p = case.stride, case.padding
     expected = oracle(oracle_grads(s, p), x, w, b, dout)
     flipped = oracle(oracle_grads(s, p, flip=True), x, w, b, dout)

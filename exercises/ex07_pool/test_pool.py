@@ -13,7 +13,7 @@ known mistakes give (stride=None taken as 1, sizes rounded up, pairs
 swapped, dx of the wrong size) before the values are compared.
 """
 
-import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.compare import fmt_shape
+from grader.compare import GradingFailure, fmt_shape
 from grader.oracle import Expected
 from grader.sandbox.client import StudentError
 
@@ -178,10 +178,13 @@ def out_shape_hints(case):
         ((ceil(H, kh, sh), ceil(W, kw, sw)),
          f"the output size is rounded up; PyTorch's default (ceil_mode=False) rounds it down: {formula}; "
          f"a partial window at the bottom or right edge is dropped"),
-        ((floor(H, kw, sh), floor(W, kh, sw)),
-         "the kernel's height and width are swapped: kernel_size=(KH, KW) is height first"),
-        ((floor(H, kh, sw), floor(W, kw, sh)),
-         "the stride pair is swapped: stride=(sh, sw) is height first"),
+    ]
+    if case.stride is None:
+        candidates.append(((floor(H, kw, kw), floor(W, kh, kh)),
+                           KERNEL_SWAPPED + " (and stride=None then means (sh, sw) = (KH, KW))"))
+    candidates += [
+        ((floor(H, kw, sh), floor(W, kh, sw)), KERNEL_SWAPPED),
+        ((floor(H, kh, sw), floor(W, kw, sh)), STRIDE_SWAPPED),
         (((H - kh) // sh, (W - kw) // sw), f"the + 1 is missing: {formula}"),
         (tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, C, H_out, W_out)"),
     ]
@@ -205,6 +208,22 @@ def dx_shape_hints(case):
         (N, C, (Ho - 1) * sh + kh, (Wo - 1) * sw + kw): covered,
     }
     return {shape: hint for shape, hint in hints.items() if shape != (N, C, H, W)}
+
+
+KERNEL_SWAPPED = "the kernel's height and width are swapped: kernel_size=(KH, KW) is height first"
+STRIDE_SWAPPED = "the stride pair is swapped: stride=(sh, sw) is height first"
+
+
+def swapped_variants(case):
+    """Cases a student who swaps a pair computes instead, with the same output shape."""
+    (kh, kw), (sh, sw) = case.k, case.s
+    variants = {}
+    if kh != kw and kw <= case.H and kh <= case.W:
+        hint = KERNEL_SWAPPED + (" (and stride=None then means (sh, sw) = (KH, KW))" if case.stride is None else "")
+        variants[hint] = Case(case.N, case.C, case.H, case.W, (kw, kh), case.stride)
+    if case.stride is not None and sh != sw:
+        variants[STRIDE_SWAPPED] = Case(case.N, case.C, case.H, case.W, case.kernel, (sw, sh))
+    return {hint: v for hint, v in variants.items() if v.out_hw == case.out_hw}
 
 
 def avg_factors(case):
@@ -231,6 +250,19 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
     check.close(actual, expected, what, inputs=inputs, **kwargs)
 
 
+@contextmanager
+def forward_shape_note(fname, out_shape, expected_shape):
+    """When dx is wrong and the forward pass gave out a wrong shape, say so: fix the forward pass first."""
+    try:
+        yield
+    except GradingFailure as exc:
+        if out_shape is not None and tuple(out_shape) != tuple(expected_shape):
+            raise GradingFailure(f"{exc}\nNote: your {fname} returned out of shape {fmt_shape(tuple(out_shape))} "
+                                 f"instead of {fmt_shape(tuple(expected_shape))}, and the backward pass gets a dout "
+                                 f"of the right shape: fix the forward pass (and its cache) first") from None
+        raise
+
+
 def inputs_of(case, x, dout=None):
     inputs = {"x": x}
     if dout is not None:
@@ -255,8 +287,8 @@ def backward(student, check, kind, case, x, dout):
     except StudentError as exc:
         raise StudentError(f"{bname} is graded on the cache your {fname} returns, and {what} failed: "
                            f"{exc.cause}", exc.details, exc.kind) from None
-    check.tuple(fwd.value, 2, what + " (it must return (out, cache))")
-    return student.call(bname, dout, fwd.ref(1)).value
+    out = check.tuple(fwd.value, 2, what + " (it must return (out, cache))")[0]
+    return student.call(bname, dout, fwd.ref(1)).value, np.shape(out) if isinstance(out, np.ndarray) else None
 
 
 def check_forward(student, oracle, check, kind, case, rng, label=""):
@@ -269,6 +301,8 @@ def check_forward(student, oracle, check, kind, case, rng, label=""):
     else:
         mistakes["this is the maximum of each window, not its average"] = oracle(oracle_forward("max", case), x)
         factors = avg_factors(case)
+    for hint, variant in swapped_variants(case).items():
+        mistakes[hint] = oracle(oracle_forward(kind, variant), x)
     close(check, out, oracle(oracle_forward(kind, case), x), f"out of {KINDS[kind][1]}(x, {case.args}){label}",
           inputs=inputs_of(case, x), shape_hints=out_shape_hints(case), mistakes=mistakes, factors=factors)
 
@@ -276,7 +310,7 @@ def check_forward(student, oracle, check, kind, case, rng, label=""):
 def check_backward(student, oracle, check, kind, case, rng, label=""):
     x = case.x(rng)
     dout = case.dout(rng)
-    dx = backward(student, check, kind, case, x, dout)
+    dx, out_shape = backward(student, check, kind, case, x, dout)
     kh, kw = case.k
     mistakes = {}
     factors = None
@@ -294,8 +328,11 @@ def check_backward(student, oracle, check, kind, case, rng, label=""):
                  "pass; in average pooling every element of the window receives dout / (KH * KW)"] = \
             oracle(oracle_dx("max", case), x, dout)
         factors = avg_factors(case)
-    close(check, dx, oracle(oracle_dx(kind, case), x, dout), f"dx from {KINDS[kind][2]} ({case.args}){label}",
-          inputs=inputs_of(case, x, dout), shape_hints=dx_shape_hints(case), mistakes=mistakes, factors=factors)
+    for hint, variant in swapped_variants(case).items():
+        mistakes[hint] = oracle(oracle_dx(kind, variant), x, dout)
+    with forward_shape_note(KINDS[kind][1], out_shape, dout.shape):
+        close(check, dx, oracle(oracle_dx(kind, case), x, dout), f"dx from {KINDS[kind][2]} ({case.args}){label}",
+              inputs=inputs_of(case, x, dout), shape_hints=dx_shape_hints(case), mistakes=mistakes, factors=factors)
 
 
 # -- the checks ------------------------------------------------------------------

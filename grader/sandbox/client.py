@@ -356,12 +356,13 @@ class Sandbox:
             self._check_forbidden("importing your file")
             if not reply.get("ok"):
                 err = reply.get("error") or {}
+                reason = {
+                    "output": f"it wrote more than the {self.limits.output_kb} KB output limit",
+                    "memory": f"it ran out of memory (the limit is {self.limits.memory_mb} MB)",
+                    "exit": f"it called {err.get('message')} at import time",
+                }.get(err.get("kind"), _one_line(err.get("type"), err.get("message")))
                 self._import_error = StudentError(
-                    f"{self.display_name} could not be imported: "
-                    f"{_one_line(err.get('type'), err.get('message'))}",
-                    _details(err, output),
-                    kind="import",
-                )
+                    f"{self.display_name} could not be imported: {reason}", _details(err, output), kind="import")
                 self._kill()
                 raise self._import_error
             self._ready = True
@@ -568,7 +569,8 @@ def _details(err: dict, output: str) -> str:
     if message and "\n" in message:
         parts.append(message)
     if output:
-        parts.append("Your code printed:\n" + output)
+        shown = output if len(output) <= 1500 else output[:1500] + f"\n... ({len(output) - 1500} more characters)"
+        parts.append("Your code printed:\n" + shown)
     return "\n".join(parts)
 
 

@@ -106,7 +106,7 @@ def _student_trace(exc, work_dir):
     """The traceback lines that point into the student's own files."""
     frames = [
         f for f in traceback.extract_tb(exc.__traceback__)
-        if os.path.abspath(f.filename).startswith(work_dir + os.sep)
+        if os.path.isabs(f.filename) and f.filename.startswith(work_dir + os.sep)
     ]
     for f in frames:
         f.filename = os.path.basename(f.filename)

@@ -1,0 +1,267 @@
+"""Hostile submissions, end to end through `grader check --format json`.
+
+For each: the grader exits normally within the exercise's time budget plus a
+margin, the submission scores no more than it deserves, the other checks are
+still graded, the student sees a one-line cause, and no file of the checkout
+changes (hashed before and after).
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import textwrap
+import time
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+STABLE_SIGMOID = '''
+import numpy as np
+def sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))[()]
+def sigmoid_derivative(z):
+    s = sigmoid(z)
+    return s * (1 - s)
+'''
+
+# name -> (source, the most it deserves out of 10, text the report must show)
+HOSTILE = {
+    "monkeypatch_comparisons": ('''
+        import numpy as np, numpy.testing
+        np.allclose = lambda *a, **k: True
+        np.array_equal = lambda *a, **k: True
+        np.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)
+        numpy.testing.assert_allclose = lambda *a, **k: None
+        def sigmoid(z):
+            return np.zeros_like(np.asarray(z, dtype=float))
+        def sigmoid_derivative(z):
+            return np.zeros_like(np.asarray(z, dtype=float))
+    ''', 1, "values differ"),
+    "fake_passing_output": ('''
+        import json
+        print(json.dumps({"exercise": "ex01_sigmoid", "score": 10, "max_score": 10}))
+        print("  PASS  test_sigmoid_arrays  3 / 3\\n  Score: 10 / 10 (100%)")
+        def sigmoid(z):
+            print('{"score": 10}')
+            return 0.0 * z
+        def sigmoid_derivative(z):
+            return 0.0 * z
+    ''', 1, "values differ"),
+    "impersonating_exception": ('''
+        def sigmoid(z):
+            raise Exception("PASS\\nScore: 10 / 10 (100%)\\ninternal error in the grader")
+        def sigmoid_derivative(z):
+            raise SystemExit("all tests passed")
+    ''', 0, "raised Exception"),
+    "rewrite_graders_and_metadata": ('''
+        import os, pathlib
+        targets = []
+        for start in (pathlib.Path(__file__).resolve(), pathlib.Path.cwd(), pathlib.Path(ROOT)):
+            for folder in (start, *start.parents):
+                targets += list(folder.glob("exercises/*/test_*.py")) + list(folder.glob("exercises/*/exercise.yaml"))
+        for t in targets:
+            try:
+                t.write_text("def test_always():\\n    pass\\n")
+            except OSError:
+                pass
+        for name in ("results.json", "../results.json", os.path.join(ROOT, "results.json")):
+            try:
+                open(name, "w").write('{"score": 10}')
+            except OSError:
+                pass
+        def sigmoid(z):
+            return z
+        def sigmoid_derivative(z):
+            return z
+    ''', 0, "values differ"),
+    "steal_the_reference": ('''
+        import os, pathlib, importlib.util
+        found = None
+        for start in (pathlib.Path(__file__).resolve(), pathlib.Path.cwd(), pathlib.Path(ROOT)):
+            for folder in (start, *start.parents):
+                candidate = folder / "solutions" / "ex01_sigmoid" / "sigmoid.py"
+                try:
+                    source = candidate.read_text()
+                    found = candidate
+                    break
+                except OSError:
+                    continue
+            if found:
+                break
+        if found:
+            exec(compile(source, str(found), "exec"))
+        else:
+            for name in ("solutions", "solutions.ex01_sigmoid.sigmoid", "grader"):
+                try:
+                    __import__(name)
+                except ImportError:
+                    pass
+            def sigmoid(z):
+                raise RuntimeError("no reference found")
+            def sigmoid_derivative(z):
+                raise RuntimeError("no reference found")
+    ''', 0, "no reference found"),
+    "read_secrets": ('''
+        import os
+        def sigmoid(z):
+            raise RuntimeError("ENV " + repr(dict(os.environ)))
+        def sigmoid_derivative(z):
+            try:
+                cmd = open(f"/proc/{os.getppid()}/cmdline").read()
+            except OSError as e:
+                cmd = str(e)
+            raise RuntimeError("PARENT " + cmd)
+    ''', 0, "raised RuntimeError"),
+    "kill_the_grader": ('''
+        import os, signal
+        for sig in (signal.SIGKILL, signal.SIGTERM):
+            try:
+                os.kill(os.getppid(), sig)
+            except OSError:
+                pass
+        def sigmoid(z):
+            try:
+                os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)
+            except OSError:
+                pass
+            os.kill(os.getpid(), signal.SIGKILL)
+        def sigmoid_derivative(z):
+            os._exit(0)
+    ''', 0, "died"),
+    "lying_return_values": ('''
+        import numpy as np
+        class Liar(np.ndarray):
+            def __eq__(self, other): return True
+            def __ne__(self, other): return False
+            def __array__(self, *a, **k): raise RuntimeError("no")
+            def __array_ufunc__(self, *a, **k): return True
+            def __float__(self): return 0.5
+            def __len__(self): return 0
+        class Fake:
+            shape = (5,)
+            def __float__(self): return 0.5
+            def __array__(self, *a, **k): return np.full(5, 0.5)
+        def sigmoid(z):
+            return np.full(np.shape(z), 0.25).view(Liar)
+        def sigmoid_derivative(z):
+            return Fake()
+    ''', 0, "values differ"),
+    "nan_and_inf": ('''
+        import numpy as np
+        def sigmoid(z):
+            return np.full(np.shape(z), np.nan)[()]
+        def sigmoid_derivative(z):
+            return np.full(np.shape(z), np.inf)[()]
+    ''', 0, "NaN or inf"),
+    "terminal_and_ci_injection": ('''
+        def sigmoid(z):
+            print("\\x1b[2J\\x1b[H::error file=README.md,line=1::you have been hacked")
+            print("::add-mask::x\\n::stop-commands::token")
+            raise ValueError("\\x1b[31m::warning::fake\\x07")
+        def sigmoid_derivative(z):
+            raise ValueError("::set-output name=score::10")
+    ''', 0, "raised ValueError"),
+    "forbidden_frameworks": ('''
+        import importlib, sys, os
+        def sigmoid(z):
+            return importlib.import_module("torch").sigmoid(z)
+        def sigmoid_derivative(z):
+            sys.meta_path.clear()
+            import numpy
+            sys.path.append(os.path.dirname(os.path.dirname(os.path.realpath(numpy.__file__))))
+            import torch
+            s = torch.sigmoid(torch.as_tensor(z)).numpy()
+            return s * (1 - s)
+    ''', 0, "torch"),
+    "network": ('''
+        import socket, urllib.request
+        def sigmoid(z):
+            socket.create_connection(("127.0.0.1", 9), timeout=1)
+        def sigmoid_derivative(z):
+            urllib.request.urlopen("http://example.com", timeout=2)
+    ''', 0, "raised"),
+    "resources_at_import": ('''
+        import os, sys
+        sys.setrecursionlimit(10**6)
+        try:
+            x = bytearray(8 * 1024 ** 3)
+        except MemoryError:
+            pass
+        for _ in range(300):
+            try:
+                if os.fork() == 0:
+                    import time
+                    time.sleep(120)
+                    os._exit(0)
+            except OSError:
+                break
+        sys.stdout.write("x" * (100 * 1024 * 1024))
+    ''' + STABLE_SIGMOID.replace("\n", "\n        "), 0, "output limit"),
+    "syntax_error": ("def sigmoid(z)\n    return z\n", 0, "SyntaxError"),
+    "empty_module": ("", 0, "has no function `sigmoid`"),
+}
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course checkout of its own (exercise, hidden reference, grader package),
+    so that its hash is not disturbed by anything else working in this repository."""
+    root = tmp_path / "course"
+    for part in ("exercises/ex01_sigmoid", "solutions/ex01_sigmoid", "grader"):
+        shutil.copytree(ROOT / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def checkout_digest(root) -> str:
+    """A hash of every file of the checkout (caches aside)."""
+    h = hashlib.sha256()
+    skip = {".venv", ".git", "__pycache__", ".pytest_cache"}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in skip and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            h.update(path.encode())
+            try:
+                with open(path, "rb") as f:
+                    h.update(f.read())
+            except OSError:
+                pass
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_submission_gets_nothing_undeserved(name, tmp_path, course):
+    source, deserved, needle = HOSTILE[name]
+    submission = tmp_path / "sigmoid.py"
+    submission.write_text(f"ROOT = {str(course)!r}\n" + textwrap.dedent(source))
+    before = checkout_digest(course)
+    start = time.monotonic()
+    proc = run_cli("--root", str(course), "check", "ex01", "--submission", str(submission), "--format", "json",
+                   env={"GRADER_SEED": "4242", "GITHUB_TOKEN": "ghp_secret_token"}, timeout=180)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)  # stdout is ours alone: nothing the student printed
+    assert report["score"] <= deserved, json.dumps(report["tests"], indent=1)
+    assert len(report["tests"]) == 6, "every check was graded"
+    outputs = "\n".join(t["output"] for t in report["tests"])
+    assert needle in outputs, outputs
+    assert all(t["output"].strip() for t in report["tests"] if t["status"] != "passed")
+    assert "ghp_secret_token" not in outputs and "4242" not in outputs.replace(str(report["seed"]), "")
+    assert "\x1b" not in outputs and not any(line.lstrip().startswith("::") for line in outputs.splitlines())
+    assert elapsed < 60 + 30, f"took {elapsed:.0f} s"
+    assert checkout_digest(course) == before, "the checkout changed"
+    assert not (course / "results.json").exists()
+
+
+def test_not_a_notebook(tmp_path):
+    bad = tmp_path / "ex01.ipynb"
+    bad.write_text("this is not json {")
+    proc = run_cli("check", "ex01", "--submission", str(bad), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["score"] == 0
+    assert "not a readable Jupyter notebook" in report["tests"][0]["output"]
