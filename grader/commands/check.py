@@ -1,0 +1,73 @@
+"""`grader check`: grade one exercise or all of them, and report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from grader.exercises import all_exercises, resolve
+from grader.scorecache import store as cache_store
+
+FORMATS = ("text", "json", "gradescope")
+
+
+def add_parser(sub) -> None:
+    check = sub.add_parser("check", help="grade an exercise (ex01, 1, ex01_sigmoid or sigmoid)")
+    check.add_argument("exercise", nargs="?", help="the exercise to grade")
+    check.add_argument("--all", action="store_true", help="grade every exercise")
+    check.add_argument("--submission", type=Path, help="grade this file, notebook or folder instead of your own file")
+    check.add_argument("--seed", type=int, help="seed for the test inputs (default: $GRADER_SEED or 1234)")
+    check.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    check.add_argument("--output", type=Path, help="write the report to this file instead of standard output")
+    check.add_argument("--fail-under", type=float, metavar="PERCENT",
+                       help="exit with status 1 when the score is below PERCENT of the maximum")
+    check.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
+
+
+def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
+    from grader.grading import GraderFault, grade
+    from grader.report import format_text, to_gradescope, to_json
+
+    if args.all == bool(args.exercise):
+        parser.error("name one exercise, or give --all")
+    exercises = all_exercises(root) if args.all else [resolve(args.exercise, root)]
+    submissions = {}
+    if args.submission is not None:
+        if not args.submission.exists():
+            print(f"grader: error: no such file or folder: {args.submission}", file=sys.stderr)
+            return 2
+        submissions = {ex.name: args.submission.resolve() for ex in exercises}
+    try:
+        results = grade(exercises, submissions, seed=args.seed)
+    except GraderFault as exc:
+        print(f"grader: internal error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        text = to_json(results, many=args.all)
+    elif args.format == "gradescope":
+        text = json.dumps(to_gradescope(results), indent=2)
+    else:
+        color = args.output is None and sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+        text = "\n\n".join(format_text(r, color=color) for r in results)
+        if len(results) > 1:
+            total, best = sum(r.score for r in results), sum(r.max_score for r in results)
+            text += f"\n\nTotal: {total:.2f} / {best:.2f}"
+    if args.output:
+        args.output.write_text(text + "\n")
+    else:
+        print(text)
+    if not submissions:
+        by_name = {r.exercise: r for r in results}
+        for ex in exercises:
+            if ex.name in by_name:
+                cache_store(ex, by_name[ex.name])
+    if any(r.grader_faults for r in results):
+        return 2
+    if args.fail_under is not None:
+        total, best = sum(r.score for r in results), sum(r.max_score for r in results)
+        if best and 100.0 * total / best < args.fail_under:
+            return 1
+    return 0
