@@ -70,12 +70,12 @@ class Case:
 # rows or columns in all but the first.
 PLAIN = [Case(2, 3, 8, 6, 2, 2), Case(2, 2, 7, 9, (2, 3), (2, 3)), Case(2, 2, 10, 7, (3, 2), (3, 2))]
 # Overlapping windows (stride < kernel in at least one direction): gradients accumulate.
-OVERLAP = [Case(2, 2, 7, 8, 3, 1), Case(2, 3, 9, 8, (3, 2), (2, 1)), Case(1, 2, 8, 9, (2, 3), (1, 2)),
+OVERLAP = [Case(2, 2, 7, 8, 3, (1, 2)), Case(2, 3, 9, 8, (3, 2), (2, 1)), Case(1, 2, 8, 9, (2, 3), (1, 2)),
            Case(2, 2, 9, 8, 3, 2)]
 # stride=None: stride = kernel_size.
 NONE = [Case(2, 3, 8, 6, 2, None), Case(2, 2, 7, 9, (2, 3), None), Case(1, 2, 9, 11, (3, 4), None)]
 EDGE = [
-    (Case(1, 1, 5, 7, (2, 3), (2, 2)), "N = C = 1"),
+    (Case(1, 1, 5, 7, (2, 3), 2), "N = C = 1"),
     (Case(2, 2, 4, 6, (4, 6), None), "a window as large as the input (1x1 output)"),
     (Case(2, 2, 5, 4, 1, 1), "a 1x1 window (out = x)"),
     (Case(2, 2, 9, 8, 2, 3), "a stride larger than the window (some inputs are in no window)"),
@@ -159,6 +159,8 @@ OVERWRITTEN = ("overlapping windows overwrote each other's gradient: with stride
                "be in several windows (and the maximum of several), so add the contributions with += "
                "instead of assigning them with =")
 STRIDE_NONE = "stride=None means stride = kernel_size (PyTorch's default), not 1"
+KERNEL_SWAPPED = "the kernel's height and width are swapped: kernel_size=(KH, KW) is height first"
+STRIDE_SWAPPED = "the stride pair is swapped: stride=(sh, sw) is height first"
 
 
 def out_shape_hints(case):
@@ -208,10 +210,6 @@ def dx_shape_hints(case):
         (N, C, (Ho - 1) * sh + kh, (Wo - 1) * sw + kw): covered,
     }
     return {shape: hint for shape, hint in hints.items() if shape != (N, C, H, W)}
-
-
-KERNEL_SWAPPED = "the kernel's height and width are swapped: kernel_size=(KH, KW) is height first"
-STRIDE_SWAPPED = "the stride pair is swapped: stride=(sh, sw) is height first"
 
 
 def swapped_variants(case):
