@@ -108,11 +108,13 @@ def check_close(
     mistakes: Mapping[str, Any] | None = None,
     factors: Mapping[float, str] | None = None,
     inputs: Mapping[str, Any] | None = None,
+    shapes: Mapping[tuple, str] | None = None,
 ) -> None:
     """Raise Mismatch unless ``actual`` matches the expected value on every device.
 
     ``mistakes`` maps a hint to the value a known wrong implementation gives;
-    ``factors`` maps a constant factor (such as ``m``) to a hint; ``inputs``
+    ``factors`` maps a constant factor (such as ``m``) to a hint; ``shapes``
+    maps a wrong shape that a known mistake produces to a hint; ``inputs``
     are described (shapes) in the message.
     """
     for device, exp in _devices(expected).items():
@@ -120,7 +122,7 @@ def check_close(
         arr = as_array(actual, what, exp.shape)
         context = _inputs_line(inputs)
         if arr.shape != exp.shape:
-            hint = _shape_hint(arr, exp.shape)
+            hint = (shapes or {}).get(tuple(arr.shape)) or _shape_hint(arr, exp.shape)
             raise Mismatch(f"{what}: expected shape {fmt_shape(exp.shape)}, got {fmt_shape(arr.shape)}"
                            + context + (f"\nHint: {hint}" if hint else ""))
         arr = arr.astype(np.float64)

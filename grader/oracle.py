@@ -71,6 +71,9 @@ class Oracle:
 
     def __init__(self, devices: list[torch.device] | None = None):
         _disable_tf32()
+        # The oracle's tensors are tiny: intra-op threads only add overhead
+        # (tens of ms per op on a busy machine instead of microseconds).
+        torch.set_num_threads(1)
         self.devices = devices or available_devices()
         # MPS has no float64: it is listed but only used for float32-safe ops.
         self.devices = [d for d in self.devices if d.type != "mps"] or [torch.device("cpu")]

@@ -78,3 +78,9 @@ def test_scalars_accept_numbers_and_refuse_wrapped_arrays():
         check_scalar(np.array([0.5]), 0.5, "cost")
     with pytest.raises(Mismatch, match="expected a scalar"):
         check_scalar([0.5], 0.5, "cost")
+
+
+def test_shape_hint_for_a_known_mistake():
+    e = np.ones(4)
+    text = report(np.ones((4, 3, 3)), e, shapes={(4, 3, 3): "db was not summed over the output positions"})
+    assert "expected shape (4,), got (4, 3, 3)" in text and "db was not summed" in text
