@@ -202,18 +202,21 @@ def no_keepdims_log_softmax(t):
     return shifted - torch.log(torch.exp(shifted).sum(1))[None, :]
 
 
+def rows(t):
+    return torch.arange(t.shape[0], device=t.device)
+
+
 def loss_mistakes(oracle, logits, labels):
     n, c = logits.shape
     out = {
         "the loss uses log_softmax along axis 0 (over the examples): normalise each row, along axis 1":
-            oracle(lambda t, y: -torch.log_softmax(t, 0)[torch.arange(n), y].mean(), logits, labels),
+            oracle(lambda t, y: -torch.log_softmax(t, 0)[rows(t), y].mean(), logits, labels),
     }
     if n == c:
         out["the one-hot (or the pick of the correct classes) is built along the wrong axis: "
             "use [np.arange(N), labels], row n and column labels[n]"] = \
-            oracle(lambda t, y: -torch.log_softmax(t, 1)[y, torch.arange(n)].mean(), logits, labels)
-        out[NO_KEEPDIMS] = oracle(lambda t, y: -no_keepdims_log_softmax(t)[torch.arange(n), y].mean(),
-                                  logits, labels)
+            oracle(lambda t, y: -torch.log_softmax(t, 1)[y, rows(t)].mean(), logits, labels)
+        out[NO_KEEPDIMS] = oracle(lambda t, y: -no_keepdims_log_softmax(t)[rows(t), y].mean(), logits, labels)
     return out
 
 
@@ -251,13 +254,15 @@ def dlogits_factors(n):
 
 def run_ce(student, check, logits, labels):
     result = call(student, "softmax_cross_entropy", logits, labels)
-    loss, dlogits = check.tuple(result.value, 2, "softmax_cross_entropy(logits, labels) (it returns (loss, dlogits))")
+    loss, dlogits = check.tuple(result.value, 2,
+                                "softmax_cross_entropy(logits, labels) (it returns (loss, dlogits))")
     return result, loss, dlogits
 
 
 def describe_case(logits, labels, label=""):
     n, c = logits.shape
-    return f" with N = {n}, C = {c}" + (f", labels of dtype {labels.dtype}" if labels.dtype != np.int64 else "") + label
+    dtype = f", labels of dtype {labels.dtype}" if labels.dtype != np.int64 else ""
+    return f" with N = {n}, C = {c}{dtype}{label}"
 
 
 def check_loss(check, oracle, loss, logits, labels, label=""):
