@@ -90,8 +90,13 @@ def _shape_hint(actual: np.ndarray, shape: tuple) -> str:
     try:
         np.broadcast_shapes(a, shape)
         if actual.size > math.prod(shape):
-            return ("an unintended broadcast: an array of shape (n,) combined with (n, 1) or (1, n) "
-                    "gives (n, n); check the shapes of the arrays you add or multiply")
+            if len(a) == len(shape):
+                axes = [i for i, (x, y) in enumerate(zip(a, shape)) if y == 1 and x > 1]
+                if len(axes) == 1 and a[-1] != a[0] or len(axes) == 1 and len(a) != 2:
+                    return (f"a sum (or mean) over axis {axes[0]} is missing: reduce it with "
+                            f"keepdims=True")
+            return ("an unintended broadcast, or a missing sum: an array of shape (n,) combined with "
+                    "(n, 1) or (1, n) gives (n, n); check the shapes of the arrays you add or multiply")
         return "a sum or mean over the wrong axis, or one missing?"
     except ValueError:
         pass
@@ -195,7 +200,10 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
             for factor, hint in (factors or {}).items():
                 if math.isclose(k, factor, rel_tol=1e-6):
                     return f"off by a factor of {k:.6g}: {hint}"
-            return f"every value is {k:.6g} times the expected one: a missing or extra constant factor?"
+            # One number always has "a constant ratio" to another: only say
+            # so when several entries agree on it.
+            if nz.sum() > 1:
+                return f"every value is {k:.6g} times the expected one: a missing or extra constant factor?"
         diff = arr - exp
         c = float(np.median(diff))
         if nz.sum() > 1 and abs(c) > abs_tol and np.allclose(diff, c, rtol=0, atol=abs_tol + rtol * abs(c)):

@@ -92,16 +92,22 @@ class Checker:
     def fail(self, message: str):
         raise compare.GradingFailure(message)
 
-    def no_mutation(self, result: CallResult, what: str, names: list[str] | None = None) -> None:
-        """Fail if the call modified any of its array arguments in place."""
-        if result.mutated:
-            where = []
-            for position, key in result.mutated:
-                arg = names[position] if names and isinstance(position, int) and position < len(names) else position
-                where.append(f"{arg}[{key!r}]" if key is not None else str(arg))
+    def no_mutation(self, result: CallResult, what: str, names: list[str] | None = None,
+                    ignore: tuple = (), advice: str | None = None) -> None:
+        """Fail if the call modified any of its array arguments in place.
+
+        ``ignore`` lists argument positions or names that may change (a cache)."""
+        where = []
+        for position, key in result.mutated:
+            arg = names[position] if names and isinstance(position, int) and position < len(names) else position
+            if position in ignore or arg in ignore:
+                continue
+            where.append(f"{arg}[{key!r}]" if key is not None else str(arg))
+        if where:
             raise compare.GradingFailure(
                 f"{what} modified its input(s) in place: {', '.join(where)}. Graded functions must "
-                f"not change their arguments (use `w = w - lr * dw`, not `w -= lr * dw`)")
+                f"not change their arguments: " + (advice or "compute new arrays (`w = w - lr * dw`, "
+                "not `w -= lr * dw`), or work on a copy (`x = x.copy()`)"))
 
     def no_warnings(self, result: CallResult, what: str) -> None:
         if result.warnings:
