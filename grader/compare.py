@@ -226,7 +226,7 @@ def check_scalar(actual: Any, expected: ExpectedLike, what: str, **kwargs: Any) 
 
 
 def check_keys(actual: Any, keys: list[str], what: str) -> dict:
-    """The student's dict, provided it has exactly the expected keys (extra keys are listed)."""
+    """The student's dict, provided it has all the expected keys (extra keys are allowed)."""
     if not isinstance(actual, dict):
         raise Mismatch(f"{what}: expected a dict with keys {keys}, got {describe(actual)}")
     missing = [k for k in keys if k not in actual]

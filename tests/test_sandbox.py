@@ -371,3 +371,22 @@ def test_isolation_in_effect_is_reported(make):
     assert "rlimits" in features and "own process group" in features
     if isolation.landlock_abi():
         assert any(f.startswith("landlock") for f in features)
+
+
+def test_opaque_values_inside_results_go_back_to_the_student(make):
+    box = make("""
+        import collections
+        class Token:
+            def __init__(self, v):
+                self.v = v
+        def first():
+            return "unrelated"
+        def make_state(x):
+            return collections.OrderedDict(w=x, token=Token(x * 3))
+        def read(state):
+            return state["token"].v
+    """)
+    box.call("first")
+    state = box.call("make_state", 2.0).value
+    assert type(state) is dict and state["w"] == 2.0  # a dict subclass arrives as a plain dict
+    assert box.call("read", state).value == 6.0  # the opaque Token is resolved from the right call

@@ -313,6 +313,7 @@ class Sandbox:
             value = wire.decode(reply.get("value"))
         except wire.WireError as exc:
             raise StudentError(f"`{func}` returned something the grader cannot read ({exc})") from None
+        _anchor_opaques(value, call_id)
         return CallResult(
             value=value,
             seconds=seconds,
@@ -511,6 +512,19 @@ class Sandbox:
             return StudentError(f"the process running your code could not run `{func}`", details)
         return StudentError(f"`{func}` raised {_one_line(err.get('type'), err.get('message'))}",
                             details, kind="exception")
+
+
+def _anchor_opaques(value: Any, call_id: int) -> None:
+    """Make every opaque marker in a result refer to that call's result, so it
+    can be handed back to the student (its path alone is relative)."""
+    if isinstance(value, wire.Opaque) and value.ref is not None:
+        value.ref = [call_id, *value.ref]
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _anchor_opaques(v, call_id)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _anchor_opaques(v, call_id)
 
 
 def _python() -> str:

@@ -79,14 +79,18 @@ def encode(value: Any, _depth: int = 0, _path: list | None = None) -> Any:
         # The base class's view reads the raw memory and calls none of a
         # subclass's (possibly lying) overrides.
         return _encode_array(np.ndarray.view(value, np.ndarray))
-    if type(value) in (list, tuple):
-        if len(value) > 100_000:
-            return {"__opaque__": f"{type(value).__name__} of {len(value)} items"}
-        items = [encode(v, _depth + 1, path + [i]) for i, v in enumerate(value)]
-        return {"__tuple__": items} if type(value) is tuple else {"__list__": items}
-    if type(value) is dict:
+    if isinstance(value, (list, tuple)):
+        # Subclasses (namedtuple, a custom list) become plain containers, read
+        # through the base class so that overridden methods are not called.
+        base = tuple if isinstance(value, tuple) else list
+        raw = list(base.__iter__(value))
+        if len(raw) > 100_000:
+            return {"__opaque__": f"{base.__name__} of {len(raw)} items"}
+        items = [encode(v, _depth + 1, path + [i]) for i, v in enumerate(raw)]
+        return {"__tuple__": items} if base is tuple else {"__list__": items}
+    if isinstance(value, dict):  # OrderedDict, defaultdict... as plain dicts
         out = {}
-        for k, v in list(value.items())[:1000]:
+        for k, v in list(dict.items(value))[:1000]:
             if type(k) is not str:
                 return {"__opaque__": "dict with non-string keys"}
             out[k] = encode(v, _depth + 1, path + [k])
