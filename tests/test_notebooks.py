@@ -1,0 +1,342 @@
+"""Notebooks: `grader notebook` writes an exercise's notebook, `grader check
+--submission x.ipynb` grades one (its graded cells only), and `grader.check()`
+grades from inside a running Jupyter kernel.
+
+Every exercise's notebook is generated, filled with the hidden reference
+(function by function) and graded as a file to full marks; the untouched ones
+grade to 0. Three notebooks are executed in a real kernel (nbclient +
+ipykernel), with cells the grader must never run, and their self-check cell
+must show the score.
+"""
+
+import ast
+import copy
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+
+from conftest import ROOT, run_cli
+from grader.exercises import all_exercises, resolve
+from grader.grading import grade
+from grader.notebook import GRADED_TAG, Report, extract, make_notebook, write_notebook
+from grader.results import PASSED
+
+EXERCISES = all_exercises(ROOT)
+MARKER = re.compile(r"# GRADED FUNCTION: (\w+)\n")
+
+
+def _graded(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and GRADED_TAG in c.metadata.get("tags", [])]
+
+
+def fill(nb, ex):
+    """``nb`` with each graded cell holding the reference's function; the
+    reference's helpers and constants go in the first graded cell."""
+    reference = (ROOT / "solutions" / ex.name / ex.file).read_text()
+    lines, pieces, first = reference.splitlines(), {}, []
+    for node in ast.parse(reference).body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        text = "\n".join(lines[start - 1:node.end_lineno])
+        if isinstance(node, ast.FunctionDef):
+            pieces[node.name] = text
+        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            first.append(text)
+    graded = _graded(nb)
+    names = [MARKER.match(c.source).group(1) for c in graded]
+    first += [text for name, text in pieces.items() if name not in names]
+    for i, (cell, name) in enumerate(zip(graded, names)):
+        cell.source = f"# GRADED FUNCTION: {name}\n\n" + "\n\n\n".join((first if i == 0 else []) + [pieces[name]])
+    return nb
+
+
+def write(nb, path):
+    nbformat.write(nb, str(path))
+    return path
+
+
+def summary(result) -> str:
+    return "\n".join(f"{t.name}: {t.status} {t.score}/{t.max_score}\n{t.output}" for t in result.tests)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("notebooks")
+
+
+@pytest.fixture(scope="module")
+def ex05():
+    return resolve("ex05", ROOT)
+
+
+@pytest.fixture(scope="module")
+def filled05(ex05):
+    return fill(make_notebook(ex05), ex05)
+
+
+# -- writing ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
+def test_notebook_layout(ex):
+    nb = make_notebook(ex)
+    nbformat.validate(nb)
+    stub = {n.name for n in ast.parse(ex.student_file.read_text()).body if isinstance(n, ast.FunctionDef)}
+    graded = _graded(nb)
+    names = [MARKER.match(c.source).group(1) for c in graded]  # a visible first line, and the tag
+    assert set(names) == stub >= set(ex.functions) and len(names) == len(stub)
+    for cell, name in zip(graded, names):
+        assert f"def {name}(" in cell.source and "raise NotImplementedError" in cell.source
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "import numpy as np" in code[0].source and not code[0].metadata.get("tags")
+    assert code[-1].source == f'import grader\n\ngrader.check("{ex.name}")'
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    readme = (ex.path / "README.md").read_text()
+    assert all(line in markdown for line in readme.splitlines() if line.startswith("#"))
+
+
+def test_cli_writes_a_notebook_and_keeps_an_existing_one(tmp_path):
+    proc = run_cli("notebook", "ex05", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    path = tmp_path / "ex05_softmax.ipynb"
+    assert len(_graded(nbformat.read(str(path), as_version=4))) == 3
+    path.write_text("my work")
+    proc = run_cli("notebook", "ex05", cwd=tmp_path)
+    assert proc.returncode == 2 and "--force" in proc.stderr and path.read_text() == "my work"
+    assert run_cli("notebook", "5", "--out", str(path), "--force", cwd=tmp_path).returncode == 0
+    assert run_cli("notebook", "sigmoid", "--out", str(tmp_path), cwd=tmp_path).returncode == 0
+    assert (tmp_path / "ex01_sigmoid.ipynb").is_file() and path.read_text() != "my work"
+
+
+# -- grading a notebook file --------------------------------------------------------
+
+
+def test_filled_notebooks_score_full_marks_and_untouched_ones_zero(folder):
+    filled = {ex.name: write(fill(make_notebook(ex), ex), folder / f"{ex.name}-filled.ipynb") for ex in EXERCISES}
+    for result in grade(EXERCISES, filled):
+        assert result.max_score > 0 and result.score == pytest.approx(result.max_score), summary(result)
+    untouched = {}
+    for ex in EXERCISES:
+        write_notebook(ex, folder / f"{ex.name}.ipynb")
+        untouched[ex.name] = folder / f"{ex.name}.ipynb"
+    for result in grade(EXERCISES, untouched):
+        assert result.score == 0 and not result.grader_faults, summary(result)
+        assert all("not implemented yet" in t.output for t in result.tests), summary(result)
+
+
+def _replace(nb, index, old, new):
+    cell = _graded(nb)[index]
+    assert old in cell.source
+    cell.source = cell.source.replace(old, new)
+    return nb
+
+
+def _delete(nb, index):
+    nb.cells.remove(_graded(nb)[index])
+    return nb
+
+
+def _duplicate(nb, index):
+    cell = copy.deepcopy(_graded(nb)[index])
+    cell.id = "a-copied-cell"
+    nb.cells.insert(nb.cells.index(_graded(nb)[index]) + 1, cell)
+    return nb
+
+
+def _untag(nb, index):
+    cell = _graded(nb)[index]
+    cell.metadata.tags = []
+    cell.source = MARKER.sub("", cell.source, count=1)
+    return nb
+
+
+# (name, how to spoil the filled ex05 notebook, the failing function, the message)
+SPOILED = [
+    ("deleted", lambda nb: _delete(nb, 0), "softmax", "no graded cell defines `softmax`: was its cell deleted"),
+    ("renamed", lambda nb: _replace(nb, 0, "def softmax(", "def soft_max("), "softmax",
+     "is marked `# GRADED FUNCTION: softmax` but defines `soft_max` instead"),
+    ("duplicated", lambda nb: _duplicate(nb, 1), "log_softmax", "`log_softmax` is defined in 2 graded cells"),
+    ("syntax-error", lambda nb: _replace(nb, 2, "def softmax_cross_entropy(logits, labels):",
+                                         "def softmax_cross_entropy(logits, labels)"),
+     "softmax_cross_entropy", "has a syntax error on its line 3"),
+    ("fails-when-run", lambda nb: _replace(nb, 0, "def softmax(z, axis=-1):", "def softmax(z, axis=np.nope):"),
+     "softmax", "failed at its line 6, before defining `softmax` (AttributeError: module 'numpy' has no "
+                "attribute 'nope')"),
+    ("not-graded", lambda nb: _untag(nb, 0), "softmax", "which is not a graded cell: make `# GRADED FUNCTION"),
+]
+
+
+@pytest.mark.parametrize("how,spoil,function,message", SPOILED, ids=[s[0] for s in SPOILED])
+def test_spoiled_notebook_fails_that_function_with_a_clear_cause(how, spoil, function, message, ex05, filled05,
+                                                                 tmp_path):
+    path = write(spoil(copy.deepcopy(filled05)), tmp_path / "ex05.ipynb")
+    (result,) = grade([ex05], {ex05.name: path})
+    assert not result.grader_faults, summary(result)
+    failed = [t for t in result.tests if t.status != PASSED]
+    assert failed and 0 < result.score < result.max_score, summary(result)
+    assert all(message in t.output.splitlines()[0] for t in failed), summary(result)
+    assert any(t.output.startswith(f"`{function}` raised NameError: ") for t in failed), summary(result)
+
+
+BROKEN = [
+    ("not-json", "import numpy as np\n", "ex05.ipynb is not a readable Jupyter notebook: it is not JSON"),
+    ("json-not-a-notebook", json.dumps({"cells": []}),
+     "ex05.ipynb is not a readable Jupyter notebook: JSON without an 'nbformat' version number"),
+    ("nbformat-5", json.dumps({"nbformat": 5, "nbformat_minor": 0, "cells": [], "metadata": {}}),
+     "ex05.ipynb is in nbformat version 5, which this grader cannot read"),
+    ("another-exercise", None, "ex05.ipynb has no graded cell defining softmax, log_softmax, softmax_cross_entropy"),
+]
+
+
+@pytest.mark.parametrize("how,text,message", BROKEN, ids=[b[0] for b in BROKEN])
+def test_unreadable_notebook_fails_every_check_with_one_line(how, text, message, ex05, tmp_path):
+    path = tmp_path / "ex05.ipynb"
+    if text is None:
+        write_notebook(resolve("ex01", ROOT), path)
+    else:
+        path.write_text(text)
+    (result,) = grade([ex05], {ex05.name: path})
+    assert result.score == 0 and not result.grader_faults, summary(result)
+    assert len(result.tests) == len(ex05.checks)
+    assert all(t.output.startswith(message) and "\n" not in t.output for t in result.tests), summary(result)
+    if text is None:
+        assert result.tests[0].output.endswith("this notebook is for ex01_sigmoid")
+
+
+def test_cli_reports_a_broken_notebook_with_exit_status_zero(ex05, filled05, tmp_path):
+    path = write(_delete(copy.deepcopy(filled05), 0), tmp_path / "ex05.ipynb")
+    proc = run_cli("check", "ex05", "--submission", str(path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert 0 < report["score"] < report["max_score"]
+    assert "no graded cell defines `softmax`" in "\n".join(t["output"] for t in report["tests"])
+
+
+def test_only_graded_cells_run_and_magics_are_commented_out(ex05, filled05, tmp_path):
+    nb = copy.deepcopy(filled05)
+    graded = _graded(nb)
+    # Magics in graded cells: at the top, in a function, as a cell magic, assigned, as help.
+    graded[0].source = "%%time\n" + graded[0].source.replace(
+        "def softmax(z, axis=-1):\n", "def softmax(z, axis=-1):\n    %timeit -n1 -r1 1\n") + "\n!pip install torch\n"
+    graded[1].source += "\nfiles = !ls\nlog_softmax?\n"
+    # Cells the grader must never run: shell commands, plots, training loops, torch, exits.
+    nb.cells.insert(1, nbformat.v4.new_code_cell("import numpy as np, matplotlib.pyplot as plt\n%matplotlib inline"))
+    nb.cells.append(nbformat.v4.new_code_cell("!pip install torch\nimport torch\nraise SystemExit('run')"))
+    nb.cells.append(nbformat.v4.new_code_cell("for epoch in range(10**12):\n    plt.plot([epoch])"))
+    path = write(nb, tmp_path / "ex05.ipynb")
+    extracted = extract(path, ex05)
+    assert "plt" not in extracted.source and "torch" not in extracted.source.replace("!pip install torch", "")
+    assert "import numpy as np  # cell 2" in extracted.source
+    assert [re.search(r"`(.*)`", n).group(1) for n in extracted.notes] == [
+        "%%time", "%timeit -n1 -r1 1", "!pip install torch", "files = !ls", "log_softmax?"]
+    assert all("commented out: the grader does not run it" in n for n in extracted.notes)
+    (result,) = grade([ex05], {ex05.name: path})
+    assert result.score == result.max_score, summary(result)
+
+
+def test_an_older_nbformat_is_read(ex05, filled05, tmp_path):
+    path = write(nbformat.convert(copy.deepcopy(filled05), 3), tmp_path / "ex05.ipynb")
+    (result,) = grade([ex05], {ex05.name: path})
+    assert result.score == result.max_score, summary(result)
+
+
+# -- grader.check() ---------------------------------------------------------------
+
+
+def test_import_grader_stays_light():
+    code = ("import sys, grader; grader.check; "
+            "print(sorted(m for m in ('torch', 'pytest', 'nbformat') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_check_takes_functions_helpers_constants_and_imports_and_escapes_html(tmp_path):
+    import grader
+
+    module = tmp_path / "student_notebook.py"
+    module.write_text(textwrap.dedent('''
+        import numpy as np
+        from numpy import exp as e
+
+        SCALE = 1.0
+        big_data = np.zeros(10 ** 6)
+
+
+        def _helper(t):
+            return SCALE / (1.0 + t)
+
+
+        def sigmoid(z):
+            t = e(-np.abs(z))
+            return np.where(z >= 0, _helper(t), t * _helper(t))
+
+
+        def sigmoid_derivative(z):
+            print("<b>printed</b>")
+            raise ValueError("<script>alert(1)</script>")
+        '''))
+    spec = importlib.util.spec_from_file_location("student_notebook", module)
+    student = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(student)
+    report = grader.check("ex01", namespace=vars(student))
+    assert isinstance(report, Report) and 0 < report.score < report.max_score, repr(report)
+    failed = [t for t in report.result.tests if t.status != PASSED]
+    assert failed and all("sigmoid_derivative" in t.output for t in failed), repr(report)
+    page = report._repr_html_()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script" not in page and "<b>printed" not in page
+    assert "Score: " in page and "Score: " in repr(report)
+
+
+def test_check_names_a_function_the_notebook_has_not_defined(tmp_path):
+    import grader
+
+    namespace = {"__name__": "__main__", "sigmoid": 3}
+    report = grader.check("ex01_sigmoid", namespace=namespace)
+    outputs = "\n".join(t.output for t in report.result.tests)
+    assert report.score == 0 and not report.result.grader_faults, outputs
+    assert "`sigmoid` is a int, not a function" in outputs
+    assert "`sigmoid_derivative` is not defined in this notebook yet: run its graded cell first" in outputs
+
+
+# -- in a real Jupyter kernel -------------------------------------------------------
+
+# ex05 and ex07 filled (ex07's reference has helper functions the check must
+# carry along), ex01 untouched.
+KERNEL = [("ex05_softmax", True), ("ex07_pool", True), ("ex01_sigmoid", False)]
+
+
+@pytest.mark.parametrize("name,filled", KERNEL, ids=[k[0] for k in KERNEL])
+def test_notebook_runs_in_a_kernel_and_checks_itself(name, filled, tmp_path):
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    ex = resolve(name, ROOT)
+    nb = make_notebook(ex)
+    if filled:
+        fill(nb, ex)  # and a magic inside the first function, which the check must not run
+        cell = _graded(nb)[0]
+        cell.source = re.sub(r"^(def \w+\(.*\):\n)", r"\1    %timeit -n1 -r1 1\n", cell.source, count=1, flags=re.M)
+    # Cells the student runs and the grader must not: shell commands, magics,
+    # a training loop, and one that fails.
+    position = nb.cells.index(_graded(nb)[-1]) + 1
+    nb.cells[position:position] = [
+        nbformat.v4.new_code_cell("!echo shell\n%timeit -n1 -r1 sum(range(10))\nfor epoch in range(3):\n"
+                                  "    print('epoch', epoch)"),
+        nbformat.v4.new_code_cell("raise RuntimeError('a cell the grader never runs')",
+                                  metadata={"tags": ["raises-exception"]}),
+    ]
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    (result,) = nb.cells[-1].outputs
+    text, page = result["data"]["text/plain"], result["data"]["text/html"]
+    best = f"{ex.max_score:g}"
+    expected = f"Score: {best} / {best} (100%)" if filled else f"Score: 0 / {best} (0%)"
+    assert expected in text and expected in page, text
+    assert ("note: `%timeit -n1 -r1 1`" in text) == filled and "ERROR" not in text
+    # The executed notebook (outputs and all) grades the same as a file.
+    (graded,) = grade([ex], {ex.name: write(nb, tmp_path / f"{ex.name}.ipynb")})
+    assert graded.score == (graded.max_score if filled else 0) and not graded.grader_faults, summary(graded)
