@@ -1,0 +1,135 @@
+"""The Gradescope side of ``grader bundle --gradescope``: ``python -m grader.autograder``.
+
+``run_autograder`` (in the bundle) runs this module with the bundled grader
+package first on the path. It
+
+1. copies the student's submission from ``$AUTOGRADER_ROOT/submission``
+   (default ``/autograder/submission``) to a scratch folder (symbolic links are
+   kept as links and never followed);
+2. finds each exercise's file in it: ``linreg.py`` at the top, in
+   ``ex10_linreg/``, in ``exercises/ex10_linreg/`` (a copy of the student
+   repository), a notebook ``ex10_linreg.ipynb`` or ``linreg.ipynb``, else the
+   shallowest file of that name anywhere;
+3. grades the bundle's exercises (all of them; with ``only_submitted`` in
+   ``bundle.json``, only those found) with the bundle's seed, hidden checks
+   included, exactly as ``grader check --all --format gradescope`` does;
+4. writes ``$AUTOGRADER_ROOT/results/results.json`` in Gradescope's schema,
+   hidden checks with ``"visibility": "hidden"``.
+
+If grading itself fails, results.json still says so (score 0, a message for
+the student, the details on standard output, which only instructors see).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+from grader.exercises import Exercise, load_exercise
+
+CONFIG = "bundle.json"
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", "__MACOSX", ".ipynb_checkpoints")
+
+
+def locate(submission: Path, ex: Exercise) -> Path | None:
+    """The student's file (or notebook) for ``ex`` in the submission folder, or None."""
+    names = [ex.file, f"{ex.name}.ipynb", f"{ex.module}.ipynb"]
+    fixed = [submission / ex.file, submission / ex.name / ex.file, submission / "exercises" / ex.name / ex.file,
+             submission / f"{ex.name}.ipynb", submission / f"{ex.module}.ipynb",
+             submission / ex.name / f"{ex.name}.ipynb", submission / "exercises" / ex.name / f"{ex.name}.ipynb"]
+    for path in fixed:
+        if path.is_file() and not path.is_symlink():
+            return path
+    found = []
+    for name in names:
+        for path in submission.rglob(name):
+            rel = path.relative_to(submission)
+            if path.is_symlink() or not path.is_file() or any(p.startswith(".") or p == "__MACOSX"
+                                                                  for p in rel.parts):
+                continue
+            found.append(path)
+    if not found:
+        return None
+    found.sort(key=lambda p: (len(p.relative_to(submission).parts), p.suffix == ".ipynb",
+                              ex.name not in p.relative_to(submission).parts, str(p)))
+    return found[0]
+
+
+def failure_results(message: str) -> dict:
+    return {
+        "score": 0.0,
+        "output": message,
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+    }
+
+
+def autograde(source: Path, submission: Path) -> dict:
+    """Grade ``submission`` with the bundle in ``source``; return Gradescope's results dict."""
+    from grader.grading import grade
+    from grader.report import to_gradescope
+
+    config = json.loads((source / CONFIG).read_text())
+    exercises = [load_exercise(source / "exercises" / name) for name in config["exercises"]]
+    work = Path(tempfile.mkdtemp(prefix="grader-autograder-"))
+    try:
+        copy = work / "submission"
+        if submission.is_dir():
+            shutil.copytree(submission, copy, symlinks=True, ignore=_IGNORE)
+        else:
+            copy.mkdir()
+        submissions, graded, notes = {}, [], []
+        for ex in exercises:
+            found = locate(copy, ex)
+            if found is not None:
+                submissions[ex.name] = found
+                graded.append(ex)
+                notes.append(f"{ex.name}: graded {found.relative_to(copy)}")
+            elif not config.get("only_submitted"):
+                # The folder itself: every check fails with "... holds no linreg.py".
+                submissions[ex.name] = copy
+                graded.append(ex)
+                notes.append(f"{ex.name}: no {ex.file} (nor {ex.name}.ipynb) in your submission")
+        if not graded:
+            return failure_results("Your submission holds none of the files graded here: "
+                                   + ", ".join(ex.file for ex in exercises)
+                                   + ". Upload them at the top level (or your copy of the course repository).")
+        print("\n".join(notes), flush=True)
+        results = grade(graded, submissions, seed=config.get("seed"))
+        data = to_gradescope(results)
+        for test in data["tests"]:  # "/tmp/grader-autograder-xyz/submission holds no ..." reads badly
+            test["output"] = test["output"].replace(str(copy), "your submission")
+        data["output"] = "\n".join(notes) + "\n" + data["output"]
+        for r in results:
+            print(f"{r.exercise}: {r.score:g} / {r.max_score:g}", flush=True)
+        return data
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    source = Path(os.environ.get("AUTOGRADER_SOURCE", root / "source"))
+    results_path = root / "results" / "results.json"
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = autograde(source, root / "submission")
+    except Exception as exc:  # the grader's fault, never the student's: say so, keep the details
+        traceback.print_exc(file=sys.stdout)
+        data = failure_results(
+            "The autograder could not grade this submission (this is not a problem with your code: "
+            f"please tell the course staff). {type(exc).__name__}: {str(exc)[:500]}")
+    results_path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"wrote {results_path}: score {data.get('score')}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, in /autograder/source, when it builds the
+# autograder image. It installs the grader (this folder) with its dependencies
+# into a virtual environment, /autograder/venv, which run_autograder uses.
+# Written by `grader bundle --gradescope`.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+
+if ! python3 -c "import sys, venv, ensurepip; assert sys.version_info >= (3, 10)" 2>/dev/null; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv python3-pip
+fi
+python3 -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install --no-cache-dir --upgrade pip
+# Gradescope has no GPU: the CPU build of torch, from PyTorch's CPU index, at the
+# version in constraints.txt (the one the course is tested with).
+"$ROOT/venv/bin/python" -m pip install --no-cache-dir \
+    --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt .
+"$ROOT/venv/bin/python" -c "import grader, numpy, torch; print('grader', grader.__version__, '| numpy', numpy.__version__, '| torch', torch.__version__)"

@@ -1,0 +1,141 @@
+"""`grader bundle --gradescope`: the zip is laid out for Gradescope, holds no reference code, and its
+run_autograder, run against a folder laid out like Gradescope's /autograder, writes a valid
+results.json: full marks for the reference (hidden checks included, marked hidden), fewer for a
+wrong submission."""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import ROOT, run_cli
+from test_release import leaked_bodies, reference_function_bodies
+
+SCHEMA = json.loads((Path(__file__).parent / "schemas" / "gradescope-results.schema.json").read_text())
+SEED = 4321
+
+
+@pytest.fixture(scope="module")
+def bundle_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
+    proc = run_cli("bundle", "ex01", "ex10", "--gradescope", str(out), "--seed", str(SEED))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"grading seed: {SEED}" in proc.stdout and "references score full marks" in proc.stdout
+    return out
+
+
+def autograder_root(tmp_path: Path, bundle: Path) -> Path:
+    """A folder laid out like Gradescope's /autograder: source/ (the zip), submission/, results/."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(root / "source")
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    return root
+
+
+def run_autograder(root: Path) -> dict:
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), GRADER_PYTHON=sys.executable)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+    return data
+
+
+def test_bundle_layout(bundle_zip):
+    with zipfile.ZipFile(bundle_zip) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        config = json.loads(zf.read("bundle.json"))
+    names = set(infos)
+    assert {"setup.sh", "run_autograder", "pyproject.toml", "constraints.txt", "README.md",
+            "grader/__init__.py", "grader/autograder.py", "grader/sandbox/worker.py"} <= names
+    for script in ("setup.sh", "run_autograder"):
+        assert (infos[script].external_attr >> 16) & stat.S_IXUSR, f"{script} is executable"
+    assert config == {"exercises": ["ex01_sigmoid", "ex10_linreg"], "seed": SEED, "only_submitted": False}
+    assert {"exercises/ex10_linreg/test_linreg.py", "exercises/ex10_linreg/test_linreg_hidden.py",
+            "exercises/ex10_linreg/exercise.yaml", "exercises/ex01_sigmoid/test_sigmoid.py"} <= names
+    assert not [n for n in names if n.startswith(("solutions/", "tests/", "benchmarks/", "docs/"))
+                or "/mutants/" in n or "__pycache__" in n]
+    assert not [n for n in names if n.startswith("exercises/") and not n.startswith(
+        ("exercises/ex01_sigmoid/", "exercises/ex10_linreg/"))]
+
+
+def test_bundle_holds_no_reference_code(bundle_zip, tmp_path):
+    with zipfile.ZipFile(bundle_zip) as zf:
+        zf.extractall(tmp_path / "source")
+    assert leaked_bodies(tmp_path / "source", reference_function_bodies()) == []
+
+
+def test_reference_scores_full_marks_with_hidden_checks_marked_hidden(bundle_zip, tmp_path):
+    root = autograder_root(tmp_path, bundle_zip)
+    shutil.copy2(ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py", root / "submission" / "sigmoid.py")
+    shutil.copy2(ROOT / "solutions" / "ex10_linreg" / "linreg.py", root / "submission" / "linreg.py")
+    data = run_autograder(root)
+    assert data["score"] == pytest.approx(10 + 13)
+    assert all(t["status"] == "passed" for t in data["tests"])
+    hidden = {t["name"] for t in data["tests"] if t["visibility"] == "hidden"}
+    assert hidden == {"ex10_linreg: test_fit_course_data"}
+    assert f"seed {SEED}" in data["output"]
+    assert list((root / "submission").iterdir()), "the submission itself is left alone"
+
+
+def test_wrong_submission_loses_points(bundle_zip, tmp_path):
+    root = autograder_root(tmp_path, bundle_zip)
+    # A copy of the student repository, with a mutant as the student's linreg.py, and no sigmoid.py.
+    folder = root / "submission" / "exercises" / "ex10_linreg"
+    folder.mkdir(parents=True)
+    shutil.copy2(ROOT / "exercises" / "ex10_linreg" / "mutants" / "half_mse.py", folder / "linreg.py")
+    data = run_autograder(root)
+    ex10 = [t for t in data["tests"] if t["name"].startswith("ex10_linreg")]
+    ex01 = [t for t in data["tests"] if t["name"].startswith("ex01_sigmoid")]
+    assert 0 < sum(t["score"] for t in ex10) < 13
+    assert any("1/(2m)" in t["output"] for t in ex10)
+    assert ex01 and all(t["score"] == 0 and "your submission holds no sigmoid.py" in t["output"] for t in ex01)
+    assert "ex01_sigmoid: no sigmoid.py" in data["output"]
+
+
+def test_only_submitted_grades_the_exercises_found(tmp_path):
+    out = tmp_path / "only.zip"
+    proc = run_cli("bundle", "ex01", "ex10", "--gradescope", str(out), "--seed", "7", "--only-submitted",
+                   "--no-check")
+    assert proc.returncode == 0, proc.stderr
+    root = autograder_root(tmp_path, out)
+    (root / "submission" / "sigmoid.py").write_text("import numpy as np\n\ndef sigmoid(z):\n    return 0.5\n")
+    data = run_autograder(root)
+    assert {t["tags"][0] for t in data["tests"]} == {"ex01_sigmoid"}
+    empty = autograder_root(tmp_path / "empty", out)
+    data = run_autograder(empty)
+    assert data["score"] == 0 and data["tests"] == [] and "none of the files" in data["output"]
+
+
+def test_a_broken_bundle_still_writes_results(bundle_zip, tmp_path):
+    root = autograder_root(tmp_path, bundle_zip)
+    (root / "source" / "bundle.json").write_text("{not json")
+    data = run_autograder(root)
+    assert data["score"] == 0 and "not a problem with your code" in data["output"]
+
+
+def test_bundle_refuses_a_reference_that_fails_with_its_seed(tmp_path):
+    from grader.bundle import BundleError, bundle
+    from grader.exercises import load_exercise
+
+    root = tmp_path / "course"
+    shutil.copytree(ROOT / "exercises" / "ex10_linreg", root / "exercises" / "ex10_linreg")
+    (root / "solutions" / "ex10_linreg").mkdir(parents=True)
+    shutil.copy2(ROOT / "exercises" / "ex10_linreg" / "mutants" / "loss_sum.py",
+                 root / "solutions" / "ex10_linreg" / "linreg.py")
+    with pytest.raises(BundleError, match="does not score full marks"):
+        bundle(root, tmp_path / "x.zip", [load_exercise(root / "exercises" / "ex10_linreg")], seed=1)
+    assert not (tmp_path / "x.zip").exists()
