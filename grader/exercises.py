@@ -32,6 +32,7 @@ class Check:
     rtol: float | None = None
     atol: float | None = None
     hidden: bool = False
+    function: str | None = None  # the student's function this check tests (for CI annotations)
 
 
 @dataclass
@@ -95,6 +96,7 @@ def load_exercise(path: Path) -> Exercise:
                 rtol=_opt_float(tol.get("rtol")),
                 atol=_opt_float(tol.get("atol")),
                 hidden=bool(spec.get("hidden", False)),
+                function=str(spec["function"]) if spec.get("function") else None,
             )
         tol = data.get("tolerance") or {}
         return Exercise(

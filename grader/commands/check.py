@@ -11,7 +11,7 @@ from pathlib import Path
 from grader.exercises import all_exercises, resolve
 from grader.scorecache import store as cache_store
 
-FORMATS = ("text", "json", "gradescope")
+FORMATS = ("text", "json", "gradescope", "junit", "github")
 
 
 def add_parser(sub) -> None:
@@ -20,7 +20,10 @@ def add_parser(sub) -> None:
     check.add_argument("--all", action="store_true", help="grade every exercise")
     check.add_argument("--submission", type=Path, help="grade this file, notebook or folder instead of your own file")
     check.add_argument("--seed", type=int, help="seed for the test inputs (default: $GRADER_SEED or 1234)")
-    check.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    check.add_argument("--format", choices=FORMATS, default="text",
+                       help="report format (default: text); junit: JUnit XML; github: ::error annotations on "
+                            "standard output and a markdown job summary (to --output, else appended to "
+                            "$GITHUB_STEP_SUMMARY, else to standard output)")
     check.add_argument("--output", type=Path, help="write the report to this file instead of standard output")
     check.add_argument("--fail-under", type=float, metavar="PERCENT",
                        help="exit with status 1 when the score is below PERCENT of the maximum")
@@ -45,7 +48,30 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     except GraderFault as exc:
         print(f"grader: internal error: {exc}", file=sys.stderr)
         return 2
-    if args.format == "json":
+    if args.format in ("junit", "github"):
+        from grader.ci_report import locate
+
+        locate(results, exercises)
+    if args.format == "github":
+        from grader.ci_report import github_annotations, github_summary, stop_commands
+
+        annotations = github_annotations(results)
+        if annotations:
+            print(annotations)
+        summary = github_summary(results)
+        target = args.output or (Path(os.environ["GITHUB_STEP_SUMMARY"])
+                                 if os.environ.get("GITHUB_STEP_SUMMARY") else None)
+        if target is not None:
+            with open(target, "a" if args.output is None else "w") as f:
+                f.write(summary + "\n")
+        else:
+            print(stop_commands(summary))
+        text = None
+    elif args.format == "junit":
+        from grader.ci_report import to_junit
+
+        text = to_junit(results).rstrip("\n")
+    elif args.format == "json":
         text = to_json(results, many=args.all)
     elif args.format == "gradescope":
         text = json.dumps(to_gradescope(results), indent=2)
@@ -55,7 +81,9 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
         if len(results) > 1:
             total, best = sum(r.score for r in results), sum(r.max_score for r in results)
             text += f"\n\nTotal: {total:.2f} / {best:.2f}"
-    if args.output:
+    if text is None:
+        pass  # written above
+    elif args.output:
         args.output.write_text(text + "\n")
     else:
         print(text)

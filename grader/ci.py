@@ -1,0 +1,336 @@
+"""Grading a pull request from the trusted base branch (`grader ci`).
+
+A pull request can change anything in the repository: the graders, the
+metadata, the grader package, add a ``conftest.py``. None of that may change
+its grade. So the grading directory is assembled from two sources:
+
+- the **base** checkout (trusted): everything, copied as it is (without ``.git``);
+- the **head** of the pull request (untrusted): only the student's files, that
+  is, for each exercise of the *base* metadata, the file named by its
+  ``file:`` key and its notebook (``<exercise>.ipynb`` or ``<module>.ipynb``),
+  and only when they are regular files (no symlinks, no links through a
+  symlinked folder) of at most 2 MB. A student file the head deleted is
+  deleted (its checks fail with "no such file").
+
+The head is either a checkout (``head_dir``) or a commit of the base
+repository (``head_ref``: its blobs are read with ``git cat-file``; nothing
+of it is checked out). Then the exercises are graded in this process (which
+is the base branch's grader, installed from the base checkout) with the
+student's code in the sandbox, and the outputs are written: ``results.json``,
+``junit.xml``, ``summary.md`` (also appended to ``$GITHUB_STEP_SUMMARY``),
+``::error`` annotations on standard output, the text report inside a
+stop-commands block, and ``score``/``percent``/``passed`` in ``$GITHUB_OUTPUT``.
+
+Which exercises: ``changed`` (those whose student files differ between base
+and head), ``all``, or a list of names. When an exercise has both a ``.py``
+file and a notebook, the ``.py`` is graded if the head changed it, else the
+notebook if the head changed that, else the ``.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.exercises import Exercise, ExerciseError, all_exercises, resolve
+
+MAX_STUDENT_BYTES = 2 * 1024 * 1024
+_SKIP = {".git"}
+# Not needed to grade, and possibly large, in a base checkout used locally.
+_SKIP_COPY = (".git", ".venv", "venv", "__pycache__", "*.egg-info", ".pytest_cache", "node_modules")
+
+
+class CIError(ExerciseError):
+    """The pull request cannot be graded (bad paths or refs): a usage error."""
+
+
+# -- reading the head -------------------------------------------------------------------
+
+
+class NotRegular(Exception):
+    """The head has something other than a regular file at a student path."""
+
+
+class HeadDir:
+    """The pull request as a checkout on disk (untrusted: never followed through a symlink)."""
+
+    def __init__(self, path: Path):
+        self.root = Path(path).resolve()
+        if not self.root.is_dir():
+            raise CIError(f"--head {path}: no such folder")
+
+    def read(self, rel: str) -> bytes | None:
+        current = self.root
+        parts = Path(rel).parts
+        for i, part in enumerate(parts):
+            current = current / part
+            try:
+                st = os.lstat(current)
+            except FileNotFoundError:
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                raise NotRegular(f"{rel} is (or lies under) a symbolic link in the pull request")
+            if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+                return None
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular(f"{rel} is not a regular file in the pull request")
+        if st.st_size > MAX_STUDENT_BYTES:
+            raise NotRegular(f"{rel} is larger than {MAX_STUDENT_BYTES // 1024} KB")
+        fd = os.open(current, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as f:
+            return f.read(MAX_STUDENT_BYTES + 1)[:MAX_STUDENT_BYTES]
+
+    def changed(self, base: Path, limit: int = 20000) -> list[str]:
+        """Paths that differ between the two trees (added, removed or changed; not followed links)."""
+        return _tree_diff(base, self.root, limit)
+
+
+class HeadRef:
+    """The pull request as a commit in the base checkout's repository (read with git, never checked out)."""
+
+    def __init__(self, repo: Path, ref: str):
+        self.repo = Path(repo).resolve()
+        self.ref = ref
+        if ref.startswith("-"):
+            raise CIError(f"--head-ref {ref!r}: not a revision")
+        try:
+            self.commit = self._git("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").strip()
+        except CIError as exc:
+            raise CIError(f"--head-ref {ref}: {exc}") from None
+
+    def _git(self, *args: str, binary: bool = False):
+        proc = subprocess.run(["git", "-C", str(self.repo), "-c", "core.quotepath=off", *args],
+                              capture_output=True, timeout=120)
+        if proc.returncode != 0:
+            raise CIError(proc.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
+        return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
+
+    def read(self, rel: str) -> bytes | None:
+        out = self._git("ls-tree", "-z", "--full-tree", self.commit, "--", rel, binary=True)
+        entries = [e for e in out.split(b"\0") if e]
+        if not entries:
+            return None
+        meta, _, _ = entries[0].partition(b"\t")
+        mode, kind, sha = meta.decode().split()
+        if kind != "blob" or mode not in ("100644", "100755"):
+            raise NotRegular(f"{rel} is not a regular file in the pull request (mode {mode})")
+        size = int(self._git("cat-file", "-s", sha).strip())
+        if size > MAX_STUDENT_BYTES:
+            raise NotRegular(f"{rel} is larger than {MAX_STUDENT_BYTES // 1024} KB")
+        return self._git("cat-file", "blob", sha, binary=True)
+
+    def changed(self, base: Path, limit: int = 20000) -> list[str]:
+        try:
+            base_commit = self._git("rev-parse", "--verify", "HEAD").strip()
+            out = self._git("diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv",
+                            base_commit, self.commit, binary=True)
+        except CIError:
+            return []
+        return [p.decode("utf-8", "replace") for p in out.split(b"\0") if p][:limit]
+
+
+def _walk(root: Path, limit: int) -> dict[str, os.stat_result]:
+    found = {}
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if d not in _SKIP]
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            path = os.path.join(folder, name)
+            found[os.path.relpath(path, root)] = os.lstat(path)
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def _tree_diff(base: Path, head: Path, limit: int) -> list[str]:
+    a, b = _walk(base, limit), _walk(head, limit)
+    changed = []
+    for rel in sorted(set(a) | set(b)):
+        sa, sb = a.get(rel), b.get(rel)
+        if sa is None or sb is None or stat.S_IFMT(sa.st_mode) != stat.S_IFMT(sb.st_mode):
+            changed.append(rel)
+        elif stat.S_ISLNK(sa.st_mode):
+            if os.readlink(base / rel) != os.readlink(head / rel):
+                changed.append(rel)
+        elif sa.st_size != sb.st_size or (base / rel).read_bytes() != (head / rel).read_bytes():
+            changed.append(rel)
+    return changed
+
+
+# -- assembling the grading directory ----------------------------------------------------------
+
+
+@dataclass
+class StudentFiles:
+    exercise: str
+    paths: list[str]  # repository-relative paths of the student files of this exercise
+    changed: list[str] = field(default_factory=list)
+    graded: str = ""  # the repository-relative path graded
+    problems: list[str] = field(default_factory=list)
+
+
+def student_paths(ex: Exercise, root: Path) -> list[str]:
+    """The student's files of ``ex``, relative to the repository: the ``.py`` file, then notebooks."""
+    folder = ex.path.relative_to(root.resolve()).as_posix()
+    names = [ex.file, f"{ex.name}.ipynb", f"{ex.module}.ipynb"]
+    seen = []
+    for name in names:
+        rel = f"{folder}/{name}"
+        if rel not in seen:
+            seen.append(rel)
+    return seen
+
+
+def assemble(base: Path, head, work: Path) -> tuple[list[Exercise], dict[str, StudentFiles]]:
+    """Copy ``base`` to ``work`` and put only the student files of ``head`` in it."""
+    base = Path(base).resolve()
+    if not (base / "exercises").is_dir():
+        raise CIError(f"--base {base}: no exercises/ folder (is it the base checkout?)")
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(base, work, symlinks=True, ignore=shutil.ignore_patterns(*_SKIP_COPY))
+    exercises = all_exercises(work)
+    files: dict[str, StudentFiles] = {}
+    for ex in exercises:
+        paths = student_paths(ex, work)
+        entry = StudentFiles(ex.name, paths)
+        for rel in paths:
+            target = work / rel
+            base_bytes = (base / rel).read_bytes() if (base / rel).is_file() else None
+            try:
+                data = head.read(rel)
+            except NotRegular as exc:
+                entry.problems.append(f"{exc}: not graded")
+                data = None
+            if data != base_bytes:
+                entry.changed.append(rel)
+            if target.is_symlink() or target.exists():
+                target.unlink()
+            if data is not None:
+                target.write_bytes(data)
+        py, notebooks = paths[0], paths[1:]
+        changed_nb = [p for p in notebooks if p in entry.changed and (work / p).is_file()]
+        entry.graded = py if (py in entry.changed or not changed_nb) else changed_nb[0]
+        files[ex.name] = entry
+    return exercises, files
+
+
+# -- the whole flow ------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    exit_status: int
+    score: float
+    max_score: float
+    graded: list[str]
+
+
+def _select(exercises: list[Exercise], files: dict[str, StudentFiles], which: str, root: Path) -> list[Exercise]:
+    which = (which or "changed").strip()
+    if which == "all":
+        return exercises
+    if which == "changed":
+        return [ex for ex in exercises if files[ex.name].changed]
+    names = [n for n in which.replace(",", " ").split() if n]
+    chosen = {resolve(n, root).name for n in names}
+    return [ex for ex in exercises if ex.name in chosen]
+
+
+def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | None = None,
+           which: str = "changed", pass_mark: float = 0.0, seed: int | None = None,
+           hide_seed: bool = False, work: Path | None = None, log=print) -> Outcome:
+    """Assemble, grade, and write the outputs; see the module docstring."""
+    import tempfile
+
+    from grader.ci_report import github_annotations, github_summary, locate, stop_commands, to_junit
+    from grader.grading import grade
+    from grader.report import format_text
+
+    if (head_dir is None) == (head_ref is None):
+        raise CIError("give the pull request as --head DIR or --head-ref REF")
+    base = Path(base).resolve()
+    head = HeadDir(head_dir) if head_dir is not None else HeadRef(base, head_ref)
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    own_work = work is None
+    work = Path(work or tempfile.mkdtemp(prefix="grader-ci-")).resolve() / "repo"
+    try:
+        exercises, files = assemble(base, head, work)
+        selected = _select(exercises, files, which, work)
+        student_rel = {p for f in files.values() for p in f.paths}
+        ignored = [p for p in head.changed(base) if p not in student_rel]
+        notes = []
+        for f in files.values():
+            notes += [f"{f.exercise}: {p}" for p in f.problems]
+        if ignored:
+            shown = ", ".join(ignored[:20]) + (f" and {len(ignored) - 20} more" if len(ignored) > 20 else "")
+            notes.append("changes outside the exercise files are not used for grading (the grader, the "
+                         f"graders and the metadata come from the base branch): {shown}")
+        results = []
+        if selected:
+            submissions = {ex.name: work / files[ex.name].graded for ex in selected}
+            results = grade(selected, submissions, seed=seed)
+            locate(results, selected, base=work, display={ex.name: files[ex.name].graded for ex in selected})
+            for r in results:
+                r.submission = files[r.exercise].graded
+    finally:
+        if own_work:
+            shutil.rmtree(work.parent, ignore_errors=True)
+
+    total, best = sum(r.score for r in results), sum(r.max_score for r in results)
+    percent = 100.0 * total / best if best else 100.0
+    faults = any(r.grader_faults for r in results)
+    passed = percent >= pass_mark and not faults
+    if not selected:
+        notes.insert(0, "this pull request changes no exercise file: nothing was graded"
+                     if which == "changed" else "no exercise selected: nothing was graded")
+
+    data = []
+    for r in results:
+        d = r.to_dict()
+        if hide_seed:
+            d["seed"] = None
+        d["versions"].pop("executable", None)
+        data.append(d)
+    report = {"score": round(total, 6), "max_score": round(best, 6), "percent": round(percent, 2),
+              "pass_mark": pass_mark, "passed": passed, "exercises": [r.exercise for r in results],
+              "graded_files": {r.exercise: r.submission for r in results}, "notes": notes, "results": data}
+    (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "junit.xml").write_text(to_junit(results, show_seed=not hide_seed))
+    title = (f"Autograder: {total:g} / {best:g} ({percent:.0f}%)" + (
+        f", pass mark {pass_mark:g}%: {'passed' if passed else 'not passed'}" if pass_mark else "")
+        if results else "Autograder: nothing graded")
+    summary = github_summary(results, title=title, show_seed=not hide_seed, notes=notes)
+    (out / "summary.md").write_text(summary)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a") as f:
+            f.write(summary + "\n")
+    github_output = os.environ.get("GITHUB_OUTPUT")
+    if github_output:
+        with open(github_output, "a") as f:
+            f.write(f"score={total:g}\nmax-score={best:g}\npercent={percent:.2f}\n"
+                    f"passed={'true' if passed else 'false'}\n")
+
+    annotations = github_annotations(results)
+    if annotations:
+        log(annotations)
+    text = "\n\n".join(format_text(r) for r in results) or "nothing graded"
+    if hide_seed:
+        for r in results:
+            text = text.replace(f"seed {r.seed} |", "seed (secret) |").replace(f"--seed {r.seed}", "--seed <secret>")
+    if results:
+        text += f"\n\nTotal: {total:g} / {best:g} ({percent:.0f}%)"
+    if pass_mark and results:
+        text += f"; pass mark {pass_mark:g}%: {'passed' if passed else 'NOT passed'}"
+    for note in notes:
+        text += f"\nnote: {note}"
+    log(stop_commands(text))
+    status = 2 if faults else (0 if passed else 1)
+    return Outcome(status, total, best, [r.exercise for r in results])
+

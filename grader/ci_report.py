@@ -1,0 +1,339 @@
+"""Report formats for CI: JUnit XML, and GitHub's job summary and annotations.
+
+- :func:`to_junit`: one ``<testsuite>`` per exercise, one ``<testcase>`` per
+  check; a failed check is a ``<failure>`` whose message is the first line of
+  the feedback and whose text is all of it (an ``<error>`` for a fault of the
+  grader). Every string is XML-escaped by the serialiser, and the characters
+  XML 1.0 cannot hold (control characters) are removed first.
+- :func:`github_summary`: a markdown job summary (a table: exercise, score,
+  what failed and the hint; then the full feedback per failed check). Text
+  that came from the student's side is made inert: HTML-escaped, with the
+  markdown punctuation written as character references, so it can neither
+  format, link, mention nor close the surrounding block.
+- :func:`github_annotations`: ``::error file=…,line=…,title=…::message``
+  workflow commands pointing at the ``def`` of the student's failing
+  function. Data and properties are escaped by GitHub's rules (``%``, ``\\r``,
+  ``\\n``, and in properties also ``:`` and ``,``), so a message is always one
+  command and cannot start another.
+- :func:`stop_commands` wraps a log text in a ``::stop-commands::`` block with
+  a random token, so nothing in it is read as a workflow command.
+
+The functions a check tests come from the check's ``function:`` key in
+exercise.yaml, else from the feedback (``\\`sigmoid\\` raised ...``,
+``sigmoid(z): values differ``); the line of ``def <function>`` is found with
+:mod:`ast` in the grader's process (the student's file is parsed, never run).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import secrets
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Iterable
+
+from grader.exercises import Exercise
+from grader.results import ERROR, FAILED, PASSED, CheckResult, ExerciseResult
+
+# -- escaping -------------------------------------------------------------------------
+
+# Characters XML 1.0 cannot hold (not even as references), and C1 controls and
+# DEL, which it can but no CI viewer shows sensibly.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_clean(text: str) -> str:
+    """``text`` without the characters an XML document cannot carry."""
+    return _XML_INVALID.sub("", str(text))
+
+
+def escape_data(text: str) -> str:
+    """Escape the message of a workflow command (GitHub's ``escapeData``)."""
+    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a property value of a workflow command (GitHub's ``escapeProperty``)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+# Markdown (and GFM) syntax characters, written as character references so that
+# untrusted text renders literally: no emphasis, code spans, links, images,
+# autolinks (``:`` breaks ``https://``), mentions (``@``), tables (``|``),
+# headings, lists or HTML.
+_MD_SPECIAL = {c: f"&#{ord(c)};" for c in "\\`*_{}[]()<>#+-.!|~@:=&\"'$^"}
+
+
+def md_text(text: str) -> str:
+    """Untrusted text as inert markdown (one line; newlines become ``<br>``)."""
+    out = "".join(_MD_SPECIAL.get(c, c) for c in xml_clean(text))
+    return out.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def md_pre(text: str) -> str:
+    """Untrusted multi-line text as a ``<pre>`` block that renders literally."""
+    body = "".join(_MD_SPECIAL.get(c, c) for c in xml_clean(text).replace("\r\n", "\n"))
+    # A blank line would not end the <pre> block, but keep the block compact.
+    return "<pre>" + body.rstrip("\n") + "</pre>"
+
+
+def stop_commands(text: str, token: str | None = None) -> str:
+    """``text`` inside a stop-commands block: GitHub ignores workflow commands in it."""
+    token = token or secrets.token_hex(16)
+    return f"::stop-commands::{token}\n{text.rstrip()}\n::{token}::"
+
+
+# -- which function a check is about, and where it is -------------------------------------
+
+
+def _student_source(submission: str | Path, ex: Exercise) -> Path | None:
+    """The file graded for ``ex``: ``submission`` itself, or the exercise's file in that folder."""
+    path = Path(submission) if submission else ex.student_file
+    if path.is_dir():
+        candidates = [path / ex.file, path / ex.name / ex.file, path / "exercises" / ex.name / ex.file,
+                      path / f"{ex.name}.ipynb", path / f"{ex.module}.ipynb"]
+        path = next((c for c in candidates if c.is_file()), None)
+    return path if path is not None and path.is_file() else None
+
+
+def function_lines(path: Path) -> dict[str, int]:
+    """Line of each top-level ``def`` in a Python file (empty for notebooks and broken files)."""
+    if path.suffix != ".py":
+        return {}
+    try:
+        if path.stat().st_size > 2 * 1024 * 1024:
+            return {}
+        tree = ast.parse(path.read_bytes())
+    except Exception:  # SyntaxError, ValueError (null bytes), RecursionError, MemoryError
+        return {}
+    lines = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines.setdefault(node.name, node.lineno)
+    return lines
+
+
+def function_for(check: CheckResult, ex: Exercise) -> str | None:
+    """The student's function a failed check is about (None when it cannot be told)."""
+    spec = ex.checks.get(check.name) or ex.checks.get(check.name.split("[", 1)[0])
+    if spec is not None and spec.function:
+        return spec.function
+    names = ex.functions
+    if not names or check.kind in ("import", "submission"):
+        return None  # the whole file failed, not one function
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    # The feedback names the call that failed: "`sigmoid` raised ...", "sigmoid(z): values differ".
+    # Failing that, the check's description in exercise.yaml (trusted) names what it tests.
+    for text, patterns in ((check.output or "", (r"`({})`", r"\b({})\s*\(")),
+                           (spec.description if spec else check.description, (r"\b({})\b",))):
+        for pattern in patterns:
+            found = [(m.start(), m.group(1)) for m in re.finditer(pattern.format(alternatives), text or "")]
+            if found:
+                return min(found)[1]
+    return None  # an import failure, say: the annotation points at the file
+
+
+def _display_path(path: Path, base: Path | None) -> str:
+    """``path`` relative to ``base``, the workspace or the current folder, when inside one."""
+    path = path.resolve()
+    for start in (base, os.environ.get("GITHUB_WORKSPACE"), Path.cwd()):
+        if start:
+            try:
+                return path.relative_to(Path(start).resolve()).as_posix()
+            except ValueError:
+                continue
+    return path.as_posix()
+
+
+def locate(results: Iterable[ExerciseResult], exercises: Iterable[Exercise],
+           base: Path | None = None, display: dict[str, str] | None = None) -> None:
+    """Fill ``file`` and ``line`` of every failed check (in place).
+
+    ``display`` maps an exercise to the path to show for its file (the path in
+    the repository when the graded file is a copy); otherwise the graded file's
+    path relative to ``base``, ``$GITHUB_WORKSPACE`` or the current folder.
+    """
+    by_name = {ex.name: ex for ex in exercises}
+    for result in results:
+        ex = by_name.get(result.exercise)
+        if ex is None:
+            continue
+        source = _student_source(result.submission, ex)
+        if source is None:
+            continue
+        shown = (display or {}).get(ex.name) or _display_path(source, base)
+        lines = function_lines(source)
+        for t in result.tests:
+            if t.status == PASSED:
+                continue
+            t.file = shown
+            func = function_for(t, ex)
+            t.line = lines.get(func) if func else None
+            if t.line is None and t.kind == "import":
+                # A syntax error or a failure at import: the traceback names the line.
+                m = re.search(r"\bline (\d+)", t.output or "")
+                t.line = int(m.group(1)) if m else None
+
+
+# -- JUnit XML --------------------------------------------------------------------------
+
+
+def _points(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def _first_line(text: str) -> str:
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def to_junit(results: list[ExerciseResult], show_seed: bool = True) -> str:
+    """JUnit XML: ``<testsuites>``, one ``<testsuite>`` per exercise, one ``<testcase>`` per check."""
+    suites = ET.Element("testsuites", name="grader")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    seconds = 0.0
+    for r in results:
+        failures = sum(1 for t in r.tests if t.status == FAILED)
+        errors = sum(1 for t in r.tests if t.status == ERROR)
+        suite = ET.SubElement(suites, "testsuite", {
+            "name": xml_clean(r.exercise), "tests": str(len(r.tests)), "failures": str(failures),
+            "errors": str(errors), "skipped": "0", "time": f"{r.seconds:.3f}",
+        })
+        props = ET.SubElement(suite, "properties")
+        info = {"title": r.title, "score": _points(r.score), "max_score": _points(r.max_score),
+                "seed": str(r.seed) if show_seed else "secret", "devices": ", ".join(r.devices),
+                "versions": ", ".join(f"{k} {v}" for k, v in r.versions.items() if k != "executable")}
+        for key, value in info.items():
+            ET.SubElement(props, "property", name=key, value=xml_clean(value))
+        for t in r.tests:
+            attrs = {"classname": xml_clean(r.exercise), "name": xml_clean(t.name), "time": f"{t.seconds:.3f}"}
+            if t.file:
+                attrs["file"] = xml_clean(t.file)
+            if t.line:
+                attrs["line"] = str(t.line)
+            case = ET.SubElement(suite, "testcase", attrs)
+            case_props = ET.SubElement(case, "properties")
+            ET.SubElement(case_props, "property", name="score", value=_points(t.score))
+            ET.SubElement(case_props, "property", name="max_score", value=_points(t.max_score))
+            text = xml_clean(t.output or "")
+            if t.status == FAILED:
+                node = ET.SubElement(case, "failure", message=_first_line(text) or "failed",
+                                     type=xml_clean(t.kind or "failed"))
+                node.text = text
+            elif t.status == ERROR:
+                node = ET.SubElement(case, "error", message=_first_line(text) or "grader error", type="grader")
+                node.text = text
+            elif text:
+                ET.SubElement(case, "system-out").text = text
+        totals["tests"] += len(r.tests)
+        totals["failures"] += failures
+        totals["errors"] += errors
+        seconds += r.seconds
+    for key, value in totals.items():
+        suites.set(key, str(value))
+    suites.set("time", f"{seconds:.3f}")
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+# -- GitHub: job summary and annotations ----------------------------------------------------
+
+
+def _hint(text: str) -> str:
+    for line in (text or "").splitlines():
+        if line.strip().startswith("Hint:"):
+            return line.strip()
+    return ""
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _what_failed(failed: list[CheckResult]) -> str:
+    """The table cell: each failed check with its first line, then the distinct hints."""
+    lines, hints = [], []
+    for t in failed:
+        first = "(hidden check)" if t.hidden else (_first_line(t.output) or t.status)
+        lines.append(f"**{md_text(t.name)}**: {md_text(_cut(first, 160))}")
+        hint = "" if t.hidden else _hint(t.output)
+        if hint and hint not in hints:
+            hints.append(hint)
+    lines += [f"*{md_text(_cut(h, 300))}*" for h in hints[:3]]
+    return "<br>".join(lines)
+
+
+def github_summary(results: list[ExerciseResult], title: str = "Grading report",
+                   show_seed: bool = True, notes: Iterable[str] = ()) -> str:
+    """A markdown job summary: a table of exercises, then the feedback of each failed check."""
+    total, best = sum(r.score for r in results), sum(r.max_score for r in results)
+    pct = 100.0 * total / best if best else 0.0
+    lines = [f"## {md_text(title)}", ""]
+    if results:
+        lines += [f"**Total: {_points(total)} / {_points(best)} ({pct:.0f}%)**", ""]
+    lines += ["| exercise | score | what failed (and the hint) |", "|---|---|---|"]
+    for r in results:
+        failed = [t for t in r.tests if t.status != PASSED]
+        cell = _what_failed(failed) or "all checks pass"
+        mark = "✅" if not failed else ("⚠️" if r.grader_faults else "❌")
+        lines.append(f"| {mark} {md_text(r.exercise)} | {_points(r.score)} / {_points(r.max_score)} | {cell} |")
+    if not results:
+        lines.append("| | | no exercise graded |")
+    details = []
+    for r in results:
+        for t in r.tests:
+            if t.status == PASSED or t.hidden or not t.output:
+                continue
+            where = f" ({md_text(t.file)}" + (f", line {t.line})" if t.line else ")") if t.file else ""
+            details += ["<details>", f"<summary>{md_text(r.exercise)}: {md_text(t.name)} "
+                        f"({_points(t.score)} / {_points(t.max_score)}){where}</summary>", "",
+                        md_pre(t.output), "", "</details>", ""]
+    if details:
+        lines += ["", "### Feedback", ""] + details
+    meta = []
+    for r in results[:1]:
+        v = r.versions
+        seed = f"seed {r.seed}" if show_seed else "seed: secret"
+        meta.append(f"{seed} · devices: {', '.join(r.devices)} · Python {v.get('python', '?')}, "
+                    f"NumPy {v.get('numpy', '?')}, PyTorch {v.get('torch', '?')}, grader {v.get('grader', '?')}")
+    meta += list(notes)
+    if meta:
+        lines += [""] + [f"<sub>{md_text(m)}</sub><br>" for m in meta]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def github_annotations(results: list[ExerciseResult], limit: int = 50) -> str:
+    """``::error`` commands, one per failing function of each exercise (``::warning`` for grader faults)."""
+    out = []
+    for r in results:
+        groups: dict[tuple, list[CheckResult]] = {}
+        for t in r.tests:
+            if t.status == PASSED:
+                continue
+            groups.setdefault((t.status == ERROR, t.file, t.line), []).append(t)
+        for (fault, file, line), checks in groups.items():
+            lost = sum(t.max_score - t.score for t in checks)
+            names = ", ".join(t.name for t in checks)
+            title = f"{r.exercise}: {names} (-{_points(lost)} points)"
+            shown = [t for t in checks if not t.hidden]
+            first = shown[0] if shown else None
+            body = [_first_line(first.output)] if first else ["hidden check(s) failed"]
+            hint = _hint(first.output) if first else ""
+            if hint and hint not in body:
+                body.append(hint)
+            if len(checks) > 1:
+                body.append(f"({len(checks)} checks failed here: {names})")
+            props = []
+            if file:
+                props.append(f"file={escape_property(file)}")
+                if line:
+                    props.append(f"line={int(line)}")
+            props.append(f"title={escape_property(title)}")
+            command = "warning" if fault else "error"
+            message = xml_clean(chr(10).join(body))  # no control characters (no terminal escapes) either
+            out.append(f"::{command} {','.join(props)}::{escape_data(message)}")
+    return "\n".join(out[:limit])

