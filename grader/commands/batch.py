@@ -1,0 +1,66 @@
+"""`grader batch`: grade a whole class, in parallel, resumably."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.exercises import all_exercises, resolve
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "batch", help="grade a folder of student submissions (a whole class) in parallel",
+        description="Grade every student in SUBMISSIONS: one folder, .py file or notebook per student, a "
+                    "Gradescope export (submission_metadata.yml and submission_<id>/ folders, or its .zip) "
+                    "or a GitHub Classroom clone (<assignment>-submissions/<assignment>-<login>/). Each "
+                    "student runs in their own sandbox; --jobs processes grade in parallel, each paying "
+                    "torch's and pytest's start-up once. Writes OUT/gradebook.csv, OUT/reports/<student>.json, "
+                    "OUT/summary.md and OUT/summary.json. A run that is interrupted resumes: a submission "
+                    "graded before with the same files, graders, grader version and seed is not graded again.")
+    p.add_argument("submissions", type=Path, help="the folder (or .zip) of submissions")
+    p.add_argument("--exercise", "-e", action="append", default=[],
+                   help="an exercise to grade (repeat, or separate with commas)")
+    p.add_argument("--all", action="store_true", help="grade every exercise")
+    p.add_argument("--out", type=Path, default=Path("grades"), help="output folder (default: grades)")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="grading processes (default: all cores)")
+    p.add_argument("--seed", type=int, help="seed for the test inputs (default: $GRADER_SEED or 1234)")
+    p.add_argument("--layout", choices=("auto", "plain", "gradescope", "classroom"), default="auto",
+                   help="how SUBMISSIONS is laid out (default: auto-detect)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="grade on a Dask distributed cluster: a scheduler address (tcp://host:8786), or "
+                        "'local' for a local cluster of --jobs workers (pip install 'grader[dask]')")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="stop grading a student after SECONDS (default: the exercises' own time limits "
+                        "plus a margin)")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="grade again the students whose grading failed or was stopped in an earlier run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
+    from grader.batch import BatchError, run_batch
+
+    names = [n for value in args.exercise for n in value.replace(",", " ").split()]
+    if args.all == bool(names):
+        parser.error("name the exercise(s) with --exercise, or give --all")
+    exercises = all_exercises(root) if args.all else [resolve(n, root) for n in names]
+    exercises = list({ex.name: ex for ex in exercises}.values())
+    if not args.submissions.exists():
+        print(f"grader: error: no such file or folder: {args.submissions}", file=sys.stderr)
+        return 2
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    try:
+        summary = run_batch(args.submissions, exercises, args.out, jobs=args.jobs, seed=args.seed,
+                            layout=args.layout, dask=args.dask, retry_errors=args.retry_errors,
+                            progress=not args.no_progress, timeout=args.timeout)
+    except BatchError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{summary.students} students: {summary.graded} graded now, {summary.reused} unchanged since the "
+          f"last run, {summary.errors} exercise(s) not graded; {summary.seconds:.1f} s. "
+          f"Gradebook: {summary.out / 'gradebook.csv'}; reports: {summary.out / 'reports'}; "
+          f"summary: {summary.out / 'summary.md'}")
+    return 0

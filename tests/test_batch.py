@@ -1,0 +1,306 @@
+"""`grader batch`: layouts, parallel grading, gradebook, summary, resuming, stalls, Dask."""
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, run_cli
+from grader.batch import discover, extract_zip, run_batch, summarize
+from grader.exercises import load_exercise, resolve
+
+EX01 = ROOT / "exercises" / "ex01_sigmoid"
+REFERENCE = (ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py").read_text()
+SIGN_FLIPPED = (EX01 / "mutants" / "sign_flipped.py").read_text()
+STUB = (EX01 / "sigmoid.py").read_text()
+HANG = "def sigmoid(z):\n    while True:\n        pass\n\n\ndef sigmoid_derivative(z):\n    while True:\n        pass\n"
+CRASH = "import os\n\n\ndef sigmoid(z):\n    os._exit(3)\n\n\ndef sigmoid_derivative(z):\n    os._exit(3)\n"
+
+# student -> (file contents, expected score out of 10)
+CLASS = {
+    "ada": (REFERENCE, 10.0),
+    "bob": (REFERENCE + "\n# bob's copy\n", 10.0),
+    "cyd": (SIGN_FLIPPED, 2.0),
+    "dee": (STUB, 0.0),
+    "eve": ("def sigmoid(z:\n", 0.0),  # syntax error
+    "fay": (CRASH, 0.0),
+    "gus": (HANG, 0.0),
+}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course with ex01 only, with tight limits so a hanging submission costs seconds."""
+    root = tmp_path_factory.mktemp("course")
+    folder = root / "exercises" / "ex01_sigmoid"
+    shutil.copytree(EX01, folder, ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    meta = yaml.safe_load((folder / "exercise.yaml").read_text())
+    meta["limits"].update(call_seconds=1, total_seconds=3)
+    (folder / "exercise.yaml").write_text(yaml.safe_dump(meta))
+    return root
+
+
+def make_class(folder: Path, students=CLASS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (name, (source, _)) in enumerate(students.items()):
+        if i % 2:  # a folder per student ...
+            (folder / name).mkdir()
+            (folder / name / "sigmoid.py").write_text(source)
+        else:  # ... or a lone file
+            (folder / f"{name}.py").write_text(source)
+    return folder
+
+
+def read_gradebook(path: Path) -> dict:
+    with open(path, newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    """One batch run over the class, 2 jobs (shared by the tests that read its outputs)."""
+    work = tmp_path_factory.mktemp("batch")
+    subs = make_class(work / "subs")
+    out = work / "grades"
+    start = time.monotonic()
+    proc = run_cli("--root", str(course), "batch", str(subs), "--exercise", "ex01", "--jobs", "2",
+                   "--out", str(out), cwd=work)
+    return proc, subs, out, time.monotonic() - start
+
+
+def test_batch_grades_every_student_in_parallel(graded):
+    proc, subs, out, seconds = graded
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    book = read_gradebook(out / "gradebook.csv")
+    assert sorted(book) == sorted(CLASS)
+    for name, (_, expected) in CLASS.items():
+        assert float(book[name]["ex01_sigmoid"]) == expected, name
+        assert float(book[name]["total"]) == expected and book[name]["max_score"] == "10"
+    # Each student has a JSON report with the full feedback.
+    report = json.loads((out / "reports" / "cyd.json").read_text())
+    result = report["exercises"]["ex01_sigmoid"]["result"]
+    assert report["score"] == 2.0 and "sign inside exp is flipped" in json.dumps(result)
+    # Two long-lived jobs shared the class: fewer processes than students.
+    jobs = {json.loads(p.read_text())["exercises"]["ex01_sigmoid"]["job"] for p in (out / "reports").glob("*.json")}
+    assert 1 <= len(jobs) <= 2
+    # The hanging and crashing students cost their limits, not the run.
+    gus = json.loads((out / "reports" / "gus.json").read_text())["exercises"]["ex01_sigmoid"]["result"]
+    assert "did not finish within" in json.dumps(gus) or "time budget" in json.dumps(gus)
+    assert seconds < 120
+    # Progress with an ETA went to standard error.
+    assert "ETA" in proc.stderr and f"{len(CLASS)}/{len(CLASS)}" in proc.stderr
+
+
+def test_summary_for_the_instructor(graded):
+    _, _, out, _ = graded
+    summary = (out / "summary.md").read_text()
+    assert "Score distribution" in summary and "90-100%" in summary
+    assert "Checks failed most" in summary and "test_sigmoid_arrays" in summary
+    assert "sign inside exp is flipped" in summary  # the most frequent hints
+    data = json.loads((out / "summary.json").read_text())
+    assert data["students"] == len(CLASS) and sum(b["students"] for b in data["histogram"]) == len(CLASS)
+    assert data["histogram"][9]["students"] == 2 and data["histogram"][0]["students"] == 4
+    top = {(c["exercise"], c["check"]): c["students"] for c in data["failed_checks"]}
+    assert top[("ex01_sigmoid", "test_sigmoid_arrays")] == 5
+
+
+def test_unchanged_submissions_are_not_graded_again(graded, course, tmp_path):
+    _, subs, out, _ = graded
+    copy = tmp_path / "grades"
+    shutil.copytree(out, copy)
+    proc = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--out", str(copy), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "0 to grade" in proc.stdout and f"{len(CLASS)} students: 0 graded now" in proc.stdout
+    assert read_gradebook(copy / "gradebook.csv") == read_gradebook(out / "gradebook.csv")
+    # A changed submission, or another seed, is graded again.
+    (subs / "dee" / "sigmoid.py").write_text(REFERENCE)
+    try:
+        proc = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--out", str(copy),
+                       "--no-progress", "--jobs", "1")
+    finally:
+        (subs / "dee" / "sigmoid.py").write_text(STUB)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 to grade" in proc.stdout
+    assert float(read_gradebook(copy / "gradebook.csv")["dee"]["total"]) == 10.0
+
+
+def test_interrupted_run_resumes(course, tmp_path):
+    students = {f"s{i:02d}": (REFERENCE + f"\n# {i}\n", 10.0) for i in range(8)}
+    subs = make_class(tmp_path / "subs", students)
+    out = tmp_path / "grades"
+    cmd = [sys.executable, "-m", "grader", "--root", str(course), "batch", str(subs), "-e", "ex01",
+           "--jobs", "1", "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "reports").glob("*.json"))) < 2:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    done = len(list((out / "reports").glob("*.json")))
+    assert 2 <= done < len(students)
+    assert not (out / "gradebook.csv").exists() or proc.returncode != 0
+    again = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--out", str(out), "--no-progress")
+    assert again.returncode == 0, again.stderr
+    assert f"{len(students) - done} to grade, {done} unchanged" in again.stdout
+    book = read_gradebook(out / "gradebook.csv")
+    assert len(book) == len(students) and all(row["total"] == "10" for row in book.values())
+
+
+def test_a_stalled_job_is_stopped_and_replaced(course, tmp_path):
+    """--timeout below the sandbox's own limits: the job is killed, the run goes on."""
+    students = {"ann": (REFERENCE, 10.0), "gus": (HANG, 0.0), "zed": (REFERENCE + "\n# z\n", 10.0)}
+    subs = make_class(tmp_path / "subs", students)
+    out = tmp_path / "grades"
+    start = time.monotonic()
+    proc = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--jobs", "1", "--timeout", "1.5",
+                   "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    book = read_gradebook(out / "gradebook.csv")
+    assert book["ann"]["total"] == book["zed"]["total"] == "10"
+    assert book["gus"]["total"] == "0" and "was stopped" in book["gus"]["notes"]
+    assert time.monotonic() - start < 90
+    # No student process is left behind.
+    mine = [pid for pid in _sandbox_workers() if _started_after(pid, start)]
+    assert not mine
+
+
+def _sandbox_workers() -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"grader-sandbox-" in cmd and b"/work/sigmoid.py" in cmd:
+                found.append(int(entry))
+    return found
+
+
+def _started_after(pid: int, since_monotonic: float) -> bool:
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return False
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    started_ago = uptime - ticks / os.sysconf("SC_CLK_TCK")
+    return started_ago < time.monotonic() - since_monotonic + 1
+
+
+# -- layouts ---------------------------------------------------------------------------------------
+
+
+def test_plain_layout_folders_files_and_nested(tmp_path):
+    ex = resolve("ex01", ROOT)
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "sigmoid.py").write_text(REFERENCE)
+    (tmp_path / "bob" / "exercises" / "ex01_sigmoid").mkdir(parents=True)
+    (tmp_path / "bob" / "exercises" / "ex01_sigmoid" / "sigmoid.py").write_text(SIGN_FLIPPED)
+    (tmp_path / "bob" / "notes.py").write_text("x = 1\n")
+    (tmp_path / "cyd.py").write_text(REFERENCE)
+    (tmp_path / "dee").mkdir()
+    (tmp_path / "dee" / "my_work.py").write_text(REFERENCE)  # the only source file: taken
+    (tmp_path / "eve").mkdir()
+    (tmp_path / "eve" / "sigmoid.py").symlink_to("/etc/passwd")  # never followed
+    (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / "notes.txt").write_text("not a submission")
+    subs, layout = discover(tmp_path, [ex])
+    assert layout == "plain"
+    by = {s.student: s for s in subs}
+    assert sorted(by) == ["ann", "bob", "cyd", "dee", "eve"]
+    assert by["bob"].files["ex01_sigmoid"] == ("sigmoid.py", SIGN_FLIPPED.encode())
+    assert by["dee"].files["ex01_sigmoid"][0] == "my_work.py"
+    assert "ex01_sigmoid" in by["eve"].missing and not by["eve"].files
+
+
+def test_gradescope_export_layout(tmp_path):
+    ex = resolve("ex01", ROOT)
+    export = tmp_path / "assignment_123_export"
+    for sub_id, source in (("submission_1", REFERENCE), ("submission_2", SIGN_FLIPPED), ("submission_3", REFERENCE)):
+        (export / sub_id / "upload").mkdir(parents=True)
+        (export / sub_id / "upload" / "sigmoid.py").write_text(source)
+    (export / "submission_metadata.yml").write_text(
+        "submission_1: !ruby/hash:ActiveSupport::HashWithIndifferentAccess\n"
+        "  :submitters:\n  - :name: Ada Lovelace\n    :sid: '001'\n    :email: ada@example.edu\n"
+        "  :created_at: 2024-01-01 10:00:00.000000000 -08:00\n  :score: 0.0\n"
+        "submission_2:\n  :submitters:\n  - :name: Bob\n    :sid: '002'\n    :email: bob@example.edu\n"
+        "  - :name: \"Cy =cmd|' /C calc'!A0\"\n    :sid: '003'\n    :email: cy@example.edu\n"
+        "submission_3:\n  :submitters:\n  - :name: Ada Lovelace\n    :sid: '004'\n    :email: ada2@example.edu\n")
+    subs, layout = discover(tmp_path, [ex])
+    assert layout == "gradescope"
+    by = {s.source: s for s in subs}
+    assert by["submission_1"].student == "Ada Lovelace" and by["submission_1"].info == {
+        "email": "ada@example.edu", "sid": "001"}
+    assert by["submission_2"].student.startswith("Bob & Cy") and by["submission_2"].info["sid"] == "002; 003"
+    assert by["submission_2"].files["ex01_sigmoid"][1] == SIGN_FLIPPED.encode()
+    assert len({s.slug for s in subs}) == 3  # two Ada Lovelaces, two report files
+    # The gradebook neutralises spreadsheet formulas in names.
+    from grader.batch import write_gradebook
+
+    reports = {s.slug: {"student": s.student, "info": s.info, "exercises": {}, "score": 0, "max_score": 0,
+                        "percent": 0} for s in subs}
+    write_gradebook(tmp_path, reports, [])
+    assert "'=cmd" not in (tmp_path / "gradebook.csv").read_text().split("Cy ", 1)[0]
+    assert all(not row["student"].startswith("=") for row in read_gradebook(tmp_path / "gradebook.csv").values())
+
+
+def test_github_classroom_layout_and_zip(tmp_path):
+    ex = resolve("ex01", ROOT)
+    folder = tmp_path / "dl-course-submissions"
+    for login, source in (("octocat", REFERENCE), ("hubot", STUB)):
+        repo = folder / f"dl-course-{login}" / "exercises" / "ex01_sigmoid"
+        repo.mkdir(parents=True)
+        (repo / "sigmoid.py").write_text(source)
+        (repo.parent.parent / ".git").mkdir()
+    subs, layout = discover(folder, [ex])
+    assert layout == "classroom" and sorted(s.student for s in subs) == ["hubot", "octocat"]
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("export/ann/sigmoid.py", REFERENCE)
+        zf.writestr("../evil.py", "x = 1\n")
+        zf.writestr("/abs.py", "x = 1\n")
+    target = tmp_path / "unzipped"
+    extract_zip(archive, target)
+    assert (target / "export" / "ann" / "sigmoid.py").read_text() == REFERENCE
+    assert not (tmp_path / "evil.py").exists() and not list(target.glob("abs.py"))
+
+
+# -- Dask ------------------------------------------------------------------------------------------
+
+
+def test_dask_local_cluster_gives_the_same_results(graded, course, tmp_path):
+    pytest.importorskip("distributed", reason="Dask distributed is not installed (pip install 'grader[dask]')")
+    _, subs, out, _ = graded
+    few = tmp_path / "subs"
+    few.mkdir()
+    names = ["ada", "cyd", "dee", "eve"]
+    for name in names:
+        src = subs / name if (subs / name).is_dir() else subs / f"{name}.py"
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, few / src.name)
+    ex = load_exercise(course / "exercises" / "ex01_sigmoid")
+    summary = run_batch(few, [ex], tmp_path / "grades", jobs=2, dask="local", progress=False, log=lambda *a: None)
+    assert summary.students == 4 and summary.graded == 4 and summary.errors == 0
+    local = read_gradebook(out / "gradebook.csv")
+    on_dask = read_gradebook(tmp_path / "grades" / "gradebook.csv")
+    assert {n: on_dask[n]["total"] for n in names} == {n: local[n]["total"] for n in names}
+    for name in names:
+        a = json.loads((out / "reports" / f"{name}.json").read_text())["exercises"]["ex01_sigmoid"]["result"]
+        b = json.loads((tmp_path / "grades" / "reports" / f"{name}.json").read_text())["exercises"]["ex01_sigmoid"]["result"]
+        assert _checks(a) == _checks(b)
+
+
+def _checks(result: dict) -> list:
+    # The sandbox's scratch folder has a random name; nothing else may differ.
+    return [(t["name"], t["score"], t["status"], re.sub(r"grader-sandbox-\w+", "", t["output"]))
+            for t in result["tests"]]
