@@ -58,7 +58,9 @@ def test_workflows_pass_actionlint(tmp_path):
 def test_workflow_takes_the_grader_from_the_base_branch():
     flow = yaml.safe_load(AUTOGRADE.read_text())
     triggers = flow.get("on", flow.get(True))  # YAML 1.1 reads `on` as true
-    assert "pull_request" in triggers
+    # The workflow file itself comes from the base branch (not from the pull request's merge commit).
+    assert "pull_request_target" in triggers and "pull_request" not in triggers
+    assert all("cache" not in (s.get("with") or {}) for s in flow["jobs"]["grade"]["steps"])
     assert flow["permissions"] == {"contents": "read"}
     steps = flow["jobs"]["grade"]["steps"]
     checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
