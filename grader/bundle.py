@@ -30,7 +30,7 @@ from pathlib import Path
 
 from grader.autograder import CONFIG
 from grader.exercises import Exercise, ExerciseError, all_exercises
-from grader.release import TEMPLATES, copy_exercise, copy_package, copy_project_files, find_leaks, reference_bodies
+from grader.release import TEMPLATES, copy_exercise, copy_package, copy_project_files, find_leaks
 
 EXECUTABLES = {"setup.sh", "run_autograder"}
 
@@ -122,7 +122,7 @@ def bundle(root: Path, out: Path, exercises: list[Exercise] | None = None, seed:
     with tempfile.TemporaryDirectory(prefix="grader-bundle-") as tmp:
         folder = Path(tmp) / "source"
         stage(root, folder, exercises, seed, only_submitted)
-        leaks = find_leaks(folder, reference_bodies(root))
+        leaks = find_leaks(folder, root)
         if leaks:
             raise BundleError("the bundle would contain reference code; not written:\n  " + "\n  ".join(leaks))
         report.files = write_zip(folder, out)

@@ -35,6 +35,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
@@ -216,31 +217,40 @@ def student_readme(exercises: list[Exercise]) -> str:
 # -- leaks ----------------------------------------------------------------------------------
 
 
+def _body_of(node: ast.AST) -> list[ast.stmt]:
+    """A function's statements, its docstring dropped."""
+    body = list(node.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    return body
+
+
 def _bodies_of(tree: ast.AST) -> list[tuple[str, str]]:
     """(function name, normalised body) for every function in ``tree``, docstrings removed."""
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = list(node.body)
-            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                    and isinstance(body[0].value.value, str):
-                body = body[1:]
-            if body:
-                found.append((node.name, "\n".join(ast.unparse(stmt) for stmt in body)))
-    return found
+    return [(node.name, "\n".join(ast.unparse(s) for s in _body_of(node)))
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _body_of(node)]
 
 
-def reference_bodies(root: Path) -> dict[str, str]:
-    """``{normalised body: "solutions/EX/file.py:function"}`` for every reference function."""
-    bodies = {}
+def _reference_functions(root: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The reference bodies, normalised (``ast.unparse``, a statement a line) and
+    as their own text with all white space removed: ``{body: where}`` each."""
+    normalised, verbatim = {}, {}
     for path in sorted((root / "solutions").rglob("*.py")):
+        source = path.read_text()
         try:
-            tree = ast.parse(path.read_text())
+            tree = ast.parse(source)
         except SyntaxError:
             continue
-        for name, body in _bodies_of(tree):
-            bodies.setdefault(body, f"{path.relative_to(root)}:{name}")
-    return bodies
+        lines = source.splitlines()
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not _body_of(node):
+                continue
+            where, body = f"{path.relative_to(root)}:{node.name}", _body_of(node)
+            normalised.setdefault("\n".join(ast.unparse(s) for s in body), where)
+            verbatim.setdefault(_squash("\n".join(lines[body[0].lineno - 1:body[-1].end_lineno])), where)
+    return normalised, verbatim
 
 
 def _python_sources(path: Path, text: str) -> list[str]:
@@ -254,22 +264,42 @@ def _python_sources(path: Path, text: str) -> list[str]:
             return [text]
         return ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
                 for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
-    return re.findall(r"```(?:python|py)?\n(.*?)```", text, re.DOTALL)
+    fenced = re.findall(r"```[\w+-]*\n(.*?)```", text, re.DOTALL)
+    indented = re.findall(r"(?:^(?: {4}|\t).*\n?)+", text, re.MULTILINE)  # Markdown's indented code blocks
+    return fenced + indented
 
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def find_leaks(folder: Path, bodies: dict[str, str]) -> list[str]:
+def _statement_runs(tree: ast.AST, longest: int):
+    """Every run of consecutive statements (up to ``longest``) in every block of ``tree``, unparsed."""
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
+                continue
+            text = [ast.unparse(s) for s in block]
+            for i in range(len(text)):
+                for j in range(i + 1, min(len(text), i + longest) + 1):
+                    yield "\n".join(text[i:j])
+
+
+def find_leaks(folder: Path, root: Path) -> list[str]:
     """Files under ``folder`` holding a reference function body: ``"file: reference"`` lines.
 
-    Python code (files, notebook cells, Markdown code blocks) is compared by
-    normalised syntax tree, so reformatting or renaming the function does not
-    hide a copy; every text file is also searched for each body's text with
-    all white space removed."""
+    Python code (files, notebook cells, Markdown code blocks, fenced or
+    indented) is compared by normalised syntax tree, statement run by
+    statement run, so a body copied into another function, pasted without its
+    ``def``, reformatted or renamed is still found; every text file is also
+    searched for each body's text with all white space removed (both the
+    normalised form and the reference's own text). ``root``: the course
+    folder, whose ``solutions/`` hold the references."""
     leaks = []
-    squashed = {_squash(b): where for b, where in bodies.items()}
+    bodies, verbatim = _reference_functions(root)
+    squashed = {**{_squash(b): where for b, where in bodies.items()}, **verbatim}
+    longest = max((b.count("\n") + 1 for b in bodies), default=0)
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         try:
             text = path.read_text()
@@ -278,10 +308,10 @@ def find_leaks(folder: Path, bodies: dict[str, str]) -> list[str]:
         hits = set()
         for source in _python_sources(path, text):
             try:
-                tree = ast.parse(source)
-            except SyntaxError:
+                tree = ast.parse(textwrap.dedent(source))
+            except (SyntaxError, ValueError):
                 continue
-            hits |= {bodies[b] for _, b in _bodies_of(tree) if b in bodies}
+            hits |= {bodies[run] for run in _statement_runs(tree, longest) if run in bodies}
         flat = _squash(text)
         hits |= {where for body, where in squashed.items() if body and body in flat}
         leaks.extend(f"{path.relative_to(folder)}: {where}" for where in sorted(hits))
@@ -372,7 +402,7 @@ def release(root: Path, out: Path, exercises: list[Exercise] | None = None, forc
         (out / MARKER).write_text(json.dumps({"exercises": report.exercises}, indent=2) + "\n")
         if notebooks and _notebook_command_exists(out):
             report.notes.append(make_notebooks(out, report.exercises))
-        leaks = find_leaks(out, reference_bodies(root))
+        leaks = find_leaks(out, root)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise

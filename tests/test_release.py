@@ -223,6 +223,27 @@ def test_release_with_reference_code_in_it_is_deleted(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("paste", ["fenced", "indented", "inside_another_function"])
+def test_guard_finds_a_body_pasted_without_its_def(tmp_path, paste):
+    # A reference body copied into a README (fenced or indented Markdown code) or into
+    # another function's block, verbatim: `return loss, {...}` unparses differently
+    # (parentheses, quotes), so only a statement-by-statement comparison sees it.
+    from grader.release import find_leaks
+
+    source = (ROOT / "solutions" / "ex10_linreg" / "linreg.py").read_text()
+    body = source.split("def mse_loss(w, b, X, Y):\n")[1].split("\n\n\n")[0]
+    flat = "\n".join(line[4:] for line in body.splitlines())
+    text = {"fenced": f"# Hints\n\n```python\n{flat}\n```\n",
+            "indented": "# Hints\n\nLike this:\n\n" + "".join(f"    {line}\n" for line in flat.splitlines()),
+            "inside_another_function": "def helper(w, b, X, Y):\n    if X.size:\n        x = 1\n"
+                                       + "".join(f"        {line}\n" for line in flat.splitlines())}[paste]
+    (tmp_path / ("README.md" if paste != "inside_another_function" else "helper.py")).write_text(text)
+    assert find_leaks(tmp_path, ROOT) == [
+        f"{'README.md' if paste != 'inside_another_function' else 'helper.py'}: solutions/ex10_linreg/linreg.py:mse_loss"]
+    (tmp_path / "other.md").write_text("```python\nm = X.shape[1]\nloss = float(np.mean(r ** 2))\n```\n")
+    assert not any(leak.startswith("other.md") for leak in find_leaks(tmp_path, ROOT)), "a partial body is fine"
+
+
 def test_strip_checks_keeps_layout_and_falls_back_for_flow_style():
     from grader.release import strip_checks
 
