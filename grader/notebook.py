@@ -481,7 +481,9 @@ class Report:
     def __repr__(self) -> str:
         from grader.report import format_text
 
-        return "\n".join([format_text(self.result), *(f"  note: {n}" for n in self.notes)])
+        r = self.result
+        reproduce = f"grader.check({r.exercise!r}, seed={r.seed})"
+        return "\n".join([format_text(r, reproduce=reproduce), *(f"  note: {n}" for n in self.notes)])
 
     def _repr_html_(self) -> str:
         from grader.report import _points

@@ -7,10 +7,12 @@ output) was sanitised in the sandbox client; the formats only lay it out.
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 from typing import Iterable
 
 from grader.results import ERROR, PASSED, ExerciseResult
-from grader.text import indent
+from grader.text import indent, sanitize
 
 _COLORS = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2"}
 
@@ -23,8 +25,23 @@ def _points(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def format_text(result: ExerciseResult, color: bool = False, verbose: bool = False) -> str:
-    """The terminal report: one line per check, feedback under each failure, the total."""
+def reproduce_command(result: ExerciseResult) -> str:
+    """The command that grades the same file with the same inputs again."""
+    command = f"grader check {result.exercise} --seed {result.seed}"
+    path = Path(result.submission) if result.submission else None
+    if path is not None and path.parts[-3:-1] != ("exercises", result.exercise):  # not the student's own file
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            pass
+        command += f" --submission {shlex.quote(sanitize(str(path), 300))}"
+    return command
+
+
+def format_text(result: ExerciseResult, color: bool = False, verbose: bool = False,
+                reproduce: str | None = None) -> str:
+    """The terminal report: one line per check, feedback under each failure, the total.
+    ``reproduce``: the command shown to grade the same again (default: :func:`reproduce_command`)."""
     lines = [_c(f"{result.exercise}: {result.title}", "bold", color)]
     width = max((len(t.name) for t in result.tests), default=10)
     for t in result.tests:
@@ -43,7 +60,7 @@ def format_text(result: ExerciseResult, color: bool = False, verbose: bool = Fal
     lines.append(_c(
         f"  seed {result.seed} | devices: {', '.join(result.devices)} | Python {v.get('python', '?')}, "
         f"NumPy {v.get('numpy', '?')}, PyTorch {v.get('torch', '?')} | {result.seconds:.1f} s", "dim", color))
-    lines.append(_c(f"  reproduce: grader check {result.exercise} --seed {result.seed}", "dim", color))
+    lines.append(_c(f"  reproduce: {reproduce or reproduce_command(result)}", "dim", color))
     if result.sandbox:
         lines.append(_c(f"  sandbox: {', '.join(result.sandbox)}", "dim", color))
     if result.grader_faults:

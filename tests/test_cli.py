@@ -131,3 +131,13 @@ def test_plain_pytest_grades_and_prints_the_score():
                            "--submission", str(REFERENCE), "--seed", "3"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout
     assert "Score: 10 / 10 (100%)" in proc.stdout and "seed 3" in proc.stdout
+
+
+def test_reproduce_line_names_the_submission_it_graded():
+    mutant = ROOT / "exercises/ex02_propagate/mutants/no_mean.py"
+    proc = run_cli("check", "ex02", "--submission", str(mutant), "--seed", "5")
+    line = next(l for l in proc.stdout.splitlines() if "reproduce:" in l)
+    assert line.split("reproduce: ")[1] == "grader check ex02_propagate --seed 5 --submission " + str(
+        mutant.relative_to(ROOT))
+    own = run_cli("check", "ex02", "--seed", "5")  # the student's own file: no --submission
+    assert "reproduce: grader check ex02_propagate --seed 5\n" in own.stdout
