@@ -177,8 +177,13 @@ def extract(path: Path, ex: Exercise) -> Extracted:
                           broken[0] if broken else
                           f"no graded cell defines `{f}`: was its cell deleted, or the function renamed?")
 
-    parts = [f"# Made by grader from {path.name}: the imports its graded cells use, then those cells.",
-             "# Nothing else from the notebook is run.", *_imports_used(cells, used),
+    graded_names = {n for _, source, _ in runs for n in _defined_names(_parse(source))}
+    helpers, used = _helpers_used(cells, used, graded_names)
+    notes += [f"cell {number}: `{name}`, used by the graded cells, is taken along although its cell is not "
+              f"graded (only its definition: the rest of that cell is not run)" for name, number, _ in helpers]
+    parts = [f"# Made by grader from {path.name}: the imports its graded cells use, the helper functions and",
+             "# constants they use from other cells, then the graded cells. Nothing else is run.",
+             *_imports_used(cells, used), *(source for _, _, source in helpers),
              _MISSING, _RUNNER.format(notebook=repr(path.name))]
     parts += [f"_grader_cell({number}, {source!r}, {names!r})" for number, source, names in runs]
     parts.append(f"_grader_finish({ex.functions!r}, {why_missing!r}, {duplicates!r})")
@@ -331,6 +336,38 @@ def _defined_names(tree: ast.Module | None) -> set[str]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names |= {t.id for t in targets if isinstance(t, ast.Name)}
     return names
+
+
+def _helpers_used(cells: list[_Cell], used: set[str], graded: set[str]) -> tuple[list[tuple[str, int, str]], set[str]]:
+    """The definitions, in ungraded cells, of the helpers the graded cells use
+    (and the helpers those use): plain ``def``s (no decorators: they would run
+    code) and constants with a literal value, the last one in the notebook of
+    each name, as Jupyter run top to bottom would leave it. Returns
+    ``[(name, cell number, source)]`` in notebook order, and ``used`` grown by
+    the names those helpers use (for their imports)."""
+    found: dict[str, tuple[int, int, ast.stmt, str]] = {}  # name -> (cell, position, node, source)
+    for cell in cells:
+        tree = None if cell.graded else _parse(cell.source)
+        for position, node in enumerate(tree.body if tree is not None else []):
+            if isinstance(node, ast.FunctionDef) and not node.decorator_list:
+                found[node.name] = (cell.number, position, node, ast.unparse(node))
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                try:
+                    ast.literal_eval(node.value)
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    continue
+                found[node.targets[0].id] = (cell.number, position, node, ast.unparse(node))
+    used, taken, pending = set(used), {}, sorted(used - graded)
+    while pending:
+        name = pending.pop()
+        if name in taken or name not in found:
+            continue
+        taken[name] = found[name]
+        more = {n.id for n in ast.walk(found[name][2]) if isinstance(n, ast.Name)}
+        pending += sorted(more - used - graded)
+        used |= more
+    ordered = sorted(taken.items(), key=lambda item: item[1][:2])
+    return [(name, number, source) for name, (number, _, _, source) in ordered], used
 
 
 def _imports_used(cells: list[_Cell], used: set[str]) -> list[str]:

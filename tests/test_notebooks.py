@@ -239,6 +239,28 @@ def test_only_graded_cells_run_and_magics_are_commented_out(ex05, filled05, tmp_
     assert result.score == result.max_score, summary(result)
 
 
+def test_helpers_from_ungraded_cells_are_taken_along_as_in_the_kernel(ex05, tmp_path):
+    # A graded softmax that calls a helper, which uses a constant, both defined in a plain
+    # cell beside code that must not run: the file grade must equal what grader.check gives
+    # in the kernel (where the helper is simply defined).
+    nb = fill(make_notebook(ex05), ex05)
+    graded = _graded(nb)
+    graded[0].source = graded[0].source.replace("def softmax(z, axis=-1):\n",
+                                                "def softmax(z, axis=-1):\n    z = _shift(z, axis)\n", 1)
+    nb.cells.insert(nb.cells.index(graded[0]), nbformat.v4.new_code_cell(
+        "import os\nSHIFT_KEEPDIMS = True\nraise SystemExit('never run')\n\n"
+        "def _shift(z, axis):\n    return z - np.max(z, axis=axis, keepdims=SHIFT_KEEPDIMS)\n\n"
+        "@print\ndef decorated():\n    pass\n\nos.remove('x')\n"))
+    path = write(nb, tmp_path / "ex05.ipynb")
+    extracted = extract(path, ex05)
+    assert "def _shift(z, axis)" in extracted.source and "SHIFT_KEEPDIMS = True" in extracted.source
+    assert "never run" not in extracted.source and "os.remove" not in extracted.source
+    assert "decorated" not in extracted.source
+    assert sorted(re.search(r"`(.*?)`", n).group(1) for n in extracted.notes) == ["SHIFT_KEEPDIMS", "_shift"]
+    (result,) = grade([ex05], {ex05.name: path})
+    assert result.score == result.max_score, summary(result)
+
+
 def test_an_older_nbformat_is_read(ex05, filled05, tmp_path):
     path = write(nbformat.convert(copy.deepcopy(filled05), 3), tmp_path / "ex05.ipynb")
     (result,) = grade([ex05], {ex05.name: path})
