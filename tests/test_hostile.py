@@ -201,6 +201,35 @@ HOSTILE = {
                 break
         sys.stdout.write("x" * (100 * 1024 * 1024))
     ''' + STABLE_SIGMOID.replace("\n", "\n        "), 0, "output limit"),
+    # Links planted where the grader used to open files by name: the folder above
+    # the working directory (its output file), the module's own path (rewritten
+    # when the worker restarts) and the worker's runtime: to read the reference,
+    # overwrite the grader's test file, or hang the grader on a FIFO.
+    "links_in_the_sandbox": ('''
+        import os, glob
+        here, parent = os.getcwd(), os.path.dirname(os.getcwd())
+        test_file = (glob.glob(os.path.join(ROOT, "exercises/*/test_*.py")) or [""])[0]
+        reference = (glob.glob(os.path.join(ROOT, "solutions/*/*.py")) or [""])[0]
+        for path, target in ((os.path.join(parent, "output.txt"), reference),
+                             (os.path.join(here, "sigmoid.py"), test_file),
+                             (os.path.join(parent, "runtime", "worker.py"), test_file)):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            try:
+                os.symlink(target, path)
+            except OSError:
+                pass
+        try:
+            os.mkfifo(os.path.join(parent, "output.txt"))
+        except OSError:
+            pass
+        def sigmoid(z):
+            os._exit(3)
+        def sigmoid_derivative(z):
+            os._exit(3)
+    ''', 0, "exit status 3"),
     "syntax_error": ("def sigmoid(z)\n    return z\n", 0, "SyntaxError"),
     "empty_module": ("", 0, "has no function `sigmoid`"),
 }
@@ -254,6 +283,9 @@ def test_hostile_submission_gets_nothing_undeserved(name, tmp_path, course):
     assert "\x1b" not in outputs and not any(line.lstrip().startswith("::") for line in outputs.splitlines())
     assert elapsed < 60 + 30, f"took {elapsed:.0f} s"
     assert checkout_digest(course) == before, "the checkout changed"
+    reference = (course / "solutions" / "ex01_sigmoid" / "sigmoid.py").read_text()
+    assert not any(line.strip() in outputs for line in reference.splitlines() if len(line.strip()) > 25), \
+        "the report shows the reference"
     assert not (course / "results.json").exists()
 
 

@@ -95,6 +95,24 @@ class CallResult:
         return wire.Ref([self.call_id, *path])
 
 
+def _create_fresh(path: Path) -> int:
+    """A new file at ``path``, opened for writing: never an existing file, never through a link."""
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+
+
+def _write_fresh(path: Path, data: bytes) -> None:
+    """Replace whatever is at ``path`` (a file, a link, a FIFO, a folder) by a new file holding ``data``."""
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    with open(_create_fresh(path), "wb") as f:
+        f.write(data)
+
+
 class Sandbox:
     """One student module, loaded in a worker process that is restarted on failure."""
 
@@ -118,6 +136,7 @@ class Sandbox:
         self._next_id = 0
         self._used_seconds = 0.0
         self._import_error: StudentError | None = None
+        self._output = None  # the file the worker's stdout and stderr go to, held open by the grader
         self._output_offset = 0
         self.restarts = -1
         self.use_namespaces = use_namespaces
@@ -132,8 +151,11 @@ class Sandbox:
 
     def close(self) -> None:
         self._kill()
+        if self._output is not None:
+            self._output.close()
+            self._output = None
         if self._root is not None:
-            shutil.rmtree(self._root, ignore_errors=True)
+            shutil.rmtree(self._root, ignore_errors=True)  # never follows links
             self._root = None
 
     def __enter__(self) -> "Sandbox":
@@ -166,12 +188,18 @@ class Sandbox:
         root = self._root
         work = root / "work"
         target = work / f"{self.module_name}.py"
-        shutil.copyfile(self.source, target)
-        output_path = root / "output.txt"
-        output = open(output_path, "wb")
+        # work/ is the student's: anything in it may have been replaced by a link
+        # (to a grader file, a FIFO) by the last worker. Write a fresh file there,
+        # never through a link; the grader's own files stay outside work/.
+        _write_fresh(target, Path(self.source).read_bytes())
+        if self._output is None:
+            self._output = open(_create_fresh(root / "output.txt"), "w+b", buffering=0)
+        os.ftruncate(self._output.fileno(), 0)
+        os.lseek(self._output.fileno(), 0, os.SEEK_SET)
+        output = self._output
         self._output_offset = 0
-        self._plan = isolation.plan(self._readable_paths(), [str(root)], self.use_namespaces,
-                                    max_pids=int(self.limits.processes))
+        self._plan = isolation.plan(self._readable_paths() + [str(root / "runtime"), str(root / "site")],
+                                    [str(work)], self.use_namespaces, max_pids=int(self.limits.processes))
         if self._plan.namespaces:
             # Counted afresh in the new user namespace, and enforced even for root.
             self._nproc = int(self.limits.processes)
@@ -215,7 +243,6 @@ class Sandbox:
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
-            output.close()
             self._plan.close()
         self._to_child = to_child_w
         self._from_child = from_child_r
@@ -452,14 +479,13 @@ class Sandbox:
         """What the student's code printed since the last read (sanitised)."""
         if self._root is None:
             return ""
-        path = self._root / "output.txt"
+        # Read through the grader's own handle (opened once, never by name again)
+        # without moving the file position the worker writes at.
         try:
-            with open(path, "rb") as f:
-                f.seek(self._output_offset)
-                data = f.read(16 * 1024)
-                f.seek(0, os.SEEK_END)
-                self._output_offset = f.tell()
-        except OSError:
+            fd = self._output.fileno()
+            data = os.pread(fd, 16 * 1024, self._output_offset)
+            self._output_offset = max(self._output_offset, os.fstat(fd).st_size)
+        except (OSError, AttributeError, ValueError):
             return ""
         return sanitize(data.decode("utf-8", "replace"), 4000).rstrip()
 
