@@ -211,9 +211,9 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
     return ""
 
 
-def check_scalar(actual: Any, expected: ExpectedLike, what: str, **kwargs: Any) -> float:
-    """Like check_close for a scalar. Accepts a Python number, a NumPy scalar or a
-    0-d array; a (1,) or (1, 1) array is refused with a hint to squeeze it."""
+def as_scalar(actual: Any, what: str) -> float:
+    """The student's scalar as a float: a Python number, a NumPy scalar or a 0-d
+    array; anything else (a (1,) or (1, 1) array: with a hint to squeeze it) is a Mismatch."""
     if isinstance(actual, np.ndarray) and actual.ndim > 0:
         if actual.size == 1:
             raise Mismatch(f"{what}: expected a scalar (a float), got an array of shape "
@@ -221,8 +221,30 @@ def check_scalar(actual: Any, expected: ExpectedLike, what: str, **kwargs: Any) 
         raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")
     if isinstance(actual, (list, tuple, dict, Opaque, str)) or actual is None:
         raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")
+    try:
+        value = complex(actual)
+    except (TypeError, ValueError, OverflowError):
+        raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}") from None
+    if value.imag != 0:
+        raise Mismatch(f"{what}: expected a real number, got the complex {value}")
+    return value.real
+
+
+def as_floats(actual: Any, what: str) -> np.ndarray:
+    """The student's numbers (a list, a tuple or an array) as a float64 array, or a Mismatch."""
+    if isinstance(actual, (dict, str, Opaque)) or actual is None:
+        raise Mismatch(f"{what}: expected numbers, got {describe(actual)}")
+    try:
+        return np.asarray(actual, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise Mismatch(f"{what}: expected numbers, got {describe(actual)}") from None
+
+
+def check_scalar(actual: Any, expected: ExpectedLike, what: str, **kwargs: Any) -> float:
+    """Like check_close for a scalar; accepts what :func:`as_scalar` accepts."""
+    value = as_scalar(actual, what)
     check_close(np.asarray(actual), expected, what, **kwargs)
-    return float(actual)
+    return value
 
 
 def check_keys(actual: Any, keys: list[str], what: str) -> dict:

@@ -31,6 +31,7 @@ from grader.exercises import METADATA, Exercise, ExerciseError, load_exercise
 from grader.results import ERROR, FAILED, PASSED, CheckResult, ExerciseResult
 from grader.sandbox.client import CallResult, Sandbox, StudentError
 from grader.submission import SubmissionError, prepare_submission
+from grader.text import sanitize
 
 DEFAULT_SEED = 1234
 
@@ -78,6 +79,14 @@ class Checker:
 
     def scalar(self, actual, expected, what: str, **kwargs) -> float:
         return compare.check_scalar(actual, expected, what, **self._tol(kwargs))
+
+    def as_scalar(self, actual, what: str) -> float:
+        """The student's scalar as a float, or a failure saying why it is not one."""
+        return compare.as_scalar(actual, what)
+
+    def floats(self, actual, what: str) -> np.ndarray:
+        """The student's numbers as a float64 array, or a failure saying why they are not numbers."""
+        return compare.as_floats(actual, what)
 
     def keys(self, actual, keys, what: str) -> dict:
         return compare.check_keys(actual, keys, what)
@@ -211,14 +220,17 @@ class GradingSession:
                 status, output, kind = FAILED, f"skipped: {_skip_reason(report)}", "skipped"
             elif isinstance(exc, StudentError):
                 status, output, kind = FAILED, str(exc), exc.kind
-                report.longrepr = output
             elif isinstance(exc, compare.GradingFailure):
                 status, output, kind = FAILED, str(exc), "mismatch"
-                report.longrepr = output
             else:
                 status, kind = ERROR, "grader"
                 output = (f"internal error in the grader (not your fault; please report it): "
                           f"{type(exc).__name__}: {exc}" if exc else "internal error in the grader")
+            # Student text reaches the feedback by many routes (messages, type and
+            # class names, reprs of exit codes, ...): defuse it all once, here.
+            output = sanitize(output, 20000)
+            if report.outcome != "passed" and isinstance(exc, (StudentError, compare.GradingFailure)):
+                report.longrepr = output
             name = _check_name(item)
             check = ex.checks.get(name)
             points = self._points.get(item.nodeid, 1.0)

@@ -230,6 +230,36 @@ HOSTILE = {
         def sigmoid_derivative(z):
             os._exit(3)
     ''', 0, "exit status 3"),
+    # Student text in names and reprs, not only in messages: the class of a
+    # non-function, the type of an exception, the code given to sys.exit.
+    "injection_through_names": ('''
+        import sys
+        Evil = type("Boom\\x1b]0;owned\\x07\\x1b[2J\\n::error file=README.md,line=1::fake\\n::set-output name=score::10",
+                    (Exception,), {})
+        class Code:
+            def __repr__(self):
+                return "0)\\x1b[2J\\n::error file=README.md,line=1::exit injection\\n("
+        def sigmoid(z):
+            if getattr(z, "ndim", 0) == 0:
+                sys.exit(Code())
+            raise Evil("harmless message")
+        sigmoid_derivative = type("Y\\x1b[31m\\n::stop-commands::abc", (), {})()
+    ''', 0, "raised"),
+    # Values a test converts itself (a scalar as text or as an object): a failed
+    # check for the student, never an internal error of the grader.
+    "strings_for_numbers": ('''
+        import numpy as np
+        class Number:
+            pass
+        def sigmoid(z):
+            if np.ndim(z) == 0:
+                return "one" if z > 0 else Number()
+            z = np.asarray(z, dtype=float)
+            e = np.exp(-np.abs(z))
+            return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        def sigmoid_derivative(z):
+            return "0.25"
+    ''', 3, "expected a scalar"),
     "syntax_error": ("def sigmoid(z)\n    return z\n", 0, "SyntaxError"),
     "empty_module": ("", 0, "has no function `sigmoid`"),
 }
@@ -276,6 +306,7 @@ def test_hostile_submission_gets_nothing_undeserved(name, tmp_path, course):
     report = json.loads(proc.stdout)  # stdout is ours alone: nothing the student printed
     assert report["score"] <= deserved, json.dumps(report["tests"], indent=1)
     assert len(report["tests"]) == 6, "every check was graded"
+    assert not [t["name"] for t in report["tests"] if t["status"] == "error"], "a student made the grader fault"
     outputs = "\n".join(t["output"] for t in report["tests"])
     assert needle in outputs, outputs
     assert all(t["output"].strip() for t in report["tests"] if t["status"] != "passed")

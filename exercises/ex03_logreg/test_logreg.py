@@ -73,7 +73,7 @@ def test_optimize_costs(student, oracle, check, rng):
         if len(costs) != n:
             check.fail(f"with num_iterations={iterations}, costs must hold {n} value(s) (the cost at "
                        f"iterations 0, 100, 200, ... before the update), got {len(costs)}")
-        check.close(np.asarray(costs, dtype=np.float64), expected["costs"],
+        check.close(check.floats(costs, "costs"), expected["costs"],
                     f"costs with num_iterations={iterations}", inputs=inputs)
 
 
@@ -133,7 +133,7 @@ def test_model(student, oracle, check, rng):
     expected = oracle(oracle_optimize, np.zeros((3, 1)), np.array(0.0), X_train, Y_train, iterations, lr)
     check.close(d["w"], expected["w"], "model(...)['w'] (training starts from zeros)")
     check.scalar(d["b"], expected["b"], "model(...)['b']")
-    check.close(np.asarray(d["costs"], dtype=np.float64).ravel(), expected["costs"], "model(...)['costs']")
+    check.close(check.floats(d["costs"], "model(...)['costs']").ravel(), expected["costs"], "model(...)['costs']")
     w, b = expected.value["w"], float(expected.value["b"])
     for name, X in (("Y_prediction_train", X_train), ("Y_prediction_test", X_test)):
         want = (1 / (1 + np.exp(-(w.T @ X + b))) > 0.5).astype(np.float64)

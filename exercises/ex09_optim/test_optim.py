@@ -264,7 +264,10 @@ def _has_opaque(value):
 
 
 def _same(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    try:
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):  # not numbers: not the same
+        return False
     scale = float(np.max(np.abs(b), initial=0.0))
     with np.errstate(invalid="ignore"):
         return a.shape == b.shape and bool(np.all(np.abs(a - b) <= 1e-9 * scale + 1e-6 * np.abs(b)))

@@ -131,7 +131,7 @@ def test_fit_losses(student, oracle, check, rng):
         if len(losses) != iterations:
             check.fail(f"with num_iterations={iterations}, losses must hold {iterations} value(s) (the loss "
                        f"before each update), got {len(losses)}")
-        check.close(np.asarray(losses, dtype=np.float64), expected["losses"], f"losses returned by {what}",
+        check.close(check.floats(losses, "losses"), expected["losses"], f"losses returned by {what}",
                     inputs={"X": X},
                     mistakes={"these are the losses after each update: record the loss before each update":
                               expected["losses_after"]})

@@ -38,4 +38,4 @@ def test_fit_course_data(student, oracle, check, rng):
         expected = oracle(oracle_fit, X, Y, iterations, lr)
         check.close(w, expected["w"], f"w returned by {what}")
         check.scalar(b, expected["b"], f"b returned by {what}")
-        check.close(np.asarray(losses, dtype=np.float64).ravel(), expected["losses"], f"losses returned by {what}")
+        check.close(check.floats(losses, "losses").ravel(), expected["losses"], f"losses returned by {what}")

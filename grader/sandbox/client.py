@@ -335,17 +335,21 @@ class Sandbox:
         output = self._read_output()
         self._check_forbidden(f"`{func}`")
         if not reply.get("ok"):
-            raise self._error_from(reply.get("error") or {}, func, output)
+            raise self._error_from(_error_of(reply), func, output)
         try:
             value = wire.decode(reply.get("value"))
-        except wire.WireError as exc:
-            raise StudentError(f"`{func}` returned something the grader cannot read ({exc})") from None
+        except (wire.WireError, ValueError, TypeError, OverflowError, MemoryError, RecursionError) as exc:
+            # Only a worker that the student's code took over sends such things.
+            raise StudentError(f"`{func}` returned something the grader cannot read "
+                               f"({sanitize(str(exc), 200)})") from None
         _anchor_opaques(value, call_id)
         return CallResult(
             value=value,
             seconds=seconds,
             warnings=[sanitize(str(w), 300) for w in _as_list(reply.get("warnings"))][:20],
-            mutated=_as_list(reply.get("mutated")),
+            mutated=[(where, key) for where, key in (e for e in _as_list(reply.get("mutated"))
+                                                     if type(e) is list and len(e) == 2)
+                     if type(where) in (int, str) and (key is None or type(key) is str)][:50],
             output=output,
             call_id=call_id,
         )
@@ -383,7 +387,7 @@ class Sandbox:
             output = self._read_output()
             self._check_forbidden("importing your file")
             if not reply.get("ok"):
-                err = reply.get("error") or {}
+                err = _error_of(reply)
                 reason = {
                     "output": f"it wrote more than the {self.limits.output_kb} KB output limit",
                     "memory": f"it ran out of memory (the limit is {self.limits.memory_mb} MB)",
@@ -588,6 +592,15 @@ def _write_all(fd: int, data: bytes, deadline: float) -> None:
                 continue
             raise
         data = data[n:]
+
+
+def _error_of(reply: dict) -> dict:
+    """The worker's error report as a dict of strings (whatever a subverted worker sent)."""
+    err = reply.get("error")
+    if type(err) is not dict:
+        return {}
+    return {k: (v if type(v) is str else None if v is None else str(v)[:1000]) for k, v in err.items()
+            if type(k) is str}
 
 
 def _as_list(value: Any) -> list:

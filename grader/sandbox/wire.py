@@ -138,7 +138,11 @@ def decode(data: Any, _depth: int = 0, _path: list | None = None) -> Any:
     path = _path or []
     if _depth > 25:
         raise WireError("message nested too deeply")
-    if data is None or type(data) in (bool, int, float):
+    if data is None or type(data) in (bool, float):
+        return data
+    if type(data) is int:
+        if abs(data) >= 2**63:  # encode sends larger ones as floats
+            raise WireError("integer out of range")
         return data
     if type(data) is not dict or len(data) != 1:
         raise WireError("malformed value")
@@ -190,7 +194,7 @@ def _decode_array(body: Any) -> np.ndarray | np.generic:
         raise WireError(f"malformed array: {exc}") from None
     if dtype.kind not in _ALLOWED_KINDS and dtype.kind != "c" or dtype.hasobject:
         raise WireError(f"array dtype {dtype} is not allowed")
-    if len(shape) > _MAX_NDIM or any(s < 0 for s in shape):
+    if len(shape) > _MAX_NDIM or any(s < 0 or s >= 2**40 for s in shape):
         raise WireError("malformed array shape")
     if math.prod(shape) * dtype.itemsize != len(raw):
         raise WireError("array data does not match its shape")
