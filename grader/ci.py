@@ -16,7 +16,9 @@ The head is either a checkout (``head_dir``) or a commit of the base
 repository (``head_ref``: its blobs are read with ``git cat-file``; nothing
 of it is checked out). Then the exercises are graded in this process (which
 is the base branch's grader, installed from the base checkout) with the
-student's code in the sandbox, and the outputs are written: ``results.json``,
+student's code in the sandbox, and the outputs are written: ``report.json``
+(the scores, the files graded, the notes, every exercise's full report),
+``results.json`` (Gradescope's format),
 ``junit.xml``, ``summary.md`` (also appended to ``$GITHUB_STEP_SUMMARY``),
 ``::error`` annotations on standard output, the text report inside a
 stop-commands block, and ``score``/``percent``/``passed`` in ``$GITHUB_OUTPUT``.
@@ -86,8 +88,9 @@ class HeadDir:
             return f.read(MAX_STUDENT_BYTES + 1)[:MAX_STUDENT_BYTES]
 
     def changed(self, base: Path, limit: int = 20000) -> list[str]:
-        """Paths that differ between the two trees (added, removed or changed; not followed links)."""
-        return _tree_diff(base, self.root, limit)
+        """Paths the head holds that differ from the base (added or changed; links not followed).
+        A path missing from the head is not counted: the workflow's checkout is sparse."""
+        return [p for p in _tree_diff(base, self.root, limit) if os.path.lexists(self.root / p)]
 
 
 class HeadRef:
@@ -125,13 +128,18 @@ class HeadRef:
         return self._git("cat-file", "blob", sha, binary=True)
 
     def changed(self, base: Path, limit: int = 20000) -> list[str]:
+        """What the pull request changed: since its merge base with the base (``git diff A...B``),
+        so that what the base branch changed since the student branched off does not count."""
         try:
             base_commit = self._git("rev-parse", "--verify", "HEAD").strip()
             out = self._git("diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv",
-                            base_commit, self.commit, binary=True)
+                            f"{base_commit}...{self.commit}", binary=True)
         except CIError:
             return []
         return [p.decode("utf-8", "replace") for p in out.split(b"\0") if p][:limit]
+
+    def knows_changes(self) -> bool:
+        return True
 
 
 def _walk(root: Path, limit: int) -> dict[str, os.stat_result]:
@@ -231,7 +239,7 @@ class Outcome:
 
 
 def _select(exercises: list[Exercise], files: dict[str, StudentFiles], which: str, root: Path) -> list[Exercise]:
-    which = (which or "changed").strip()
+    which = (which or "").strip() or "changed"
     if which == "all":
         return exercises
     if which == "changed":
@@ -243,13 +251,18 @@ def _select(exercises: list[Exercise], files: dict[str, StudentFiles], which: st
 
 def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | None = None,
            which: str = "changed", pass_mark: float = 0.0, seed: int | None = None,
-           hide_seed: bool = False, work: Path | None = None, log=print) -> Outcome:
-    """Assemble, grade, and write the outputs; see the module docstring."""
+           hide_seed: bool = False, work: Path | None = None, log=print,
+           changed_files: list[str] | None = None) -> Outcome:
+    """Assemble, grade, and write the outputs; see the module docstring.
+
+    ``changed_files``: the paths the pull request changes, as GitHub lists them
+    (the workflow passes them). Without it, a ``--head-ref`` is diffed from its
+    merge base, and a ``--head`` checkout by content against the base."""
     import tempfile
 
     from grader.ci_report import github_annotations, github_summary, locate, stop_commands, to_junit
     from grader.grading import grade
-    from grader.report import format_text
+    from grader.report import format_text, to_gradescope
 
     if (head_dir is None) == (head_ref is None):
         raise CIError("give the pull request as --head DIR or --head-ref REF")
@@ -261,9 +274,21 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
     work = Path(work or tempfile.mkdtemp(prefix="grader-ci-")).resolve() / "repo"
     try:
         exercises, files = assemble(base, head, work)
+        if changed_files is None and getattr(head, "knows_changes", lambda: False)():
+            changed_files = head.changed(base)
+        if changed_files is not None:
+            # What the student changed, not what differs from the base's tip: a branch
+            # made before the instructor updated a stub still holds the old stub.
+            listed = set(changed_files)
+            for f in files.values():
+                f.changed = [p for p in f.changed if p in listed]
+                py, notebooks = f.paths[0], f.paths[1:]
+                changed_nb = [p for p in notebooks if p in f.changed and (work / p).is_file()]
+                f.graded = py if (py in f.changed or not changed_nb) else changed_nb[0]
         selected = _select(exercises, files, which, work)
         student_rel = {p for f in files.values() for p in f.paths}
-        ignored = [p for p in head.changed(base) if p not in student_rel]
+        ignored = [p for p in (changed_files if changed_files is not None else head.changed(base))
+                   if p not in student_rel]
         notes = []
         for f in files.values():
             notes += [f"{f.exercise}: {p}" for p in f.problems]
@@ -300,7 +325,12 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
     report = {"score": round(total, 6), "max_score": round(best, 6), "percent": round(percent, 2),
               "pass_mark": pass_mark, "passed": passed, "exercises": [r.exercise for r in results],
               "graded_files": {r.exercise: r.submission for r in results}, "notes": notes, "results": data}
-    (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    gradescope = to_gradescope(results)
+    if hide_seed:
+        for r in results:
+            gradescope["output"] = gradescope["output"].replace(f"seed {r.seed},", "seed (secret),")
+    (out / "results.json").write_text(json.dumps(gradescope, indent=2) + "\n")
     (out / "junit.xml").write_text(to_junit(results, show_seed=not hide_seed))
     title = (f"Autograder: {total:g} / {best:g} ({percent:.0f}%)" + (
         f", pass mark {pass_mark:g}%: {'passed' if passed else 'not passed'}" if pass_mark else "")

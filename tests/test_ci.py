@@ -61,7 +61,7 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     # The workflow file itself comes from the base branch (not from the pull request's merge commit).
     assert "pull_request_target" in triggers and "pull_request" not in triggers
     assert all("cache" not in (s.get("with") or {}) for s in flow["jobs"]["grade"]["steps"])
-    assert flow["permissions"] == {"contents": "read"}
+    assert flow["permissions"] == {"contents": "read", "pull-requests": "read"}  # read-only token
     steps = flow["jobs"]["grade"]["steps"]
     checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
     assert [c["with"]["path"] for c in checkouts] == ["base", "head"]
@@ -71,6 +71,9 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     assert install["working-directory"] == "base" and "-e" not in install["run"].split()
     grade = next(s for s in steps if "grader" in str(s.get("run", "")) and " ci " in s["run"])
     assert "--head head" in grade["run"] and "--root base" in grade["run"]
+    # 'changed' means what GitHub lists as the pull request's files, not a diff against the base's tip.
+    listing = next(s for s in steps if "changed-files.txt" in str(s.get("run", "")) and "gh api" in s["run"])
+    assert "/pulls/" in listing["env"]["FILES_URL"] and "--changed-files changed-files.txt" in grade["run"]
     assert grade["env"]["GRADER_SEED"] == "${{ secrets.GRADER_SEED }}"
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
     assert upload["with"]["path"].startswith("grading-results")
@@ -158,7 +161,7 @@ def _ci(repo: Path, out: Path, *args: str, env=None):
     out.mkdir(parents=True, exist_ok=True)
     proc = run_cli("--root", str(repo), "ci", "--out", str(out), *args, cwd=out, env=full_env)
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
-    return proc, json.loads((out / "results.json").read_text())
+    return proc, json.loads((out / "report.json").read_text())
 
 
 def _grades(report: dict) -> dict:
@@ -207,7 +210,7 @@ def test_head_checkout_and_secret_seed(course, tmp_path):
     assert sorted(grades) == ["ex01_sigmoid", "ex02_propagate"]
     assert grades["ex01_sigmoid"][0] == 2.0 and grades["ex02_propagate"][0] == 0.0  # ex02: the untouched stub
     assert all(r["seed"] is None for r in report["results"])
-    for name in ("summary.md", "junit.xml", "results.json", "step-summary.md"):
+    for name in ("summary.md", "junit.xml", "results.json", "report.json", "step-summary.md"):
         assert "98765" not in (tmp_path / "out" / name).read_text(), name
     assert "98765" not in proc.stdout
 
@@ -264,3 +267,41 @@ def test_assemble_takes_the_students_notebook_when_only_it_changed(tmp_path):
     exercises, files = assemble(base, HeadDir(head), tmp_path / "work")
     assert "exercises/ex01_sigmoid/sigmoid.py" in files["ex01_sigmoid"].changed
     assert files["ex01_sigmoid"].graded == "exercises/ex01_sigmoid/sigmoid.py" and not (work / "sigmoid.py").exists()
+
+
+@needs_git
+def test_changes_count_from_where_the_student_branched_off(course, tmp_path):
+    # The instructor updates ex02's stub and ex01's grader on the base after the student
+    # branched off: 'changed' must still mean what the pull request changed.
+    base = tmp_path / "base"
+    git(course, "worktree", "add", "-q", "-b", "later", str(base), "main")
+    try:
+        stub = base / "exercises" / "ex02_propagate" / "propagate.py"
+        stub.write_text(stub.read_text() + "\n# a clarified docstring\n")
+        test = base / "exercises" / "ex01_sigmoid" / "test_sigmoid.py"
+        test.write_text(test.read_text() + "\n# a comment\n")
+        git(base, "commit", "-q", "-am", "instructor update")
+        _, by_ref = _ci(base, tmp_path / "ref", "--head-ref", "honest")
+        # A checkout of the pull request, sparse as in the workflow (exercises/ only), with
+        # the list of changed files as the workflow gets it from GitHub.
+        head = tmp_path / "head"
+        shutil.copytree(course / "exercises", head / "exercises")
+        git(course, "--work-tree", str(head), "checkout", "honest", "--", "exercises")
+        listed = tmp_path / "changed.txt"
+        listed.write_text("exercises/ex01_sigmoid/sigmoid.py\n")
+        _, by_dir = _ci(base, tmp_path / "dir", "--head", str(head), "--changed-files", str(listed))
+        _, sparse = _ci(course, tmp_path / "sparse", "--head", str(head))
+    finally:
+        git(course, "worktree", "remove", "--force", str(base))
+    for report in (by_ref, by_dir, sparse):
+        assert report["exercises"] == ["ex01_sigmoid"] and report["score"] == 2.0
+        assert report["notes"] == [], "nothing the student changed is outside the exercise files"
+    results = json.loads((tmp_path / "dir" / "results.json").read_text())  # Gradescope's format
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(results, json.loads((ROOT / "tests" / "schemas" / "gradescope-results.schema.json").read_text()))
+    assert results["score"] == 2.0 and {t["tags"][0] for t in results["tests"]} == {"ex01_sigmoid"}
+
+
+def test_blank_exercise_setting_means_changed(course, tmp_path):
+    _, report = _ci(course, tmp_path / "out", "--head-ref", "honest", env={"GRADER_EXERCISES": "  "})
+    assert report["exercises"] == ["ex01_sigmoid"]

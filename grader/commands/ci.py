@@ -13,8 +13,8 @@ def add_parser(sub) -> None:
         "ci", help="grade a pull request: the base branch's graders on the head's exercise files only",
         description="Assemble a grading folder from the base checkout (grader, graders, metadata: trusted) "
                     "and only the student's exercise files of the pull request (the file named in each "
-                    "exercise.yaml, and its notebook), grade it, and write results.json, junit.xml and "
-                    "summary.md to --out, ::error annotations and the report (in a stop-commands block) to "
+                    "exercise.yaml, and its notebook), grade it, and write report.json (scores, files, notes), "
+                    "results.json (Gradescope's format), junit.xml and summary.md to --out, ::error annotations and the report (in a stop-commands block) to "
                     "standard output, the summary to $GITHUB_STEP_SUMMARY and the score to $GITHUB_OUTPUT. "
                     "Exit status 0 at or above the pass mark, 1 below it, 2 for a fault of the grader.")
     p.add_argument("--base", type=Path, help="the base branch's checkout (default: the course folder, --root)")
@@ -28,6 +28,9 @@ def add_parser(sub) -> None:
                         "such as 'ex01 ex03' (default: $GRADER_EXERCISES or changed)")
     p.add_argument("--pass-mark", type=float, default=None, metavar="PERCENT",
                    help="exit with status 1 below PERCENT of the points graded (default: $GRADER_PASS_MARK or 0)")
+    p.add_argument("--changed-files", type=Path, metavar="FILE",
+                   help="a file listing the paths the pull request changes, one a line (the workflow writes it "
+                        "from GitHub's list): what 'changed' selects, and never what the base changed since")
     p.add_argument("--seed", type=int, help="seed for the test inputs (default: $GRADER_SEED, kept secret "
                                            "in the outputs; else 1234)")
 
@@ -46,9 +49,16 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
             parser.error(f"GRADER_PASS_MARK must be a number, got {value!r}")
     secret = args.seed is None and bool(os.environ.get("GRADER_SEED", "").strip())
     seed = args.seed if args.seed is not None else seed_from_env()
+    changed = None
+    if args.changed_files is not None:
+        try:
+            changed = [line.strip() for line in args.changed_files.read_text().splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            parser.error(f"--changed-files {args.changed_files}: {exc}")
     try:
         outcome = run_ci(args.base or root, args.out, head_dir=args.head, head_ref=args.head_ref,
-                         which=args.exercises, pass_mark=pass_mark, seed=seed, hide_seed=secret)
+                         which=args.exercises, pass_mark=pass_mark, seed=seed, hide_seed=secret,
+                         changed_files=changed)
     except GraderFault as exc:
         print(f"grader: internal error: {exc}", file=sys.stderr)
         return 2
