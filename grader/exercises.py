@@ -33,6 +33,9 @@ class Check:
     atol: float | None = None
     hidden: bool = False
     function: str | None = None  # the student's function this check tests (for CI annotations)
+    # Checks that must pass for this one to score: a point for a property (inputs left
+    # unchanged) is for code that also computes the right values.
+    requires: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -97,7 +100,14 @@ def load_exercise(path: Path) -> Exercise:
                 atol=_opt_float(tol.get("atol")),
                 hidden=bool(spec.get("hidden", False)),
                 function=str(spec["function"]) if spec.get("function") else None,
+                requires=[str(r) for r in (spec.get("requires") or [])],
             )
+        for check in checks.values():
+            unknown = [r for r in check.requires if r not in checks]
+            if unknown:
+                raise ExerciseError(f"{meta_path}: check {check.name} requires {', '.join(unknown)}, "
+                                    f"which {'is not a check' if len(unknown) == 1 else 'are not checks'} "
+                                    f"of this exercise")
         tol = data.get("tolerance") or {}
         return Exercise(
             name=str(data.get("name", path.name)),

@@ -226,13 +226,22 @@ class GradingSession:
                 status, kind = ERROR, "grader"
                 output = (f"internal error in the grader (not your fault; please report it): "
                           f"{type(exc).__name__}: {exc}" if exc else "internal error in the grader")
+            name = _check_name(item)
+            check = ex.checks.get(name)
+            if status == PASSED and check is not None and check.requires:
+                outcomes: dict[str, list[bool]] = {}  # check -> passed, for each of its parametrized runs
+                for t in self._result_for(ex).tests:
+                    outcomes.setdefault(t.name.split("[")[0], []).append(t.status == PASSED)
+                missing = [r for r in check.requires if not outcomes.get(r) or not all(outcomes[r])]
+                if missing:
+                    status, kind = FAILED, "requires"
+                    output = (f"not awarded: this check's points go with correct values, and "
+                              f"{', '.join(missing)} did not pass" + (f"\n{output}" if output else ""))
             # Student text reaches the feedback by many routes (messages, type and
             # class names, reprs of exit codes, ...): defuse it all once, here.
             output = sanitize(output, 20000)
             if report.outcome != "passed" and isinstance(exc, (StudentError, compare.GradingFailure)):
                 report.longrepr = output
-            name = _check_name(item)
-            check = ex.checks.get(name)
             points = self._points.get(item.nodeid, 1.0)
             result = self._result_for(ex)
             label = name if item.name == name else item.name

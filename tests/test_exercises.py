@@ -57,3 +57,34 @@ def test_mutant_loses_points_with_the_matching_hint(ex, mutant):
     assert not result.grader_faults, _summary(result)
     outputs = "\n".join(t.output for t in result.tests if t.status != "passed")
     assert expected.group(1).strip().lower() in outputs.lower(), _summary(result)
+
+
+@pytest.mark.parametrize("body", ["return None", "return args[0] if args else None"], ids=["none", "echo"])
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
+def test_code_that_computes_nothing_scores_zero(ex, body):
+    # No point for a property of code that does no work: a function that computes
+    # nothing leaves its inputs unchanged and raises no warning.
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ex.file
+        path.write_text("".join(f"def {f}(*args, **kwargs):\n    {body}\n\n\n" for f in ex.functions))
+        (result,) = grade([ex], {ex.name: path})
+    assert result.score == 0, _summary(result)
+    assert not result.grader_faults, _summary(result)
+
+
+def test_a_requirement_must_name_a_check(tmp_path):
+    import shutil
+
+    import yaml
+
+    from grader.exercises import ExerciseError, load_exercise
+
+    folder = tmp_path / "ex05_softmax"
+    shutil.copytree(ROOT / "exercises" / "ex05_softmax", folder, ignore=shutil.ignore_patterns("mutants"))
+    meta = yaml.safe_load((folder / "exercise.yaml").read_text())
+    meta["checks"]["test_inputs_unchanged"]["requires"] = ["test_softmax_last_axis", "test_no_such_check"]
+    (folder / "exercise.yaml").write_text(yaml.safe_dump(meta))
+    with pytest.raises(ExerciseError, match="requires test_no_such_check, which is not a check"):
+        load_exercise(folder)

@@ -435,21 +435,29 @@ class Sandbox:
 
     def _read_line(self, deadline: float) -> bytes:
         max_bytes = 512 * 1024 * 1024
-        while b"\n" not in self._buffer:
+        # Chunks are kept in a list and joined once: appending to one bytes object
+        # would copy the whole reply again for every chunk of a large one.
+        chunks, size = [self._buffer], len(self._buffer)
+        while b"\n" not in chunks[-1]:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                self._buffer = b"".join(chunks)
                 raise TimeoutError
             ready, _, _ = select.select([self._from_child], [], [], remaining)
             if not ready:
+                self._buffer = b"".join(chunks)
                 raise TimeoutError
             chunk = os.read(self._from_child, 1 << 20)
             if not chunk:
+                self._buffer = b"".join(chunks)
                 raise EOFError
-            self._buffer += chunk
-            if len(self._buffer) > max_bytes:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                self._buffer = b""
                 self._kill()
                 raise StudentError("your code returned more data than the grader accepts (512 MB)")
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        line, _, self._buffer = b"".join(chunks).partition(b"\n")
         return line
 
     def _died(self, what: str) -> StudentError:
