@@ -14,10 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from grader.sandbox.client import Limits
+from grader.sandbox.client import DEFAULT_FORBIDDEN, Limits
 
 METADATA = "exercise.yaml"
-DEFAULT_FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib", "cupy", "mxnet", "paddle")
 
 
 class ExerciseError(Exception):

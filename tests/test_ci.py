@@ -69,6 +69,7 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     assert all(c["with"]["persist-credentials"] is False for c in checkouts)
     install = next(s for s in steps if "pip install" in str(s.get("run", "")))
     assert install["working-directory"] == "base" and "-e" not in install["run"].split()
+    assert "-m venv" in install["run"], "torch must not sit in the base Python, which the sandbox can read"
     grade = next(s for s in steps if "grader" in str(s.get("run", "")) and " ci " in s["run"])
     assert "--head head" in grade["run"] and "--root base" in grade["run"]
     # 'changed' means what GitHub lists as the pull request's files, not a diff against the base's tip.

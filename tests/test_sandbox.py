@@ -145,6 +145,13 @@ def test_forbidden_import_is_refused_with_a_clear_message(make):
     assert "importing 'torch' is not allowed" in err.cause
 
 
+@pytest.mark.parametrize("name", ["scipy.special", "sklearn"])
+def test_libraries_that_would_do_the_work_are_refused(make, name):
+    # NumPy only: importable or not on this machine, the blocker refuses them by name.
+    err = fails(make(f"def f():\n    import {name}\n"), "f")
+    assert f"importing {name.split('.')[0]!r} is not allowed" in err.cause
+
+
 def test_forbidden_library_loaded_behind_the_blocker_is_caught(make):
     # Remove the import blocker and put the real site-packages back on the path:
     # the trusted side still sees libtorch in the process's memory maps.

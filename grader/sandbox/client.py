@@ -31,6 +31,11 @@ from grader.sandbox import isolation, wire
 from grader.text import sanitize
 
 _HERE = Path(__file__).resolve().parent
+# NumPy only: the deep-learning frameworks, and the libraries that would do the
+# exercise for the student (scipy.special.expit, softmax, convolve2d; sklearn).
+DEFAULT_FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib", "cupy", "mxnet", "paddle", "scipy", "sklearn",
+                     "numba")
+
 # Shared libraries that betray a forbidden framework in the worker's memory,
 # however it was loaded.
 _FORBIDDEN_LIBRARIES = {
@@ -121,7 +126,7 @@ class Sandbox:
         source: Path,
         module_name: str,
         limits: Limits | None = None,
-        forbidden: tuple[str, ...] = ("torch", "tensorflow", "jax", "jaxlib"),
+        forbidden: tuple[str, ...] = DEFAULT_FORBIDDEN,
         display_name: str | None = None,
         use_namespaces: bool = True,
     ):
