@@ -132,6 +132,7 @@ def test_syntax_error_is_pointed_at(make):
     err = fails(make("def f(:\n    pass\n"), "f")
     assert "could not be imported: SyntaxError" in err.cause
     assert "student.py" in err.details and "line 1" in err.details
+    assert "grader-sandbox-" not in err.details + err.cause, "no run-specific path: the same feedback every run"
 
 
 def test_missing_function_and_not_implemented(make):

@@ -114,7 +114,9 @@ def _student_trace(exc, work_dir):
     lines = traceback.format_list(frames[-8:])
     if isinstance(exc, SyntaxError):
         lines += traceback.format_exception_only(type(exc), exc)[:-1]
-    return "".join(lines)
+    # The sandbox's folder changes from run to run: name the file alone, so that
+    # the same submission gets the same feedback every time.
+    return "".join(lines).replace(work_dir + os.sep, "")
 
 
 def _describe(exc, work_dir, kind="exception"):
@@ -134,7 +136,7 @@ def _describe(exc, work_dir, kind="exception"):
     return {
         "kind": kind,
         "type": type(exc).__name__,
-        "message": message[:2000],
+        "message": message.replace(work_dir + os.sep, "")[:2000],
         "trace": _student_trace(exc, work_dir)[:4000],
     }
 
