@@ -231,6 +231,13 @@ def discover(folder: Path, exercises: list[Exercise], layout: str = "auto") -> t
     elif layout == "gradescope":
         raise BatchError(f"{folder}: no submission_metadata.yml (not a Gradescope export)")
     prefix = ""
+    if layout in ("auto", "classroom") and not folder.name.endswith("-submissions"):
+        # `gh classroom clone` writes <assignment>-submissions/ into the folder it runs in:
+        # given that folder, grade the clone (and not it as one student).
+        inside = [e for e in folder.iterdir() if not e.name.startswith(".")]
+        if len(inside) == 1 and inside[0].is_dir() and not inside[0].is_symlink() \
+                and inside[0].name.endswith("-submissions"):
+            folder, layout = inside[0], "classroom"
     if layout == "auto":
         layout = "classroom" if folder.name.endswith("-submissions") else "plain"
     if layout == "classroom" and folder.name.endswith("-submissions"):
@@ -239,10 +246,10 @@ def discover(folder: Path, exercises: list[Exercise], layout: str = "auto") -> t
     entries = []
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         name = entry.name
-        if name.startswith(".") or name in _SKIP_DIRS or entry.is_symlink():
+        if name.startswith(".") or name in _SKIP_DIRS:
             continue
-        if entry.is_dir() or (entry.is_file() and entry.suffix in (".py", ".ipynb")):
-            entries.append(entry)
+        if entry.is_symlink() or entry.is_dir() or (entry.is_file() and entry.suffix in (".py", ".ipynb")):
+            entries.append(entry)  # a link is listed, and not graded (it is never followed)
     if layout == "classroom" and not prefix and len(entries) > 1:
         common = os.path.commonprefix([e.name for e in entries])
         prefix = common[: common.rfind("-") + 1] if "-" in common else ""
@@ -250,7 +257,7 @@ def discover(folder: Path, exercises: list[Exercise], layout: str = "auto") -> t
     submissions, seen = [], set()
     for entry in entries:
         info: dict = {}
-        student = entry.stem if entry.is_file() else entry.name
+        student = entry.stem if entry.is_file() and not entry.is_symlink() else entry.name
         if layout == "gradescope":
             if not entry.is_dir():
                 continue
@@ -264,7 +271,11 @@ def discover(folder: Path, exercises: list[Exercise], layout: str = "auto") -> t
             n += 1
             slug = f"{_slug(student)}-{n}"
         seen.add(slug.lower())
-        files, missing = _files_for(entry, exercises)
+        if entry.is_symlink():
+            files, missing = {}, {ex.name: f"{entry.name} is a symbolic link, not the student's own file or "
+                                           f"folder: not graded" for ex in exercises}
+        else:
+            files, missing = _files_for(entry, exercises)
         submissions.append(Submission(student, slug, entry.name, files, missing, info))
     return submissions, layout
 

@@ -3,13 +3,15 @@
 Each subcommand lives in ``grader/commands/<name>.py``. Exit status: 0 when
 the command ran (for ``check``: whatever the score); 1 when ``--fail-under`` is
 given and not met (or a validation fails); 2 for a usage error or a fault of
-the grader itself. Never non-zero because the student's code is bad.
+the grader itself; 130 when interrupted (Ctrl-C, SIGTERM, SIGHUP). Never
+non-zero because the student's code is bad.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from pathlib import Path
 
@@ -30,7 +32,13 @@ def _parser(modules) -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt  # so that the same clean-up runs (sandboxes, batch jobs) as for Ctrl-C
+
+
 def main(argv: list[str] | None = None) -> int:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     modules = _modules()
     parser = _parser(modules)
     args = parser.parse_args(argv)
@@ -42,4 +50,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
-        return 2
+        return 130
