@@ -301,7 +301,7 @@ def validate_exercise(ex: Exercise, root: Path, seeds: list[int], min_mutants: i
     t = time.perf_counter()
     problems, v.warnings = check_metadata(ex, root, min_mutants)
     hidden = [c for c in ex.checks.values() if c.hidden]
-    step("metadata", problems, f"{len(ex.checks)} checks ({len(hidden)} hidden), {ex.max_score:g} points, "
+    step("metadata", problems, f"{len(ex.checks)} check{'s' if len(ex.checks) != 1 else ''} ({len(hidden)} hidden), {ex.max_score:g} points, "
                                f"{len(mutant_paths(ex))} mutants", t)
 
     # reference, on every seed

@@ -22,7 +22,8 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     print(f"created {args.name}:")
     for path in made.files:
         print(f"  {path.relative_to(root) if path.is_relative_to(root) else path}")
-    print(f"\nNext: fill in every {PLACEHOLDER} (stub, README, grader, metadata, reference),\n"
+    print(f"\nThe plumbing works now:  grader validate {args.name} --min-mutants 1\n"
+          f"Next: fill in every {PLACEHOLDER} (stub, README, grader, metadata, reference),\n"
           f"add at least 4 mutants to {made.exercise.relative_to(root) / 'mutants'}, then\n"
           f"    grader validate {args.name}\n"
           f"(docs/instructors.md walks through it).")
