@@ -231,10 +231,14 @@ _NOTEBOOK = {notebook}
 # NameError with the reason (compiled outside the student's folder, so that the
 # report shows the reason alone, without a traceback).
 _MISSING = '''
+class NotebookFunctionMissing(NameError):
+    pass
+
+
 def _grader_missing(name, cause):
     scope = {}
-    exec(compile("def missing(*args, **kwargs):\\n    raise NameError(cause)\\n", "<grader>", "exec"),
-         {"cause": cause}, scope)
+    exec(compile("def missing(*args, **kwargs):\\n    raise NotebookFunctionMissing(cause)\\n", "<grader>", "exec"),
+         {"cause": cause, "NotebookFunctionMissing": NotebookFunctionMissing}, scope)
     scope["missing"].__name__ = scope["missing"].__qualname__ = name
     return scope["missing"]
 '''

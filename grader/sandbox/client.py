@@ -531,6 +531,9 @@ class Sandbox:
         if kind == "not_callable":
             return StudentError(f"`{func}` in {self.display_name} is a {err.get('message')}, not a function",
                                 output, kind="missing")
+        if err.get("type") == "NotebookFunctionMissing":  # raised by the module grader made of a notebook
+            cause = sanitize(str(err.get("message") or ""), 500).strip().splitlines() or ["not defined"]
+            return StudentError(f"`{func}` cannot be graded: {cause[0]}", output, kind="missing")
         if err.get("type") == "NotImplementedError":
             return StudentError(f"`{func}` is not implemented yet (it raises NotImplementedError)",
                                 output, kind="not_implemented")
