@@ -352,7 +352,7 @@ class Sandbox:
             value=value,
             seconds=seconds,
             warnings=[sanitize(str(w), 300) for w in _as_list(reply.get("warnings"))][:20],
-            mutated=[(where, key) for where, key in (e for e in _as_list(reply.get("mutated"))
+            mutated=[[where, key] for where, key in (e for e in _as_list(reply.get("mutated"))
                                                      if type(e) is list and len(e) == 2)
                      if type(where) in (int, str) and (key is None or type(key) is str)][:50],
             output=output,
