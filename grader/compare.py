@@ -154,7 +154,8 @@ def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device
         lines.append(f"NaN or inf at index {idx}: got {arr[idx]!r}, expected {exp[idx]:.10g}"
                      f" ({int(bad_finite.sum())} such entries)")
         lines.append("Hint: NaN/inf where the answer is finite usually comes from overflow, e.g. "
-                     "np.exp of a large number or log(0); use a numerically stable formula")
+                     "np.exp of a large number or log(0) (use a numerically stable formula), or from "
+                     "gradient descent diverging (a step too large: a sum where a mean was meant?)")
         raise Mismatch("\n".join(lines))
     finite_err = np.where(np.isfinite(err), err, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
