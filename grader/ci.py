@@ -220,11 +220,16 @@ def assemble(base: Path, head, work: Path) -> tuple[list[Exercise], dict[str, St
                 target.unlink()
             if data is not None:
                 target.write_bytes(data)
-        py, notebooks = paths[0], paths[1:]
-        changed_nb = [p for p in notebooks if p in entry.changed and (work / p).is_file()]
-        entry.graded = py if (py in entry.changed or not changed_nb) else changed_nb[0]
+        entry.graded = _graded_path(entry, work)
         files[ex.name] = entry
     return exercises, files
+
+
+def _graded_path(entry: StudentFiles, work: Path) -> str:
+    """The ``.py`` file if the head changed it, else a notebook it changed, else the ``.py``."""
+    py, notebooks = entry.paths[0], entry.paths[1:]
+    changed_nb = [p for p in notebooks if p in entry.changed and (work / p).is_file()]
+    return py if (py in entry.changed or not changed_nb) else changed_nb[0]
 
 
 # -- the whole flow ------------------------------------------------------------------------
@@ -282,9 +287,7 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
             listed = set(changed_files)
             for f in files.values():
                 f.changed = [p for p in f.changed if p in listed]
-                py, notebooks = f.paths[0], f.paths[1:]
-                changed_nb = [p for p in notebooks if p in f.changed and (work / p).is_file()]
-                f.graded = py if (py in f.changed or not changed_nb) else changed_nb[0]
+                f.graded = _graded_path(f, work)
         selected = _select(exercises, files, which, work)
         student_rel = {p for f in files.values() for p in f.paths}
         ignored = [p for p in (changed_files if changed_files is not None else head.changed(base))
