@@ -8,23 +8,33 @@ import time
 import numpy as np
 import pytest
 
+from grader.sandbox import forkserver
 from grader.sandbox.client import Limits, Sandbox, StudentError
 
 
-@pytest.fixture
-def make(tmp_path):
+@pytest.fixture(params=[
+    pytest.param(True, id="forked", marks=pytest.mark.skipif(
+        not forkserver.supported(), reason="the fork server needs Linux's pidfds")),
+    pytest.param(False, id="started"),
+])
+def make(tmp_path, request):
+    """Sandboxes whose workers come from the fork server (forked) or start their
+    own interpreter (started): every test here holds for both."""
     boxes = []
+    use_fork_server = request.param
 
     def _make(source: str, **limits) -> Sandbox:
         path = tmp_path / f"student{len(boxes)}.py"
         path.write_text(textwrap.dedent(source))
         box = Sandbox(path, "student", Limits(**{"call_seconds": 3, "total_seconds": 30, **limits}),
-                      display_name="student.py")
+                      display_name="student.py", use_fork_server=use_fork_server)
         boxes.append(box)
         return box
 
     yield _make
     for box in boxes:
+        if box.restarts >= 0:
+            assert box.forked == use_fork_server, "the worker started the way this test asked"
         box.close()
 
 
@@ -331,19 +341,21 @@ def test_checkout_and_hidden_reference_are_unreadable_and_unwritable(make):
 
 @needs_landlock
 def test_grader_cannot_be_signalled_and_its_environment_is_hidden(make):
-    box = make("""
+    # The parent is the grader, or the fork server; the grader's pid is given too.
+    box = make(f"""
         import os, signal
         def attack():
             out = []
-            try:
-                os.kill(os.getppid(), signal.SIGKILL)
-                out.append("killed")
-            except OSError:
-                pass
-            try:
-                out.append(open(f"/proc/{os.getppid()}/environ").read()[:10])
-            except OSError:
-                pass
+            for pid in (os.getppid(), {os.getpid()}):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    out.append("killed")
+                except OSError:
+                    pass
+                try:
+                    out.append(open(f"/proc/{{pid}}/environ").read()[:10])
+                except OSError:
+                    pass
             return ";".join(out)
     """)
     assert box.call("attack").value == ""

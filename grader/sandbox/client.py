@@ -13,7 +13,6 @@ starts a fresh worker, so the other checks are still graded.
 from __future__ import annotations
 
 import errno
-import importlib.util
 import os
 import resource
 import select
@@ -27,10 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import isolation, wire
+from grader.sandbox import confine, forkserver, isolation, runtime, wire
 from grader.text import sanitize
 
-_HERE = Path(__file__).resolve().parent
 # NumPy only: the deep-learning frameworks, and the libraries that would do the
 # exercise for the student (scipy.special.expit, softmax, convolve2d; sklearn).
 DEFAULT_FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib", "cupy", "mxnet", "paddle", "scipy", "sklearn",
@@ -129,6 +127,7 @@ class Sandbox:
         forbidden: tuple[str, ...] = DEFAULT_FORBIDDEN,
         display_name: str | None = None,
         use_namespaces: bool = True,
+        use_fork_server: bool = True,
     ):
         self.source = Path(source)
         self.module_name = module_name
@@ -145,7 +144,9 @@ class Sandbox:
         self._output_offset = 0
         self.restarts = -1
         self.use_namespaces = use_namespaces
+        self.use_fork_server = use_fork_server
         self._plan: isolation.Plan | None = None
+        self.forked = False  # whether the current worker came from the fork server
 
     # -- life cycle -------------------------------------------------------
 
@@ -171,17 +172,6 @@ class Sandbox:
 
     def _prepare_root(self) -> Path:
         root = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
-        (root / "runtime").mkdir()
-        for name in ("worker.py", "wire.py"):
-            shutil.copy(_HERE / name, root / "runtime" / name)
-        site = root / "site"
-        site.mkdir()
-        # Only NumPy is importable from site-packages: the sandbox's path has
-        # no torch, no grader, no solutions.
-        numpy_dir = Path(importlib.util.find_spec("numpy").submodule_search_locations[0])
-        for sibling in (numpy_dir, numpy_dir.parent / "numpy.libs"):
-            if sibling.exists():
-                os.symlink(sibling, site / sibling.name)
         (root / "work").mkdir()
         return root
 
@@ -201,9 +191,27 @@ class Sandbox:
             self._output = open(_create_fresh(root / "output.txt"), "w+b", buffering=0)
         os.ftruncate(self._output.fileno(), 0)
         os.lseek(self._output.fileno(), 0, os.SEEK_SET)
-        output = self._output
         self._output_offset = 0
-        self._plan = isolation.plan(self._readable_paths() + [str(root / "runtime"), str(root / "site")],
+        server = forkserver.shared() if self.use_fork_server else None
+        self._proc = self._launch(work, target, server) if server is not None else None
+        self.forked = self._proc is not None
+        if self._proc is None:  # no fork server, or it failed: a worker of our own
+            if not (root / "runtime").exists():
+                runtime.prepare(root)
+            self._proc = self._launch(work, target, None)
+        self._buffer = b""
+        self._ready = False
+
+    def _launch(self, work: Path, target: Path, server: forkserver.ForkServer | None):
+        """Start the worker, forked by ``server`` or as a fresh interpreter; None
+        when the fork server failed. Either way the grader decides every limit."""
+        if server is not None:
+            runtime_dir, site_dir = server.runtime, server.site
+        else:
+            runtime_dir, site_dir = self._root / "runtime", self._root / "site"
+        if self._plan is not None and self._plan.cgroup:
+            isolation.kill_cgroup(self._plan.cgroup)  # one that a failed launch left
+        self._plan = isolation.plan(runtime.readable_paths() + [str(runtime_dir), str(site_dir)],
                                     [str(work)], self.use_namespaces, max_pids=int(self.limits.processes))
         if self._plan.namespaces:
             # Counted afresh in the new user namespace, and enforced even for root.
@@ -212,47 +220,60 @@ class Sandbox:
             # The kernel ignores RLIMIT_NPROC for root; for others it counts all
             # of the user's processes, so allow for those already running.
             self._nproc = None if os.getuid() == 0 else _user_process_count() + int(self.limits.processes)
+        cgroup_fd = isolation.open_cgroup_procs(self._plan.cgroup) if self._plan.cgroup else None
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(work),
-            "TMPDIR": str(work),
-            "LANG": "C.UTF-8",
-            "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONIOENCODING": "utf-8:backslashreplace",
-            # One BLAS thread: predictable memory under RLIMIT_AS and timings
-            # comparable with the single-threaded baseline.
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-        argv = [
-            _python(), "-I", "-S", "-B", str(root / "runtime" / "worker.py"),
-            str(to_child_r), str(from_child_w), str(root / "runtime"), str(root / "site"),
-            str(work), self.module_name, str(target), ",".join(self.forbidden),
-        ]
+        proc = None
         try:
-            self._proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                cwd=work,
-                env=env,
-                pass_fds=(to_child_r, from_child_w) + ((self._plan.ruleset_fd,) if self._plan.ruleset_fd else ()),
-                start_new_session=True,
-                preexec_fn=self._confine,
-            )
+            if server is not None:
+                try:
+                    proc = server.spawn(
+                        {"rlimits": self._rlimits(), "namespaces": self._plan.namespaces,
+                         "env": runtime.environment(work), "work": str(work), "module": self.module_name,
+                         "file": str(target), "forbidden": list(self.forbidden)},
+                        [to_child_r, from_child_w, self._output.fileno()],
+                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd})
+                except forkserver.ForkServerError:
+                    pass
+            else:
+                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w, cgroup_fd)
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
+            if cgroup_fd is not None:
+                os.close(cgroup_fd)
             self._plan.close()
-        self._to_child = to_child_w
-        self._from_child = from_child_r
-        self._buffer = b""
-        self._ready = False
+            if proc is None:
+                os.close(to_child_w)
+                os.close(from_child_r)
+        if proc is not None:
+            self._to_child, self._from_child = to_child_w, from_child_r
+        return proc
+
+    def _start_worker(self, runtime_dir: Path, site_dir: Path, work: Path, target: Path,
+                      read_fd: int, write_fd: int, cgroup_fd: int | None) -> subprocess.Popen:
+        """A fresh interpreter running the worker, confined between fork and exec."""
+        argv = [
+            runtime.python(), "-I", "-S", "-B", str(runtime_dir / "worker.py"),
+            str(read_fd), str(write_fd), str(runtime_dir), str(site_dir),
+            str(work), self.module_name, str(target), ",".join(self.forbidden),
+        ]
+        plan, rlimits = self._plan, self._rlimits()
+
+        def confine_child() -> None:  # runs in the child, between fork and exec
+            confine.apply(rlimits, cgroup_fd, plan.namespaces, plan.ruleset_fd)
+
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            cwd=work,
+            env=runtime.environment(work),
+            pass_fds=(read_fd, write_fd),
+            start_new_session=True,
+            preexec_fn=confine_child,
+        )
 
     @property
     def isolation(self) -> list[str]:
@@ -260,38 +281,18 @@ class Sandbox:
         base = ["own process group", "scrubbed environment", "rlimits"]
         return (self._plan.features() if self._plan else []) + base
 
-    def _readable_paths(self) -> list[str]:
-        numpy_dir = Path(importlib.util.find_spec("numpy").submodule_search_locations[0]).resolve()
-        paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix),
-                 str(numpy_dir), str(numpy_dir.parent / "numpy.libs"),
-                 os.path.dirname(os.path.realpath(_python()))}
-        paths |= {"/usr", "/lib", "/lib64", "/lib32", "/etc", "/dev/null", "/dev/zero", "/dev/urandom"}
-        return sorted(paths)
-
-    def _confine(self) -> None:  # runs in the child, between fork and exec
-        self._apply_limits()
-        isolation.apply_in_child(self._plan)
-
-    def _apply_limits(self) -> None:
+    def _rlimits(self) -> list[tuple[int, int]]:
         lim = self.limits
-        mem = int(lim.memory_mb) * 1024 * 1024
-        cpu = int(lim.total_seconds) + 5
         settings = [
-            (resource.RLIMIT_AS, mem),
-            (resource.RLIMIT_CPU, cpu),
+            (resource.RLIMIT_AS, int(lim.memory_mb) * 1024 * 1024),
+            (resource.RLIMIT_CPU, int(lim.total_seconds) + 5),
             (resource.RLIMIT_FSIZE, int(lim.output_kb) * 1024),
             (resource.RLIMIT_NOFILE, int(lim.open_files)),
             (resource.RLIMIT_CORE, 0),
         ]
         if self._nproc is not None:
             settings.append((resource.RLIMIT_NPROC, self._nproc))
-        for which, value in settings:
-            try:
-                soft, hard = resource.getrlimit(which)
-                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                resource.setrlimit(which, (value, value))
-            except (ValueError, OSError):
-                pass
+        return settings
 
     def _kill(self) -> None:
         proc = self._proc
@@ -302,8 +303,6 @@ class Sandbox:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if self._plan is not None and self._plan.cgroup:
-            isolation.kill_cgroup(self._plan.cgroup)  # also those that left the group
         try:
             proc.kill()
         except OSError:
@@ -312,6 +311,8 @@ class Sandbox:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if self._plan is not None and self._plan.cgroup:
+            isolation.kill_cgroup(self._plan.cgroup)  # also those that left the group
         for fd in (self._to_child, self._from_child):
             try:
                 os.close(fd)
@@ -571,12 +572,6 @@ def _anchor_opaques(value: Any, call_id: int) -> None:
     elif isinstance(value, dict):
         for v in value.values():
             _anchor_opaques(v, call_id)
-
-
-def _python() -> str:
-    """The real interpreter: a virtual environment's site-packages is not wanted."""
-    base = getattr(sys, "_base_executable", None)
-    return base if base and os.path.exists(base) else sys.executable
 
 
 def _encode_args(value: Any) -> Any:

@@ -1,6 +1,8 @@
 """Operating-system isolation for the student process, best available first.
 
-Applied in the child between fork and exec (see ``client.Sandbox``):
+Planned here, in the grader; applied by the worker process to itself before any
+student code runs (``confine.apply``: between fork and exec, or in a child of
+the fork server):
 
 1. A new user and network namespace (``unshare``): no network at all, no
    capabilities over the host, and ``RLIMIT_NPROC`` enforced even when the
@@ -19,14 +21,13 @@ Where a mechanism is missing the sandbox degrades to the ones that remain
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
 import platform
 from dataclasses import dataclass
 
-_SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # same on x86_64 and aarch64
-_PR_SET_NO_NEW_PRIVS = 38
-_CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
+from grader.sandbox.confine import CLONE_NEWNET, CLONE_NEWUSER
+
+_SYS_CREATE, _SYS_ADD_RULE = 444, 445  # same on x86_64 and aarch64
 
 # Filesystem access rights, by the ABI version that introduced them.
 _FS_V1 = (1 << 13) - 1  # execute .. make_sym
@@ -171,13 +172,13 @@ def make_pids_cgroup(max_pids: int) -> str | None:
     return None
 
 
-def join_cgroup(path: str) -> None:
-    """In the child: move this process into the cgroup."""
+def open_cgroup_procs(path: str) -> int | None:
+    """The cgroup's ``cgroup.procs``, opened for writing: the worker joins by
+    writing its own pid there (see ``confine.apply``)."""
     try:
-        with open(os.path.join(path, "cgroup.procs"), "w") as f:
-            f.write(str(os.getpid()))
+        return os.open(os.path.join(path, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
     except OSError:
-        pass
+        return None
 
 
 def kill_cgroup(path: str) -> None:
@@ -185,7 +186,7 @@ def kill_cgroup(path: str) -> None:
     import signal
     import time
 
-    for _ in range(50):
+    for attempt in range(60):
         try:
             with open(os.path.join(path, "cgroup.procs")) as f:
                 pids = [int(line) for line in f if line.strip()]
@@ -198,7 +199,7 @@ def kill_cgroup(path: str) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        time.sleep(0.01)
+        time.sleep(min(0.001 * (attempt + 1), 0.01))  # killed processes leave in about a millisecond
     for _ in range(50):
         try:
             os.rmdir(path)
@@ -219,23 +220,8 @@ def _namespaces_work() -> bool:
         else:
             pid = os.fork()
             if pid == 0:
-                code = 0 if _libc().unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0 else 1
+                code = 0 if _libc().unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 else 1
                 os._exit(code)
             _, status = os.waitpid(pid, 0)
             _NAMESPACES_OK = os.waitstatus_to_exitcode(status) == 0
     return _NAMESPACES_OK
-
-
-def apply_in_child(p: Plan) -> None:
-    """Runs between fork and exec. Failures here must not stop the worker from
-    starting: what could not be applied is what ``plan`` already ruled out."""
-    libc = _libc()
-    if p.cgroup:
-        join_cgroup(p.cgroup)
-    if p.namespaces:
-        libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET)
-    if p.ruleset_fd is not None:
-        libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        if libc.syscall(_SYS_RESTRICT, ctypes.c_int(p.ruleset_fd), ctypes.c_uint32(0)) != 0:
-            # Refuse to run unconfined when confinement was promised.
-            os._exit(errno.EPERM)

@@ -2,7 +2,9 @@
 
 Started by :mod:`grader.sandbox.client` as ``python -I -S worker.py ...`` in a
 scratch directory, with a scrubbed environment, resource limits and a
-``sys.path`` that holds NumPy and nothing else from site-packages. It imports
+``sys.path`` that holds NumPy and nothing else from site-packages; or forked,
+confined the same way, from a fork server (``worker.py --fork-server``, below)
+that has already imported NumPy. It imports
 the student's module, then answers requests read from a pipe, one JSON line at
 a time: call a function, keep a value for later, forget values.
 
@@ -10,7 +12,7 @@ Nothing here is trusted. Student code shares this process and can change any
 of it; the grader treats every answer as a claim to validate, and computes
 expected values and scores in its own process.
 
-Standard library, NumPy and ``wire`` only.
+Standard library, NumPy, ``wire`` and ``confine`` only.
 """
 
 import importlib.abc
@@ -23,17 +25,36 @@ import warnings
 
 
 def main() -> None:
+    if sys.argv[1] == "--fork-server":
+        control_fd, runtime_dir, site_dir = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+        wire, np = _load_runtime(runtime_dir, site_dir, fork_server=True)
+        _fork_server(control_fd, wire, np)
+        return
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
     runtime_dir, site_dir, work_dir = sys.argv[3], sys.argv[4], sys.argv[5]
     module_name, module_file = sys.argv[6], sys.argv[7]
     forbidden = [m for m in sys.argv[8].split(",") if m]
+    wire, np = _load_runtime(runtime_dir, site_dir)
+    _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wire, np)
 
-    sys.path[:] = [work_dir, site_dir] + [p for p in sys.path if "site-packages" not in p]
+
+def _load_runtime(runtime_dir, site_dir, fork_server=False):
+    """Import the wire format and NumPy (and, for the fork server's children,
+    the confinement code); nothing else is on the path."""
+    sys.path[:] = [site_dir] + [p for p in sys.path if "site-packages" not in p]
     sys.path.insert(0, runtime_dir)
-    import wire  # noqa: E402  (from runtime_dir)
+    if fork_server:
+        import confine  # noqa: F401,E402  (from runtime_dir)
+    import wire  # noqa: E402
     import numpy as np  # noqa: E402
 
     sys.path.remove(runtime_dir)
+    return wire, np
+
+
+def _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wire, np):
+    """Import the student's module, then answer the grader's requests until it hangs up."""
+    sys.path.insert(0, work_dir)
     sys.meta_path.insert(0, _Blocker(forbidden))
     os.chdir(work_dir)
 
@@ -61,6 +82,99 @@ def main() -> None:
             channel.send({"id": msg.get("id"), "ok": True})
         else:
             channel.send({"id": msg.get("id"), "ok": False, "error": {"kind": "protocol", "message": "unknown op"}})
+
+
+# -- the fork server ------------------------------------------------------------
+#
+# Starting Python and importing NumPy costs a worker most of its start-up. The
+# fork server pays that once: it imports them, never runs student code, and
+# forks a child per sandbox. The child confines itself exactly as a freshly
+# started worker is confined (its own session, rlimits, cgroup, namespaces,
+# Landlock: all decided by the grader, see client.Sandbox), closes everything
+# but its two pipes, and only then imports the student's module. The requests
+# come from the grader over a Unix socket with the child's file descriptors
+# attached; the server answers with the child's pid, and reaps a child only
+# when the grader asks, so that pid is never reused while the grader may still
+# signal it.
+
+def _fork_server(control_fd, wire, np):
+    import json
+    import socket
+
+    control = socket.socket(fileno=control_fd)
+    np.random.seed()  # its first use imports and sets up what later ones reuse (15 ms): pay it once
+    import gc
+
+    gc.freeze()  # the children's collections then leave these objects' pages shared, not copied
+    control.send(json.dumps({"op": "ready", "pid": os.getpid()}).encode())
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, 1 << 16, 8)
+        except OSError:
+            return
+        if not data:
+            return  # the grader is gone
+        try:
+            msg = json.loads(data)
+            op = msg["op"]
+        except (ValueError, KeyError, TypeError):
+            op = None
+        if op == "spawn" and len(fds) == 3 + len(msg.get("extra", [])):
+            pid = os.fork()
+            if pid == 0:
+                _forked_child(control, fds, msg, wire, np)  # never returns
+            reply = {"pid": pid}
+        elif op == "reap":
+            reply = {"code": _reap(msg.get("pid"))}
+        else:
+            reply = {"error": "bad request"}
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps(reply).encode())
+
+
+def _reap(pid):
+    try:
+        done, status = os.waitpid(int(pid), os.WNOHANG)
+    except (ChildProcessError, ValueError, TypeError, OverflowError):
+        return None
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
+def _forked_child(control, fds, msg, wire, np):
+    code = 70  # EX_SOFTWARE: confinement could not be completed, no student code ran
+    try:
+        import confine
+
+        control.close()
+        os.setsid()
+        read_fd, write_fd, output_fd = fds[:3]
+        extra = dict(zip(msg.get("extra", []), fds[3:]))
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        confine.apply([tuple(limit) for limit in msg["rlimits"]], extra.get("cgroup"),
+                      bool(msg.get("namespaces")), extra.get("ruleset"))
+        keep = sorted({read_fd, write_fd})
+        os.closerange(3, keep[0])
+        os.closerange(keep[0] + 1, keep[-1])
+        os.closerange(keep[-1] + 1, 1 << 20)
+        os.environ.clear()
+        os.environ.update(msg["env"])
+        # Each worker draws its own random numbers, as a freshly started one would.
+        np.random.seed()
+        if "random" in sys.modules:
+            sys.modules["random"].seed()
+        code = 0
+        _serve(read_fd, write_fd, msg["work"], msg["module"], msg["file"], msg["forbidden"], wire, np)
+    except BaseException:
+        if code == 0:  # as a started worker would end: the traceback, then status 1
+            traceback.print_exc()
+            code = 1
+    finally:
+        _flush()
+        os._exit(code)
 
 
 class _Blocker(importlib.abc.MetaPathFinder):
