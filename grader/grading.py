@@ -31,11 +31,11 @@ def grade(
 
     session = GradingSession(seed=seed if seed is not None else seed_from_env(),
                              submissions=submissions)
-    # Start the student's process now, so that it imports NumPy while this
-    # process imports torch.
+    # Start the student's process (or the fork server) now, so that it imports
+    # NumPy while this process imports torch.
     for ex in exercises:
         try:
-            session.sandbox(ex).start()
+            session.sandbox(ex).warm_up()
         except Exception:
             pass  # reported by the first check that needs it
     args = [str(f) for ex in exercises for f in ex.grader_files()]

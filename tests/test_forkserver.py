@@ -147,6 +147,29 @@ def test_can_be_turned_off(make, monkeypatch):
     assert box.call("f").value == 1 and not box.forked
 
 
+def test_warm_up_starts_the_fork_server_without_waiting_for_it(make, monkeypatch):
+    monkeypatch.setattr(forkserver, "_server", None)  # a fresh one, so its start is this test's
+    box = make("def f():\n    return 1\n")
+    box.warm_up()
+    server = forkserver._server
+    try:
+        assert server is not None and not server._started  # NumPy still importing there
+        assert box._proc is None                            # no worker forked yet
+        assert box.call("f").value == 1 and box.forked and server._started
+    finally:
+        box.close()
+        if server is not None:
+            server.close()
+
+
+def test_warm_up_without_the_fork_server_starts_the_worker(make, monkeypatch):
+    monkeypatch.setenv("GRADER_FORK_SERVER", "0")
+    box = make("def f():\n    return 1\n")
+    box.warm_up()
+    assert box._proc is not None and not box.forked
+    assert box.call("f").value == 1
+
+
 def test_forked_workers_are_confined_like_started_ones(make):
     """The same limits, in the process itself: read back from /proc/self."""
     source = """

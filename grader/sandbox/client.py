@@ -155,6 +155,14 @@ class Sandbox:
         if self._proc is None:
             self._spawn()
 
+    def warm_up(self) -> None:
+        """Let what the worker needs start in the background: the fork server
+        (which forks the worker in milliseconds at the first call), or else the
+        worker itself."""
+        if self.use_fork_server and forkserver.shared() is not None:
+            return
+        self.start()
+
     def close(self) -> None:
         self._kill()
         if self._output is not None:

@@ -1,15 +1,15 @@
 """A warm worker process that forks the sandboxes, so each one skips Python's
 and NumPy's start-up (most of a sandbox's cost when its checks are quick).
 
-One fork server per grader process, started on the first sandbox and kept
-until the process ends. It runs the worker's own code (``worker.py
---fork-server``) in a scrubbed environment and its own session, never runs
-student code, and forks one child per sandbox. The grader decides everything
-about the child, as it does for a worker it starts itself: it creates the
-pipes, the output file, the Landlock ruleset and the cgroup, and sends them
-with the request; the child applies them to itself (``confine.apply``) before
-it imports the student's module. The grader then talks to the child directly,
-and watches it through a pidfd.
+One fork server per grader process, started on the first sandbox (or by
+``Sandbox.warm_up``) and kept until the process ends. It runs the worker's
+own code (``worker.py --fork-server``) in a scrubbed environment and its own
+session, never runs student code, and forks one child per sandbox. The
+grader decides everything about the child, as it does for a worker it starts
+itself: it creates the pipes, the output file, the Landlock ruleset and the
+cgroup, and sends them with the request; the child applies them to itself
+(``confine.apply``) before it imports the student's module. The grader then
+talks to the child directly, and watches it through a pidfd.
 
 Where the fork server cannot be used (not Linux, no pidfd, or it stopped
 answering) ``shared()`` returns None and sandboxes start their own worker;
@@ -99,10 +99,14 @@ class ForkServer:
             raise ForkServerError(f"could not start: {exc}") from None
         finally:
             theirs.close()
+        self._started = False  # awaited on the first request: NumPy's import overlaps the caller's work
+
+    def _await_start(self) -> None:
         ready = self._receive(_START_SECONDS)
         if ready.get("op") != "ready" or ready.get("pid") != self._proc.pid:
             self.close()
             raise ForkServerError("did not start")
+        self._started = True
 
     def spawn(self, request: dict, fds: list[int], extra: dict[str, int]) -> ForkedProcess:
         """Fork a child that confines itself as ``request`` says, with ``fds``
@@ -136,6 +140,8 @@ class ForkServer:
         with self._lock:
             if self._socket is None:
                 raise ForkServerError("closed")
+            if not self._started:
+                self._await_start()
             try:
                 socket.send_fds(self._socket, [json.dumps(message).encode()], fds)
             except OSError as exc:
