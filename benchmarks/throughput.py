@@ -12,9 +12,12 @@ Measured side by side in this one run:
    a standalone ``grader check`` of the same submission (target: at most a
    quarter);
 3. the peak memory of a batch of 200 submissions (the resident memory of the
-   whole process tree: the batch, its jobs and their sandboxes, sampled).
+   whole process tree: the batch, its jobs and their sandboxes, sampled);
+4. for ex01, the same rates with the fork server turned off
+   (``GRADER_FORK_SERVER=0``: every sandbox starts its own interpreter), to
+   show what it gains.
 
-    python benchmarks/throughput.py [--ex01 40] [--ex06 16] [--memory 200] [--repeat 3]
+    python benchmarks/throughput.py [--ex01 200] [--ex06 32] [--memory 200] [--started 60] [--repeat 3]
 
 Each submission differs (a comment with its number), so nothing is reused
 between students or runs.
@@ -205,16 +208,20 @@ def standalone(file: Path, exercise: str, env: dict, repeat: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ex01", type=int, default=40, help="ex01 submissions per throughput run")
-    parser.add_argument("--ex06", type=int, default=16, help="ex06 submissions per throughput run")
+    # Enough students that the steady window lasts several seconds at ~20/s.
+    parser.add_argument("--ex01", type=int, default=200, help="ex01 submissions per throughput run")
+    parser.add_argument("--ex06", type=int, default=32, help="ex06 submissions per throughput run")
     parser.add_argument("--memory", type=int, default=200, help="submissions in the memory run (ex01, 2 jobs)")
+    parser.add_argument("--started", type=int, default=60,
+                        help="ex01 submissions per run with the fork server off (0: skip)")
     parser.add_argument("--repeat", type=int, default=3, help="standalone `grader check` runs (median)")
     args = parser.parse_args()
     cache = tempfile.mkdtemp(prefix="grader-bench-cache-")
     env = dict(os.environ, GRADER_CACHE_DIR=cache)
     env.pop("GRADER_SEED", None)
     work = Path(tempfile.mkdtemp(prefix="grader-bench-"))
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
+          f"fork server: {'off' if os.environ.get('GRADER_FORK_SERVER') == '0' else 'on (default)'}")
     try:
         rows = {}
         for exercise, n in (("ex01", args.ex01), ("ex06", args.ex06)):
@@ -240,6 +247,17 @@ def main() -> int:
             print(f"  cost per submission: {per_sub:.3f} s in a batch vs {alone:.3f} s for a standalone "
                   f"`grader check` (median of {args.repeat}): {ratio:.3f} (target: at most 0.25) "
                   f"-> {'OK' if ratio <= 0.25 else 'OVER TARGET'}")
+        if args.started:
+            folder = submissions(work / "started", "ex01", args.started)
+            off = dict(env, GRADER_FORK_SERVER="0")
+            runs = {jobs: run_batch(folder, "ex01", jobs, off) for jobs in (1, 2)}
+            with_server = rows["ex01"][1]
+            print(f"\nex01 without the fork server ({args.started} submissions, GRADER_FORK_SERVER=0):")
+            for jobs, r in runs.items():
+                print(f"  --jobs {jobs}: {r['steady']:.2f} submissions/s steady "
+                      f"(with the fork server: {with_server[jobs]['steady']:.2f}/s, "
+                      f"{with_server[jobs]['steady'] / r['steady']:.2f}x)")
+            print(f"  speed-up, 2 jobs over 1: {runs[2]['steady'] / runs[1]['steady']:.2f}x")
         folder = submissions(work / "memory", "ex01", args.memory)
         m = run_batch(folder, "ex01", 2, env, measure_memory=True)
         print(f"\nmemory: a batch of {m['n']} ex01 submissions, --jobs 2, {m['wall']:.1f} s: peak resident "
