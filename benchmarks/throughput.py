@@ -37,6 +37,8 @@ import threading
 import time
 from pathlib import Path
 
+from grader.sandbox import forkserver
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # A naive convolution: seven nested Python loops, no NumPy inside them.
@@ -221,16 +223,16 @@ def main() -> int:
     env.pop("GRADER_SEED", None)
     work = Path(tempfile.mkdtemp(prefix="grader-bench-"))
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
-          f"fork server: {'off' if os.environ.get('GRADER_FORK_SERVER') == '0' else 'on (default)'}")
+          f"fork server: {'on' if forkserver.enabled() else 'off'}")
     try:
-        rows = {}
+        rates = {}  # exercise -> {jobs: run}, for the comparison without the fork server
         for exercise, n in (("ex01", args.ex01), ("ex06", args.ex06)):
             folder = submissions(work / exercise, exercise, n)
             first = next(folder.iterdir())
             one = next(first.iterdir())
             alone = standalone(one, exercise, env, args.repeat)
             runs = {jobs: run_batch(folder, exercise, jobs, env) for jobs in (1, 2)}
-            rows[exercise] = (alone, runs)
+            rates[exercise] = runs
             r1, r2 = runs[1], runs[2]
             if r1["errors"] or r2["errors"] or (r1["min_score"] or 0) < 100 or (r2["min_score"] or 0) < 100:
                 print(f"warning: {exercise}: some submissions were not graded in full")
@@ -251,7 +253,7 @@ def main() -> int:
             folder = submissions(work / "started", "ex01", args.started)
             off = dict(env, GRADER_FORK_SERVER="0")
             runs = {jobs: run_batch(folder, "ex01", jobs, off) for jobs in (1, 2)}
-            with_server = rows["ex01"][1]
+            with_server = rates["ex01"]
             print(f"\nex01 without the fork server ({args.started} submissions, GRADER_FORK_SERVER=0):")
             for jobs, r in runs.items():
                 print(f"  --jobs {jobs}: {r['steady']:.2f} submissions/s steady "

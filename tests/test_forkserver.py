@@ -153,7 +153,7 @@ def test_warm_up_starts_the_fork_server_without_waiting_for_it(make, monkeypatch
     box.warm_up()
     server = forkserver._server
     try:
-        assert server is not None and not server._started  # NumPy still importing there
+        assert server is not None and not server._started  # its start not awaited yet
         assert box._proc is None                            # no worker forked yet
         assert box.call("f").value == 1 and box.forked and server._started
     finally:

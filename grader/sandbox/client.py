@@ -159,9 +159,12 @@ class Sandbox:
         """Let what the worker needs start in the background: the fork server
         (which forks the worker in milliseconds at the first call), or else the
         worker itself."""
-        if self.use_fork_server and forkserver.shared() is not None:
-            return
-        self.start()
+        if self._fork_server() is None:
+            self.start()
+
+    def _fork_server(self) -> forkserver.ForkServer | None:
+        """The fork server this sandbox's workers come from; None: they start their own."""
+        return forkserver.shared() if self.use_fork_server else None
 
     def close(self) -> None:
         self._kill()
@@ -200,7 +203,7 @@ class Sandbox:
         os.ftruncate(self._output.fileno(), 0)
         os.lseek(self._output.fileno(), 0, os.SEEK_SET)
         self._output_offset = 0
-        server = forkserver.shared() if self.use_fork_server else None
+        server = self._fork_server()
         self._proc = self._launch(work, target, server) if server is not None else None
         self.forked = self._proc is not None
         if self._proc is None:  # no fork server, or it failed: a worker of our own
