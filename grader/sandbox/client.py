@@ -147,6 +147,7 @@ class Sandbox:
         self.use_fork_server = use_fork_server
         self._plan: isolation.Plan | None = None
         self.forked = False  # whether the current worker came from the fork server
+        self._worker_pid: int | None = None
 
     # -- life cycle -------------------------------------------------------
 
@@ -182,8 +183,10 @@ class Sandbox:
         self.close()
 
     def _prepare_root(self) -> Path:
-        root = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
+        root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=runtime.private_folder()))
         (root / "work").mkdir()
+        (root / "view").mkdir()  # where the worker builds its filesystem view
+        _give_to_sandbox_user(root / "work")
         return root
 
     def _spawn(self) -> None:
@@ -198,6 +201,7 @@ class Sandbox:
         # (to a grader file, a FIFO) by the last worker. Write a fresh file there,
         # never through a link; the grader's own files stay outside work/.
         _write_fresh(target, Path(self.source).read_bytes())
+        _give_to_sandbox_user(target)
         if self._output is None:
             self._output = open(_create_fresh(root / "output.txt"), "w+b", buffering=0)
         os.ftruncate(self._output.fileno(), 0)
@@ -222,10 +226,16 @@ class Sandbox:
             runtime_dir, site_dir = self._root / "runtime", self._root / "site"
         if self._plan is not None and self._plan.cgroup:
             isolation.kill_cgroup(self._plan.cgroup)  # one that a failed launch left
+        uid, gid = runtime.sandbox_ids()
+        view = runtime.view([str(runtime_dir), str(site_dir)], work, self._root / "view", uid, gid)
         self._plan = isolation.plan(runtime.readable_paths() + [str(runtime_dir), str(site_dir)],
-                                    [str(work)], self.use_namespaces, max_pids=int(self.limits.processes))
-        if self._plan.namespaces:
-            # Counted afresh in the new user namespace, and enforced even for root.
+                                    [str(work)], self.use_namespaces, max_pids=int(self.limits.processes),
+                                    view=view)
+        self._worker_pid = None
+        if self._plan.view is not None and os.getuid() == 0 and self._plan.cgroup:
+            self._nproc = None  # the pids cgroup bounds them; nobody's count is shared by every sandbox
+        elif self._plan.namespaces or self._plan.view is not None:
+            # Counted afresh in the new user namespace (or for nobody), and enforced even for root.
             self._nproc = int(self.limits.processes)
         else:
             # The kernel ignores RLIMIT_NPROC for root; for others it counts all
@@ -240,6 +250,7 @@ class Sandbox:
                 try:
                     proc = server.spawn(
                         {"rlimits": self._rlimits(), "namespaces": self._plan.namespaces,
+                         "view": self._plan.view,
                          "env": runtime.environment(work), "work": str(work), "module": self.module_name,
                          "file": str(target), "forbidden": list(self.forbidden)},
                         [to_child_r, from_child_w, self._output.fileno()],
@@ -272,7 +283,7 @@ class Sandbox:
         plan, rlimits = self._plan, self._rlimits()
 
         def confine_child() -> None:  # runs in the child, between fork and exec
-            confine.apply(rlimits, cgroup_fd, plan.namespaces, plan.ruleset_fd)
+            confine.apply(rlimits, cgroup_fd, plan.namespaces, plan.ruleset_fd, plan.view)
 
         return subprocess.Popen(
             argv,
@@ -523,7 +534,7 @@ class Sandbox:
         if self._proc is None:
             return
         try:
-            maps = Path(f"/proc/{self._proc.pid}/maps").read_text(errors="replace")
+            maps = Path(f"/proc/{self._student_pid()}/maps").read_text(errors="replace")
         except OSError:
             return
         for package in self.forbidden:
@@ -532,6 +543,18 @@ class Sandbox:
                 raise StudentError(
                     f"your code loaded {package} during {what}: this exercise must be written "
                     f"with NumPy only", kind="forbidden")
+
+    def _student_pid(self) -> int:
+        """The pid (in the grader's namespace) of the process running the
+        student's code: with a view, the grandchild of the process started
+        (relay, then the namespace's init, then the worker; see confine.py),
+        found by the grader from /proc, never taken from the worker's word."""
+        if self._plan is None or self._plan.view is None:
+            return self._proc.pid
+        if self._worker_pid is None:
+            init = _only_child(self._proc.pid)
+            self._worker_pid = _only_child(init) if init else None
+        return self._worker_pid or self._proc.pid
 
     def _error_from(self, err: dict, func: str, output: str) -> StudentError:
         kind = err.get("kind")
@@ -647,6 +670,37 @@ def _details(err: dict, output: str) -> str:
         shown = output if len(output) <= 1500 else output[:1500] + f"\n... ({len(output) - 1500} more characters)"
         parts.append("Your code printed:\n" + shown)
     return "\n".join(parts)
+
+
+def _give_to_sandbox_user(path: Path) -> None:
+    """A root grader's worker runs as nobody: its work folder and module are its own."""
+    if os.getuid() == 0:
+        uid, gid = runtime.sandbox_ids()
+        os.chown(path, uid, gid, follow_symlinks=False)
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _only_child(parent: int) -> int | None:
+    """The first child of ``parent`` (the relay and the init each fork once;
+    the init's later children are the student's orphans, with later pids)."""
+    for pid in range(parent + 1, parent + 16):  # usually the very next pids
+        if _parent_pid(pid) == parent:
+            return pid
+    children = []
+    try:
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit() and _parent_pid(int(entry.name)) == parent:
+                children.append(int(entry.name))
+    except OSError:
+        return None
+    return min(children) if children else None
 
 
 def _user_process_count() -> int:

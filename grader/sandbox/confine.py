@@ -4,18 +4,46 @@ Standard library only, and one function, :func:`apply`, for both ways a worker
 starts: in the grader between fork and exec (``client.Sandbox``), and in a
 child of the fork server (``worker.py --fork-server``), which gets a copy of
 this file in its runtime folder. The decisions (which limits, which Landlock
-ruleset, which cgroup) are all made in the grader, in ``isolation.plan`` and
-``client.Sandbox``; this only carries them out.
+ruleset, which cgroup, which files the student may see) are all made in the
+grader, in ``isolation.plan`` and ``client.Sandbox``; this only carries them out.
+
+With a *view* (see ``isolation.plan``) the process becomes three:
+
+- the **relay**, the process the grader started or the fork server forked: it
+  has created new mount, PID, IPC, network and UTS namespaces (and a user
+  namespace when the grader is not root), and only waits for its child and
+  ends as it ended;
+- the namespace's **init** (PID 1): it builds the student's filesystem view (a
+  fresh tmpfs holding read-only binds of the runtime, a writable bind of the
+  work folder, three device files and a fresh /proc), pivots into it, and then
+  only reaps; when it dies the kernel kills every process of the namespace,
+  and the IPC namespace (SysV shared memory, semaphores, message queues) goes
+  with them;
+- the **worker** (PID 2), which drops to the unprivileged uid (nobody, with no
+  supplementary groups and no capabilities) and goes on to run the student's
+  code. It is not PID 1, so it dies of its own signals as any process would.
 """
 
 import ctypes
 import errno
 import os
+import platform
 import resource
+import signal
 
 SYS_LANDLOCK_RESTRICT_SELF = 446  # same on x86_64 and aarch64
 PR_SET_NO_NEW_PRIVS = 38
-CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+PR_SET_PDEATHSIG = 1
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+MNT_DETACH = 2
+# statvfs flags that a read-only remount of a bind must keep (same values as MS_*).
+_KEPT_MOUNT_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | 16 | 64 | 1024 | 2048 | 4096
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+NOBODY = 65534
+EX_ISOLATION = 71  # EX_OSERR: the view could not be built; no student code ran
 
 
 def _libc():
@@ -33,25 +61,246 @@ def set_limits(settings):
             pass
 
 
-def apply(rlimits, cgroup_procs_fd=None, namespaces=False, ruleset_fd=None):
-    """Confine this process: rlimits, then the cgroup, the namespaces, Landlock.
+def apply(rlimits, cgroup_procs_fd=None, namespaces=False, ruleset_fd=None, view=None):
+    """Confine this process: the cgroup, the namespaces and view, rlimits, Landlock.
 
     ``cgroup_procs_fd`` is the cgroup's ``cgroup.procs`` opened for writing by
     the grader (an open file, so Landlock, which checks opening, allows it).
-    Failures of the optional parts do not stop the worker (the grader's plan
-    already knows what this kernel offers); a Landlock ruleset that cannot be
-    enforced ends the process, since confinement was promised.
+    With ``view`` (a dict from ``isolation.plan``) this returns only in the
+    worker process (see the module's docstring). Failures of the optional
+    parts do not stop the worker (the grader's plan already knows what this
+    kernel offers); a view or a Landlock ruleset that cannot be enforced ends
+    the process, since confinement was promised.
     """
     libc = _libc()
-    set_limits(rlimits)
     if cgroup_procs_fd is not None:
         try:
             os.write(cgroup_procs_fd, str(os.getpid()).encode())
         except OSError:
             pass
-    if namespaces:
+    if view is not None:
+        isolate(view)
+    elif namespaces:
         libc.unshare(CLONE_NEWUSER | CLONE_NEWNET)
+    set_limits(rlimits)
     if ruleset_fd is not None:
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         if libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)) != 0:
             os._exit(errno.EPERM)
+
+
+def isolate(view):
+    """Namespaces, the filesystem view and an unprivileged uid; returns in the worker only.
+
+    ``view``: ``read`` (paths bound read-only), ``write`` (bound writable),
+    ``devices`` (device files bound as they are), ``hide`` (folders inside
+    those replaced by an empty read-only tmpfs: other site-packages),
+    ``links`` (``[path, target]`` symbolic links to recreate, such as
+    ``/lib -> usr/lib``), ``root`` (an empty folder to build the view on),
+    ``cwd``, and ``uid``/``gid`` (what the worker runs as outside: nobody when
+    the grader is root, else the grader's own ids).
+    """
+    libc = _libc()
+    privileged = os.getuid() == 0
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS
+    if not privileged:
+        flags |= CLONE_NEWUSER
+    if libc.unshare(flags) != 0:
+        os._exit(EX_ISOLATION)
+    if not privileged:
+        # One id inside, nobody, for the grader's own ids outside (all an
+        # unprivileged process may map); setgroups is refused from here on.
+        try:
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", f"{NOBODY} {os.getuid()} 1")
+            _write("/proc/self/gid_map", f"{NOBODY} {os.getgid()} 1")
+        except OSError:
+            os._exit(EX_ISOLATION)
+    # PID 1 cannot end itself by a signal, so it tells the relay how the
+    # worker ended through this pipe, and the relay ends the same way.
+    status_r, status_w = os.pipe()
+    child = os.fork()
+    if child:
+        _relay(child, status_r)  # never returns
+    os.close(status_r)
+    # PID 1 of the new namespace.
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    try:
+        _build_view(libc, view)
+    except OSError:
+        os._exit(EX_ISOLATION)
+    worker = os.fork()
+    if worker:
+        _init(worker, status_w)  # never returns
+    os.close(status_w)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    try:
+        _drop_privileges(libc, privileged, view)
+        os.chdir(view["cwd"])
+    except OSError:
+        os._exit(EX_ISOLATION)
+
+
+def _write(path, text):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _close_all_but(fd):
+    # A relay or init keeps nothing of the worker's: the pipes must reach EOF
+    # when the worker dies, and Popen's error pipe must close at its exec.
+    os.closerange(3, fd)
+    os.closerange(fd + 1, 1 << 20)
+
+
+def _exit_as(status):
+    """End this process as a child that ended with wait ``status`` did."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # SIGKILL and SIGSTOP cannot be caught anyway
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            os.kill(os.getpid(), sig)
+        except OSError:
+            pass
+        os._exit(128 + sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _relay(child, status_r):
+    _close_all_but(status_r)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(status_r, 16)
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(1)
+    if data.strip().isdigit():
+        status = int(data.strip())  # how the worker ended, as PID 1 saw it
+    _exit_as(status)
+
+
+def _init(worker, status_w):
+    """PID 1: reap every process of the namespace; pass on how the worker ended."""
+    _close_all_but(status_w)
+    while True:
+        try:
+            pid, status = os.wait()
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(1)
+        if pid == worker:
+            os.write(status_w, str(status).encode())
+            os._exit(0)  # and the kernel kills whatever the worker left
+
+
+def _mount(libc, source, target, fstype, flags, data=None):
+    if libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                  ctypes.c_ulong(flags), data and data.encode()) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
+
+
+def _makedirs(path, is_dir):
+    parent = os.path.dirname(path)
+    os.makedirs(parent, mode=0o755, exist_ok=True)
+    if is_dir:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+    elif not os.path.exists(path):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+
+
+def _remount_read_only(libc, target):
+    kept = os.statvfs(target).f_flag & _KEPT_MOUNT_FLAGS
+    _mount(libc, None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | kept)
+
+
+def _build_view(libc, view):
+    root = view["root"]
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    hidden = sorted(view.get("hide", []))
+    steps = [(p, "read") for p in view.get("read", [])] + [(p, "write") for p in view.get("write", [])]
+    steps += [(p, "device") for p in view.get("devices", [])] + [(p, "hide") for p in hidden]
+    # Parents before what lies inside them: a hidden site-packages first gets
+    # its empty tmpfs, then NumPy (if it lives there) is bound inside it.
+    steps.sort(key=lambda step: (step[0].rstrip("/").count("/"), step[1] != "hide"))
+    for path, link in view.get("links", []):
+        target = root + path
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        if not os.path.lexists(target):
+            os.symlink(link, target)
+    for path, kind in steps:
+        target = root + path
+        if kind == "hide":
+            if not os.path.isdir(target):
+                continue
+            _mount(libc, "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
+            continue
+        if not os.path.exists(path):
+            continue
+        _makedirs(target, os.path.isdir(path))
+        _mount(libc, path, target, None, MS_BIND | MS_REC)
+        if kind == "read":
+            _remount_read_only(libc, target)
+    os.makedirs(root + "/proc", mode=0o555, exist_ok=True)
+    try:
+        _mount(libc, "proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:
+        pass  # a container may refuse it; nothing of the worker needs /proc
+    for path in hidden:
+        if os.path.isdir(root + path):
+            _mount(libc, None, root + path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chdir(root)
+    if libc.syscall(_SYS_PIVOT_ROOT[platform.machine()], b".", b".") != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"pivot_root: {os.strerror(err)}")
+    if libc.umount2(b".", MNT_DETACH) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"umount: {os.strerror(err)}")
+    os.chdir("/")
+    _mount(libc, None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_privileges(libc, privileged, view):
+    """Become the unprivileged uid with no groups and no capabilities."""
+    if privileged:
+        os.setgroups([])
+        os.setresgid(view["gid"], view["gid"], view["gid"])
+        os.setresuid(view["uid"], view["uid"], view["uid"])  # leaving uid 0 clears every capability
+    else:
+        # Inside its user namespace the process holds every capability over
+        # its own namespaces (it built the view with them); give them all up.
+        data = (_CapData * 2)()
+        if libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), data) != 0:
+            raise OSError(ctypes.get_errno(), "capset")
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

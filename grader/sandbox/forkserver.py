@@ -80,7 +80,7 @@ class ForkServer:
     """The grader's handle on one fork server process."""
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="grader-forkserver-"))
+        self.root = Path(tempfile.mkdtemp(prefix="forkserver-", dir=runtime.private_folder()))
         self.runtime, self.site = runtime.prepare(self.root)
         self.owner = os.getpid()
         self._lock = threading.Lock()

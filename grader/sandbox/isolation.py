@@ -4,9 +4,14 @@ Planned here, in the grader; applied by the worker process to itself before any
 student code runs (``confine.apply``: between fork and exec, or in a child of
 the fork server):
 
-1. A new user and network namespace (``unshare``): no network at all, no
-   capabilities over the host, and ``RLIMIT_NPROC`` enforced even when the
-   grader runs as root (the kernel exempts root only in the initial namespace).
+1. Namespaces and a filesystem view (``confine.isolate``): new mount, PID,
+   IPC, network and UTS namespaces (and a user namespace when the grader is
+   not root). The worker sees only an allow-list of files (the Python runtime,
+   NumPy, the system's libraries, its work folder), every other package folder
+   hidden; it runs as nobody (or as the grader's own unprivileged user, mapped
+   to nobody inside) with no groups and no capabilities; every process it
+   starts, and its SysV/POSIX IPC objects, end with it. Where the kernel
+   refuses that, a user and network namespace alone, as before.
 2. Landlock (Linux >= 5.13, unprivileged): the process may read only the
    Python runtime, NumPy and system libraries, and write only inside its own
    scratch directory, so the course checkout (graders, metadata, the hidden
@@ -25,6 +30,7 @@ import os
 import platform
 from dataclasses import dataclass
 
+from grader.sandbox import confine
 from grader.sandbox.confine import CLONE_NEWNET, CLONE_NEWUSER
 
 _SYS_CREATE, _SYS_ADD_RULE = 444, 445  # same on x86_64 and aarch64
@@ -73,6 +79,7 @@ class Plan:
     namespaces: bool
     landlock: bool = False
     cgroup: str | None = None
+    view: dict | None = None  # for confine.isolate; None: no namespaces of that kind here
 
     def __post_init__(self) -> None:
         self.landlock = self.ruleset_fd is not None
@@ -81,7 +88,10 @@ class Plan:
         found = []
         if self.cgroup:
             found.append("pids cgroup")
-        if self.namespaces:
+        if self.view is not None:
+            found.append("mount+pid+ipc+network namespaces (filesystem view)")
+            found.append("runs as nobody" if os.getuid() == 0 else "own user namespace (nobody inside)")
+        elif self.namespaces:
             found.append("user+network namespace")
         if self.landlock:
             parts = ["files"] + (["network"] if self.abi >= 4 else []) + (["signals"] if self.abi >= 6 else [])
@@ -98,13 +108,17 @@ class Plan:
 
 
 def plan(read_only: list[str], read_write: list[str], use_namespaces: bool = True,
-         max_pids: int | None = None) -> Plan:
+         max_pids: int | None = None, view: dict | None = None) -> Plan:
     """Prepare a Landlock ruleset allowing ``read_only`` and ``read_write`` trees,
-    and a pids cgroup when ``max_pids`` is given and cgroups are writable."""
+    a pids cgroup when ``max_pids`` is given and cgroups are writable, and the
+    filesystem ``view`` (``runtime.view``) when this kernel lets a worker build it."""
     abi = landlock_abi()
     fd = _ruleset(abi, read_only, read_write) if abi else None
     cgroup = make_pids_cgroup(max_pids) if max_pids else None
-    return Plan(ruleset_fd=fd, abi=abi, namespaces=use_namespaces and _namespaces_work(), cgroup=cgroup)
+    if view is not None and not (use_namespaces and view_works(view)):
+        view = None
+    return Plan(ruleset_fd=fd, abi=abi, namespaces=use_namespaces and _namespaces_work(), cgroup=cgroup,
+                view=view)
 
 
 def _ruleset(abi: int, read_only: list[str], read_write: list[str]) -> int | None:
@@ -209,6 +223,28 @@ def kill_cgroup(path: str) -> None:
 
 
 _NAMESPACES_OK: bool | None = None
+_VIEW_OK: bool | None = None
+
+
+def view_works(view: dict) -> bool:
+    """Whether a worker can isolate itself with ``view`` here (tried once per
+    process, with that view: a kernel or container that refuses a namespace,
+    a mount or pivot_root makes the sandbox fall back, and say so)."""
+    global _VIEW_OK
+    if _VIEW_OK is None:
+        _VIEW_OK = False
+        if platform.system() == "Linux" and platform.machine() in confine._SYS_PIVOT_ROOT:
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    confine.isolate(view)
+                    code = 0 if os.getcwd() == view["cwd"] and not os.path.exists(__file__) else 3
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            _VIEW_OK = os.waitstatus_to_exitcode(status) == 0
+    return _VIEW_OK
 
 
 def _namespaces_work() -> bool:

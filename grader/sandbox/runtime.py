@@ -8,15 +8,45 @@ readable under Landlock.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 # The worker's own code: standard library and NumPy only, no grader package.
 FILES = ("worker.py", "wire.py", "confine.py")
+
+
+_private: tuple[int, Path] | None = None
+
+
+def private_folder() -> Path:
+    """This grader process's own folder (mode 0700) for its sandboxes and fork
+    server: not the shared temporary folder, where one student's process could
+    watch for, or change the permissions of, another student's sandbox."""
+    global _private
+    if _private is None or _private[0] != os.getpid() or not _private[1].is_dir():
+        path = Path(tempfile.mkdtemp(prefix="grader-"))
+        _private = (os.getpid(), path)
+        atexit.register(_remove_private, os.getpid(), path)
+    return _private[1]
+
+
+def _remove_private(owner: int, path: Path) -> None:
+    if os.getpid() == owner:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def sandbox_ids() -> tuple[int, int]:
+    """The uid and gid a worker runs as outside its namespaces: nobody when the
+    grader is root; otherwise the grader's own (all it may map), nobody inside."""
+    from grader.sandbox.confine import NOBODY
+
+    return (NOBODY, NOBODY) if os.getuid() == 0 else (os.getuid(), os.getgid())
 
 
 def python() -> str:
@@ -44,15 +74,51 @@ def prepare(root: Path) -> tuple[Path, Path]:
     return runtime, site
 
 
+# What the dynamic loader and the C library read from /etc; nothing else there.
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+_SYSTEM_TREES = ("/usr", "/lib", "/lib64", "/lib32", "/bin")
+
+
 def readable_paths() -> list[str]:
     """What a worker may read besides its runtime and work folders: the
     interpreter, the standard library, NumPy and the system's libraries."""
+    return sorted(set(_runtime_trees()) | set(_SYSTEM_TREES) | set(_ETC_FILES) | set(DEVICES))
+
+
+def _runtime_trees() -> list[str]:
     numpy_dir = _numpy_dir().resolve()
-    paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix),
-             str(numpy_dir), str(numpy_dir.parent / "numpy.libs"),
-             os.path.dirname(os.path.realpath(python()))}
-    paths |= {"/usr", "/lib", "/lib64", "/lib32", "/etc", "/dev/null", "/dev/zero", "/dev/urandom"}
-    return sorted(paths)
+    return [os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix),
+            str(numpy_dir), str(numpy_dir.parent / "numpy.libs"),
+            os.path.dirname(os.path.realpath(python()))]
+
+
+def hidden_package_dirs(trees: list[str]) -> list[str]:
+    """The site-packages and dist-packages folders inside ``trees``: other
+    installed packages (scipy, torch, the grader itself) that a worker must not see."""
+    found = set()
+    patterns = ("lib*/python3*/site-packages", "lib*/python3*/dist-packages", "lib/python3/dist-packages",
+                "local/lib*/python3*/site-packages", "local/lib*/python3*/dist-packages")
+    for tree in trees:
+        for pattern in patterns:
+            found.update(str(p) for p in Path(tree).glob(pattern) if p.is_dir() and not p.is_symlink())
+    return sorted(found)
+
+
+def view(extra_read: list[str], work: Path, root: Path, uid: int, gid: int) -> dict:
+    """The filesystem a worker sees (see ``confine.isolate``): the runtime, the
+    system's libraries and ``extra_read`` read-only, ``work`` writable, built on
+    the empty folder ``root``, every other package folder hidden."""
+    read, links = [], []
+    for path in _runtime_trees() + list(_SYSTEM_TREES) + list(_ETC_FILES) + list(extra_read):
+        if os.path.islink(path) and os.path.dirname(path) == "/":
+            links.append([path, os.readlink(path)])  # /lib -> usr/lib stays a link
+        elif os.path.exists(path):
+            read.append(os.path.realpath(path))
+    read = sorted(set(read))
+    return {"read": read, "write": [str(work)], "devices": [d for d in DEVICES if os.path.exists(d)],
+            "hide": hidden_package_dirs(read), "links": links, "root": str(root), "cwd": str(work),
+            "uid": uid, "gid": gid}
 
 
 def environment(home: Path) -> dict[str, str]:

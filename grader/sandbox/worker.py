@@ -155,7 +155,7 @@ def _forked_child(control, fds, msg, wire, np):
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         confine.apply([tuple(limit) for limit in msg["rlimits"]], extra.get("cgroup"),
-                      bool(msg.get("namespaces")), extra.get("ruleset"))
+                      bool(msg.get("namespaces")), extra.get("ruleset"), msg.get("view"))
         keep = sorted({read_fd, write_fd})
         os.closerange(3, keep[0])
         os.closerange(keep[0] + 1, keep[-1])
