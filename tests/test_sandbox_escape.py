@@ -222,3 +222,49 @@ def tempfile_dir() -> str:
     import tempfile
 
     return tempfile.gettempdir()
+
+
+def _interpreter_for(uid: int, pythonpath: str) -> str | None:
+    """An interpreter of this Python version that ``uid`` can run with NumPy and torch on ``pythonpath``."""
+    import shutil
+    import subprocess
+
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    for exe in dict.fromkeys([sys.executable, getattr(sys, "_base_executable", ""), shutil.which(version) or "",
+                              f"/usr/bin/{version}"]):
+        if not exe or not os.path.exists(exe):
+            continue
+        probe = subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", exe, "-c",
+             "import os, sys, numpy, grader.sandbox.client as c; "
+             "assert os.path.exists(c.runtime.python()); print(sys.version_info[:2])"],
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": pythonpath, "HOME": "/tmp"}, cwd="/",
+            capture_output=True, text=True, timeout=60)
+        if probe.returncode == 0 and probe.stdout.strip() == str(tuple(sys.version_info[:2])):
+            return exe
+    return None
+
+
+@pytest.mark.skipif(os.environ.get("GRADER_UNPRIVILEGED_RUN") == "1", reason="already the unprivileged run")
+def test_the_same_attacks_as_an_unprivileged_grader():
+    """Every test above again, with the grader itself running as an ordinary
+    user (nobody): the worker then gets a user namespace of its own."""
+    import shutil
+    import subprocess
+
+    if os.getuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to start the grader as an unprivileged user")
+    import numpy as _np
+
+    pythonpath = os.pathsep.join([os.path.dirname(os.path.dirname(_np.__file__)), CHECKOUT])
+    exe = _interpreter_for(65534, pythonpath)
+    if exe is None:
+        pytest.skip("no interpreter here that an unprivileged user can run with this checkout's packages")
+    run = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe, "-m", "pytest", "-q",
+         "-p", "no:cacheprovider", "-k", "not unprivileged", os.path.abspath(__file__)],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": pythonpath, "HOME": "/tmp", "GRADER_UNPRIVILEGED_RUN": "1"},
+        cwd=CHECKOUT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    last = run.stdout.strip().splitlines()[-1]
+    assert " passed" in last and "skipped" not in last, run.stdout[-1000:]
