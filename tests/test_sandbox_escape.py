@@ -268,3 +268,77 @@ def test_the_same_attacks_as_an_unprivileged_grader():
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     last = run.stdout.strip().splitlines()[-1]
     assert " passed" in last and "skipped" not in last, run.stdout[-1000:]
+
+
+SABOTEUR = '''
+import os, threading, time
+
+def _sabotage():
+    # Every folder it can name, the shared temporary folder and whatever
+    # sandboxes appear in it, to 000, for as long as the process lives.
+    seen = set()
+    while True:
+        for base in ("/tmp", os.environ.get("TMPDIR", "/tmp"), os.path.dirname(os.getcwd()), "/"):
+            try:
+                names = [os.path.join(base, n) for n in os.listdir(base)]
+            except OSError:
+                names = []
+            for path in [base] + names:
+                try:
+                    os.chmod(path, 0)
+                    seen.add(path)
+                except OSError:
+                    pass
+        time.sleep(0.01)
+
+threading.Thread(target=_sabotage, daemon=True).start()
+if os.fork() == 0:  # and a daemon that would outlive the sandbox
+    os.setsid()
+    if os.fork() == 0:
+        os.execv("/usr/bin/sleep", ["sleep", "MARKER"])
+    os._exit(0)
+
+def sigmoid(z):
+    time.sleep(0.5)
+    return z
+
+def sigmoid_derivative(z):
+    time.sleep(0.5)
+    return z
+'''
+
+
+def test_a_class_with_saboteurs_grades_the_honest_students_exactly(tmp_path):
+    """The issue's batch attack: honest students beside saboteurs get exactly
+    the scores they get alone, and the shared temporary folder is untouched."""
+    import csv
+    import shutil
+
+    import yaml
+    from conftest import ROOT, run_cli
+
+    course = tmp_path / "course"
+    folder = course / "exercises" / "ex01_sigmoid"
+    shutil.copytree(ROOT / "exercises" / "ex01_sigmoid", folder, ignore=shutil.ignore_patterns("mutants"))
+    meta = yaml.safe_load((folder / "exercise.yaml").read_text())
+    meta["limits"].update(call_seconds=2, total_seconds=6)
+    (folder / "exercise.yaml").write_text(yaml.safe_dump(meta))
+    reference = (ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py").read_text()
+    flipped = (ROOT / "exercises" / "ex01_sigmoid" / "mutants" / "sign_flipped.py").read_text()
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    students = {"a_saboteur": SABOTEUR, "b_honest": reference, "c_flipped": flipped, "d_saboteur": SABOTEUR,
+                "e_honest": reference, "f_flipped": flipped}
+    marker = f"{uuid.uuid4().int % 10**6}.{uuid.uuid4().int % 10**6}"
+    for name, source in students.items():
+        (subs / f"{name}.py").write_text(source.replace("MARKER", marker))
+    tmp_mode = stat.S_IMODE(os.stat(tempfile_dir()).st_mode)
+    proc = run_cli("--root", str(course), "batch", str(subs), "--exercise", "ex01", "--jobs", "2",
+                   "--out", str(tmp_path / "grades"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(tmp_path / "grades" / "gradebook.csv", newline="") as f:
+        book = {row["student"]: float(row["total"]) for row in csv.DictReader(f)}
+    assert {name: book[name] for name in students if "saboteur" not in name} == \
+        {"b_honest": 10.0, "c_flipped": 2.0, "e_honest": 10.0, "f_flipped": 2.0}
+    assert stat.S_IMODE(os.stat(tempfile_dir()).st_mode) == tmp_mode
+    assert _processes_with(marker) == [], "no saboteur's daemon outlives the run"
