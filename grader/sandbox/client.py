@@ -185,7 +185,6 @@ class Sandbox:
     def _prepare_root(self) -> Path:
         root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=runtime.private_folder()))
         (root / "work").mkdir()
-        (root / "view").mkdir()  # where the worker builds its filesystem view
         _give_to_sandbox_user(root / "work")
         return root
 
@@ -227,7 +226,7 @@ class Sandbox:
         if self._plan is not None and self._plan.cgroup:
             isolation.kill_cgroup(self._plan.cgroup)  # one that a failed launch left
         uid, gid = runtime.sandbox_ids()
-        view = runtime.view([str(runtime_dir), str(site_dir)], work, self._root / "view", uid, gid)
+        view = runtime.view([str(runtime_dir), str(site_dir)], work, runtime.view_mountpoint(), uid, gid)
         self._plan = isolation.plan(runtime.readable_paths() + [str(runtime_dir), str(site_dir)],
                                     [str(work)], self.use_namespaces, max_pids=int(self.limits.processes),
                                     view=view)

@@ -15,7 +15,7 @@ With a *view* (see ``isolation.plan``) the process becomes three:
   ends as it ended;
 - the namespace's **init** (PID 1): it builds the student's filesystem view (a
   fresh tmpfs holding read-only binds of the runtime, a writable bind of the
-  work folder, three device files and a fresh /proc), pivots into it, and then
+  work folder and a few device files; no /proc, no /sys), pivots into it, and then
   only reaps; when it dies the kernel kills every process of the namespace,
   and the IPC namespace (SysV shared memory, semaphores, message queues) goes
   with them;
@@ -263,11 +263,6 @@ def _build_view(libc, view):
         _mount(libc, path, target, None, MS_BIND | MS_REC)
         if kind == "read":
             _remount_read_only(libc, target)
-    os.makedirs(root + "/proc", mode=0o555, exist_ok=True)
-    try:
-        _mount(libc, "proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    except OSError:
-        pass  # a container may refuse it; nothing of the worker needs /proc
     for path in hidden:
         if os.path.isdir(root + path):
             _mount(libc, None, root + path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)

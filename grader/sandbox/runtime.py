@@ -9,6 +9,7 @@ readable under Landlock.
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib.util
 import os
 import shutil
@@ -39,6 +40,15 @@ def private_folder() -> Path:
 def _remove_private(owner: int, path: Path) -> None:
     if os.getpid() == owner:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def view_mountpoint() -> Path:
+    """An empty folder, the same for every sandbox of this process, on which each
+    worker mounts its own view in its own mount namespace (so the folder stays
+    empty here, and removing a sandbox removes no mount point)."""
+    path = private_folder() / "view"
+    path.mkdir(mode=0o755, exist_ok=True)
+    return path
 
 
 def sandbox_ids() -> tuple[int, int]:
@@ -109,16 +119,24 @@ def view(extra_read: list[str], work: Path, root: Path, uid: int, gid: int) -> d
     """The filesystem a worker sees (see ``confine.isolate``): the runtime, the
     system's libraries and ``extra_read`` read-only, ``work`` writable, built on
     the empty folder ``root``, every other package folder hidden."""
-    read, links = [], []
-    for path in _runtime_trees() + list(_SYSTEM_TREES) + list(_ETC_FILES) + list(extra_read):
+    read, links, hide, devices = _system_view()
+    extra = sorted({os.path.realpath(p) for p in extra_read if os.path.exists(p)} - set(read))
+    return {"read": list(read) + extra, "write": [str(work)], "devices": list(devices),
+            "hide": list(hide) + hidden_package_dirs(extra), "links": [list(link) for link in links],
+            "root": str(root), "cwd": str(work), "uid": uid, "gid": gid}
+
+
+@functools.lru_cache(maxsize=1)
+def _system_view() -> tuple[tuple, tuple, tuple, tuple]:
+    """The part of every view that depends only on this installation (looked up once)."""
+    read, links = set(), []
+    for path in _runtime_trees() + list(_SYSTEM_TREES) + list(_ETC_FILES):
         if os.path.islink(path) and os.path.dirname(path) == "/":
-            links.append([path, os.readlink(path)])  # /lib -> usr/lib stays a link
+            links.append((path, os.readlink(path)))  # /lib -> usr/lib stays a link
         elif os.path.exists(path):
-            read.append(os.path.realpath(path))
-    read = sorted(set(read))
-    return {"read": read, "write": [str(work)], "devices": [d for d in DEVICES if os.path.exists(d)],
-            "hide": hidden_package_dirs(read), "links": links, "root": str(root), "cwd": str(work),
-            "uid": uid, "gid": gid}
+            read.add(os.path.realpath(path))
+    read = tuple(sorted(read))
+    return read, tuple(links), tuple(hidden_package_dirs(list(read))), tuple(d for d in DEVICES if os.path.exists(d))
 
 
 def environment(home: Path) -> dict[str, str]:
