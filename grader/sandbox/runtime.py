@@ -118,11 +118,12 @@ def hidden_package_dirs(trees: list[str]) -> list[str]:
 def view(extra_read: list[str], work: Path, root: Path, uid: int, gid: int) -> dict:
     """The filesystem a worker sees (see ``confine.isolate``): the runtime, the
     system's libraries and ``extra_read`` read-only, ``work`` writable, built on
-    the empty folder ``root``, every other package folder hidden."""
+    the empty folder ``root``, every other package folder hidden. ``extra_read``
+    holds the grader's own folders (the worker's runtime): no packages there."""
     read, links, hide, devices = _system_view()
     extra = sorted({os.path.realpath(p) for p in extra_read if os.path.exists(p)} - set(read))
     return {"read": list(read) + extra, "write": [str(work)], "devices": list(devices),
-            "hide": list(hide) + hidden_package_dirs(extra), "links": [list(link) for link in links],
+            "hide": list(hide), "links": [list(link) for link in links],
             "root": str(root), "cwd": str(work), "uid": uid, "gid": gid}
 
 
