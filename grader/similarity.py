@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import keyword
+import time
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,7 +281,7 @@ def similarity_for_batch(submissions_path: Path, exercises, layout: str = "auto"
     finally:
         if unpacked is not None:
             shutil.rmtree(unpacked, ignore_errors=True)
-    result = {"threshold": threshold, "method": f"winnowing over normalised Python tokens (k={K}, window={WINDOW})",
+    result = {"threshold": threshold, "made": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "method": f"winnowing over normalised Python tokens (k={K}, window={WINDOW})",
               "exercises": {}}
     for ex in exercises:
         files = [StudentFile(s.slug, s.student, s.files[ex.name][0], _decode(s.files[ex.name][1], s.files[ex.name][0]))

@@ -180,7 +180,7 @@ def _similarity_section(data: ClassData) -> str:
     if not sim:
         return ('<section id="similarity"><h2>Similar submissions</h2><p>Not compared: run <code>grader batch ... '
                 '--similarity</code> to list the pairs of similar submissions.</p></section>')
-    parts = [f'<p>Method: {_e(sim.get("method", ""))}. Pairs at or above {100 * float(sim.get("threshold", 0)):.0f}% '
+    parts = [f'<p>Compared {_e(sim.get("made", ""))}; method: {_e(sim.get("method", ""))}. Pairs at or above {100 * float(sim.get("threshold", 0)):.0f}% '
              "(the mean share of each one's fingerprints found in the other), after removing the stub's own code "
              "and the idioms many students share. <b>It never changes a grade</b>: it is evidence for a human "
              "to look at.</p>"]
