@@ -235,13 +235,16 @@ def _rename(source: str, mapping: dict) -> str:
     return "".join(lines)
 
 
-def disguised_copy(source: str, rng: random.Random) -> str:
-    """``source`` with every variable and helper renamed, the functions reordered, the comments rewritten."""
+def disguised_copy(source: str, rng: random.Random, keep=()) -> str:
+    """``source`` with every variable and helper renamed, the functions reordered, the comments rewritten.
+
+    ``keep``: more names the course fixes (another exercise's functions).
+    """
     tree = ast.parse(source)
     mine = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | \
         {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)} | \
         {a.arg for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) for a in node.args.args}
-    mine -= PROTECTED | _KEPT_NAMES
+    mine -= PROTECTED | _KEPT_NAMES | set(keep)
     fresh = [f"{w}{rng.choice(['_x', 'Q', '2', '_new'])}" for w in rng.sample(_WORDS, len(_WORDS))]
     mapping = dict(zip(sorted(mine), fresh))
     renamed = _rename(source, mapping)
