@@ -193,7 +193,7 @@ def _similarity_section(data: ClassData) -> str:
         for i, p in enumerate(pairs):
             regions = "".join(f"<li>lines {r['a'][0]}–{r['a'][1]} ↔ {r['b'][0]}–{r['b'][1]}</li>" for r in p["regions"])
             parts.append(
-                f'<details class="pair" data-score="{p["score"]}" data-a="{_e(p["a"]["slug"])}" '
+                f'<details class="pair"{" open" if i == 0 else ""} data-score="{p["score"]}" data-a="{_e(p["a"]["slug"])}" '
                 f'data-b="{_e(p["b"]["slug"])}"><summary><b>{100 * p["score"]:.0f}%</b> '
                 f'{_e(p["a"]["student"])} ~ {_e(p["b"]["student"])} <span class=meta>({100 * p["a_share"]:.0f}% of '
                 f'the first found in the second, {100 * p["b_share"]:.0f}% the other way)</span></summary>'
