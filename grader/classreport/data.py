@@ -177,6 +177,8 @@ def _cell(entry: dict) -> ExerciseCell:
     if isinstance(result, dict):
         checks = []
         for t in result.get("tests") or []:
+            if not isinstance(t, dict):
+                continue
             output = str(t.get("output") or "")
             checks.append(CheckLine(str(t.get("name", "?")), str(t.get("status", "?")), float(t.get("score") or 0),
                                     float(t.get("max_score") or 0), str(t.get("kind") or ""),
@@ -262,11 +264,14 @@ def _check_stats(raw: list[dict], names: list[str]) -> list[CheckStats]:
     stats: dict[tuple[str, str], CheckStats] = {}
     for r in raw:
         for name in names:
-            result = (r["exercises"].get(name) or {}).get("result")
+            entry = r["exercises"].get(name)
+            result = entry.get("result") if isinstance(entry, dict) else None
             if not isinstance(result, dict):
                 continue
             seen: set[tuple[str, str]] = set()
             for t in result.get("tests") or []:
+                if not isinstance(t, dict):
+                    continue
                 check = str(t.get("name", "?")).split("[")[0]  # parametrized runs count as their check
                 s = stats.setdefault((name, check), CheckStats(name, check, _text(t.get("description") or "", 200),
                                                                0, 0, Counter(), Counter()))

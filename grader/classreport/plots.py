@@ -66,12 +66,12 @@ def _apart(ax, apart: list[tuple[str, int, str]]) -> None:
     for i, a in enumerate(apart):
         ax.annotate(str(a[1]), (i, a[1]), ha="center", va="bottom", fontsize=8)
     ax.set_title("not in the distribution", fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
+    ax.tick_params(axis="x", labelsize=7)
     ax.yaxis.get_major_locator().set_params(integer=True)
 
 
 def _with_apart(plt, apart):
-    fig, (ax, side) = plt.subplots(1, 2, figsize=(6.4, 2.6), gridspec_kw={"width_ratios": [4, 1]})
+    fig, (ax, side) = plt.subplots(1, 2, figsize=(6.8, 2.6), gridspec_kw={"width_ratios": [3.4, 1]})
     _apart(side, apart)
     return fig, ax
 
@@ -80,7 +80,7 @@ def overall_plot(data: ClassData) -> str:
     """The class's total percent: a histogram of the graded, the others apart."""
     plt = _pyplot()
     percents, not_graded, missing = data.overall()
-    fig, ax = _with_apart(plt, [("not graded", not_graded, APART_COLOR), ("nothing\nhanded in", missing, MISSING_COLOR)])
+    fig, ax = _with_apart(plt, [("not\ngraded", not_graded, APART_COLOR), ("nothing\nhanded in", missing, MISSING_COLOR)])
     _distribution(ax, percents, [10 * i for i in range(11)], "total, percent of the maximum")
     ax.set_title("All exercises", fontsize=10)
     return _svg(fig, "overall")
@@ -90,7 +90,7 @@ def exercise_plot(data: ClassData, index: int) -> str:
     """One exercise's scores."""
     plt = _pyplot()
     ex = data.exercises[index]
-    fig, ax = _with_apart(plt, [("not graded", ex.not_graded, APART_COLOR), ("missing", ex.missing, MISSING_COLOR)])
+    fig, ax = _with_apart(plt, [("not\ngraded", ex.not_graded, APART_COLOR), ("missing", ex.missing, MISSING_COLOR)])
     top = ex.max_score or max(ex.scores, default=1.0) or 1.0
     bins = [top * i / 10 for i in range(11)]
     _distribution(ax, ex.scores, bins, f"score out of {top:g}")
@@ -139,7 +139,8 @@ def time_plot(data: ClassData) -> str | None:
     ax.invert_yaxis()
     ax.set_xlabel("seconds to grade (per student and exercise)")
     ax.set_xlim(left=0)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3 - 0.1 / len(data.exercises)), ncol=2, fontsize=8,
+              frameon=False)
     return _svg(fig, "time")
 
 
