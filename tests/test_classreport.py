@@ -311,7 +311,7 @@ def test_grader_report_rebuilds_the_page_without_grading(graded, tmp_path):
     assert not list(copy.glob("reports/.*"))  # nothing was graded: no report rewritten
 
 
-def test_grader_report_errors_are_clear(tmp_path, monkeypatch, capsys):
+def test_grader_report_errors_are_clear(tmp_path):
     proc = run_cli("report", str(tmp_path))
     assert proc.returncode == 2 and "not the output of grader batch" in proc.stderr
     assert "Traceback" not in proc.stderr

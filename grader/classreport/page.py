@@ -16,7 +16,7 @@ import string
 from pathlib import Path
 
 from grader import __version__
-from grader.classreport.data import GRADED, MISSING, NOT_GRADED, ClassData, Student
+from grader.classreport.data import GRADED, MISSING, ClassData, Student
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "report"
 MAX_HINTS = 3

@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
                     "or a GitHub Classroom clone (<assignment>-submissions/<assignment>-<login>/). Each "
                     "student runs in their own sandbox; --jobs processes grade in parallel, each paying "
                     "torch's and pytest's start-up once. Writes OUT/gradebook.csv, OUT/reports/<student>.json, "
-                    "OUT/summary.md and OUT/summary.json. A run that is interrupted resumes: a submission "
+                    "OUT/summary.md, OUT/summary.json and OUT/report.html (pip install 'grader[report]'). A run that is interrupted resumes: a submission "
                     "graded before with the same files, graders, grader version and seed is not graded again.")
     p.add_argument("submissions", type=Path, help="the folder (or .zip) of submissions")
     p.add_argument("--exercise", "-e", action="append", default=[],
