@@ -321,6 +321,20 @@ def test_grader_report_errors_are_clear(tmp_path):
     assert proc.returncode == 2 and "no student report" in proc.stderr
 
 
+def test_grader_report_runs_outside_a_course_folder(graded, tmp_path, monkeypatch):
+    _, out = graded
+    import grader.cli
+    from grader.exercises import ExerciseError
+
+    def nowhere(*args, **kwargs):
+        raise ExerciseError("no exercises found")
+
+    monkeypatch.setattr(grader.cli, "find_root", nowhere)
+    assert grader.cli.main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").stat().st_size > 10_000
+    assert grader.cli.main(["list"]) == 2  # a command that needs the course still says so
+
+
 def test_without_matplotlib_the_message_says_what_to_install(graded, tmp_path, monkeypatch, capsys):
     _, out = graded
     from grader.cli import main

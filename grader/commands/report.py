@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+NEEDS_ROOT = False  # it reads a batch's output, not the course: it runs from anywhere
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
