@@ -43,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser(modules)
     args = parser.parse_args(argv)
     try:
-        root = args.root.resolve() if args.root else find_root()
-        return modules[args.command].run(args, root, parser)
+        module = modules[args.command]
+        # A command that reads only its own input (grader report) runs outside any course folder.
+        root = args.root.resolve() if args.root else find_root() if getattr(module, "NEEDS_ROOT", True) else None
+        return module.run(args, root, parser)
     except ExerciseError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2

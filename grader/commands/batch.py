@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
                     "or a GitHub Classroom clone (<assignment>-submissions/<assignment>-<login>/). Each "
                     "student runs in their own sandbox; --jobs processes grade in parallel, each paying "
                     "torch's and pytest's start-up once. Writes OUT/gradebook.csv, OUT/reports/<student>.json, "
-                    "OUT/summary.md and OUT/summary.json. A run that is interrupted resumes: a submission "
+                    "OUT/summary.md, OUT/summary.json and OUT/report.html (pip install 'grader[report]'). A run that is interrupted resumes: a submission "
                     "graded before with the same files, graders, grader version and seed is not graded again.")
     p.add_argument("submissions", type=Path, help="the folder (or .zip) of submissions")
     p.add_argument("--exercise", "-e", action="append", default=[],
@@ -37,6 +37,11 @@ def add_parser(sub) -> None:
     p.add_argument("--retry-errors", action="store_true",
                    help="grade again the students whose grading failed or was stopped in an earlier run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--similarity", action="store_true",
+                   help="also compare the students' files per exercise and list the similar pairs in "
+                        "OUT/similarity.json and the report (it never changes a grade)")
+    p.add_argument("--similarity-threshold", type=float, metavar="SCORE",
+                   help="the score, above 0 and at most 1, from which a pair is listed (default 0.65)")
 
 
 def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
@@ -52,6 +57,8 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
         return 2
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.similarity_threshold is not None and not 0 < args.similarity_threshold <= 1:
+        parser.error("--similarity-threshold must be above 0 and at most 1")
     try:
         summary = run_batch(args.submissions, exercises, args.out, jobs=args.jobs, seed=args.seed,
                             layout=args.layout, dask=args.dask, retry_errors=args.retry_errors,
@@ -59,6 +66,11 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     except BatchError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2
+    from grader.commands.report import after_batch, similarity_after_batch
+
+    if args.similarity:
+        print(similarity_after_batch(args, exercises))
+    print(after_batch(summary.out))
     print(f"{summary.students} students: {summary.graded} graded now, {summary.reused} unchanged since the "
           f"last run, {summary.errors} exercise(s) not graded; {summary.seconds:.1f} s. "
           f"Gradebook: {summary.out / 'gradebook.csv'}; reports: {summary.out / 'reports'}; "

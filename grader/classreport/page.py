@@ -1,0 +1,241 @@
+"""The class report as one self-contained HTML page.
+
+The page is written whole by the server side (every table row, every
+figure), so it reads without JavaScript; the small script inlined from
+``grader/templates/report/report.js`` adds sorting and filtering of the
+students' table (also from the address: ``report.html#filter=ada&sort=total``).
+The style and the script are inlined and the plots are inline SVG: nothing
+is fetched when the page is viewed. Every text that comes from a student
+(names, file names, messages, code) is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import string
+from pathlib import Path
+
+from grader import __version__
+from grader.classreport.data import GRADED, MISSING, ClassData, Student
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "report"
+MAX_HINTS = 3
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _figure(svg: str | None, caption: str) -> str:
+    if not svg:
+        return f'<p class="empty">{_e(caption)}: nothing to draw.</p>'
+    return f'<figure class="plot">{svg}<figcaption>{_e(caption)}</figcaption></figure>'
+
+
+def _distribution_section(data: ClassData, plots: dict) -> str:
+    percents, not_graded, missing = data.overall()
+    import statistics
+
+    mean = f"{statistics.fmean(percents):.1f}%" if percents else "-"
+    median = f"{statistics.median(percents):.1f}%" if percents else "-"
+    rows = []
+    for ex in data.exercises:
+        rows.append(f"<tr><td>{_e(ex.name)}</td><td>{_e(ex.title)}</td><td class=n>{len(ex.scores)}</td>"
+                    f"<td class=n>{_num(ex.mean)}</td><td class=n>{_num(ex.median)}</td><td class=n>{_num(ex.max_score)}</td>"
+                    f"<td class=n>{ex.missing}</td><td class=n>{ex.not_graded}</td></tr>")
+    figures = "".join(_figure(svg, f"{ex.name}: scores of the {len(ex.scores)} graded students")
+                      for ex, svg in zip(data.exercises, plots["exercises"]))
+    return (
+        '<section id="distribution"><h2>Scores</h2>'
+        f'<p class="stats" id="overall-stats" data-graded="{len(percents)}" data-not-graded="{not_graded}" '
+        f'data-missing="{missing}">{len(data.students)} students: {len(percents)} with a grade, mean '
+        f'<b>{mean}</b>, median <b>{median}</b> of the maximum; apart, never counted as zeros: '
+        f'{not_graded} not graded (the grading failed or was stopped), {missing} who handed in nothing.</p>'
+        + _figure(plots["overall"], "Total score of the students with a grade; those without, apart")
+        + '<table class="plain" id="exercise-stats"><thead><tr><th>exercise</th><th>title</th><th>graded</th>'
+          '<th>mean</th><th>median</th><th>max</th><th>missing</th><th>not graded</th></tr></thead><tbody>'
+        + "".join(rows) + "</tbody></table>"
+        + f'<div class="grid">{figures}</div></section>')
+
+
+def _checks_section(data: ClassData, plots: dict) -> str:
+    rows = []
+    for c in data.checks:
+        hints = "".join(f"<li>{_e(h)} <span class=count>({n})</span></li>" for h, n in c.hints.most_common(MAX_HINTS))
+        kinds = ", ".join(f"{_e(k)} {n}" for k, n in c.kinds.most_common())
+        rows.append(f'<tr data-exercise="{_e(c.exercise)}"><td>{_e(c.exercise)}</td><td title="{_e(c.description)}">'
+                    f'{_e(c.check)}</td><td class=n data-value="{c.share:.4f}">{100 * c.share:.0f}%</td>'
+                    f"<td class=n>{c.failed} / {c.graded}</td><td>{kinds}</td><td><ul class=hints>{hints}</ul></td></tr>")
+    return ('<section id="checks"><h2>Where the class struggled</h2>'
+            '<p>The share of the graded students who failed each check, and the grader\'s most frequent hints '
+            '(its own words: never text a student\'s code printed).</p>'
+            + _figure(plots["checks"], "Students who failed each check")
+            + '<table class="plain" id="check-stats"><thead><tr><th>exercise</th><th>check</th><th>failed</th>'
+              '<th>students</th><th>why</th><th>most frequent hints</th></tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table></section>")
+
+
+def _time_section(data: ClassData, plots: dict) -> str:
+    hits = []
+    for s in data.students:
+        for name, cell in s.cells.items():
+            if cell.limits:
+                hits.append(f'<tr><td><a href="#s-{_e(s.slug)}">{_e(s.name)}</a></td><td>{_e(name)}</td>'
+                            f'<td>{_e(", ".join(cell.limits))}</td><td class=n>{_num(cell.seconds)}</td></tr>')
+    table = ('<table class="plain" id="limit-hits"><thead><tr><th>student</th><th>exercise</th><th>limit hit</th>'
+             '<th>seconds</th></tr></thead><tbody>' + "".join(hits) + "</tbody></table>"
+             if hits else "<p>No student's code hit a limit.</p>")
+    return ('<section id="time"><h2>Time</h2><p>Seconds of grading per student and exercise (the student\'s '
+            'total is in the table below). In orange, and listed, the students whose code hit a limit (time, '
+            'memory, output, recursion) or whose grading was stopped.</p>'
+            + _figure(plots["time"], "Seconds to grade, per student and exercise") + table + "</section>")
+
+
+def _student_row(s: Student, data: ClassData, flagged: set[str]) -> str:
+    cells = []
+    for ex in data.exercises:
+        cell = s.cells.get(ex.name)
+        if cell is None:
+            cells.append('<td class=n data-value="-1">-</td>')
+        elif cell.state == GRADED:
+            title = f' title="{_e(cell.zero_cause)}"' if cell.zero_cause else ""
+            cells.append(f'<td class="n score" data-value="{cell.score:g}"{title}>{cell.score:g}</td>')
+        else:
+            # The gradebook's 0, marked: a missing or ungraded exercise is not a graded 0.
+            cells.append(f'<td class="n score {"missing" if cell.state == MISSING else "error"}" data-value="0" '
+                         f'title="{_e(cell.note)}">0 <small>{_e(cell.state)}</small></td>')
+    causes = "; ".join(f"{name}: {cell.zero_cause}" for name, cell in s.cells.items() if cell.zero_cause)
+    tags = [s.state.replace(" ", "-")]
+    if any(c.limits for c in s.cells.values()):
+        tags.append("limit")
+    if any(c.state == GRADED and c.score == 0 for c in s.cells.values()):
+        tags.append("zero")
+    if s.slug in flagged:
+        tags.append("similar")
+    return (f'<tr class="student" id="row-{_e(s.slug)}" data-slug="{_e(s.slug)}" data-tags="{" ".join(tags)}">'
+            f'<td data-value="{_e(s.name.lower())}"><a href="#s-{_e(s.slug)}">{_e(s.name)}</a></td>'
+            + "".join(cells)
+            + f'<td class="n total" data-value="{s.total:g}">{s.total:g}</td>'
+              f'<td class="n percent" data-value="{s.percent:.1f}">{s.percent:.1f}</td>'
+              f'<td class=n data-value="{s.seconds:g}">{s.seconds:g}</td>'
+              f'<td class="notes">{_e(s.notes)}</td><td class="cause">{_e(causes)}</td></tr>')
+
+
+def _students_section(data: ClassData) -> str:
+    flagged = {side["slug"] for ex in ((data.similarity or {}).get("exercises") or {}).values()
+               for p in ex.get("pairs", []) for side in (p["a"], p["b"])}
+    heads = "".join(f'<th data-type="num" title="{_e(ex.title)}">{_e(ex.name)}</th>' for ex in data.exercises)
+    rows = "".join(_student_row(s, data, flagged) for s in data.students)
+    return (
+        '<section id="students"><h2>Students</h2>'
+        '<div class="controls"><label>Filter <input id="filter" type="search" placeholder="name, note, cause..."></label> '
+        '<label>Show <select id="show"><option value="">everyone</option><option value="zero">a graded 0</option>'
+        '<option value="not-graded">not graded</option><option value="missing">handed in nothing</option>'
+        '<option value="limit">hit a limit</option><option value="similar">flagged as similar</option></select></label> '
+        '<span id="shown"></span></div>'
+        '<table id="students-table" class="sortable"><thead><tr><th data-type="text">student</th>' + heads
+        + '<th data-type="num">total</th><th data-type="num">percent</th><th data-type="num">seconds</th>'
+          '<th data-type="text">notes</th><th data-type="text">cause of a 0</th></tr></thead>'
+          f'<tbody>{rows}</tbody></table></section>')
+
+
+def _student_detail(s: Student) -> str:
+    parts = []
+    for name, cell in s.cells.items():
+        head = f"<h4>{_e(name)}: "
+        if cell.state != GRADED:
+            parts.append(head + f"{_e(cell.state)}</h4><p>{_e(cell.note)}</p>")
+            continue
+        total = sum(c.max_score for c in cell.checks)
+        rows = "".join(
+            f'<tr class="{_e(c.status)}"><td>{_e(c.name)}</td><td>{_e(c.status)}</td><td class=n>{c.score:g} / '
+            f'{c.max_score:g}</td><td>{_e(c.kind)}</td><td class=n>{c.seconds:.3g}</td><td>{_e(c.first_line)}'
+            + "".join(f"<div class=hint>Hint: {_e(h)}</div>" for h in c.hints) + "</td></tr>"
+            for c in cell.checks)
+        parts.append(head + f"{cell.score:g} / {total:g}</h4><p class=meta>file {_e(cell.file)}, "
+                            f"{_num(cell.seconds)} s{'; hit: ' + _e(', '.join(cell.limits)) if cell.limits else ''}</p>"
+                            '<table class="plain checks"><thead><tr><th>check</th><th>status</th><th>points</th>'
+                            f'<th>why</th><th>s</th><th>feedback</th></tr></thead><tbody>{rows}</tbody></table>')
+    info = "".join(f" · {_e(k)}: {_e(v)}" for k, v in s.info.items())
+    return (f'<details class="student-detail" id="s-{_e(s.slug)}"><summary>{_e(s.name)} — {s.total:g} / '
+            f'{s.max_score:g} ({s.percent:.1f}%){info}</summary>'
+            f'<p class=meta>Full report: <a href="reports/{_e(s.slug)}.json">reports/{_e(s.slug)}.json</a></p>'
+            + "".join(parts) + "</details>")
+
+
+def _code(side: dict, regions: list[list[int]]) -> str:
+    shared = {line for a, b in regions for line in range(a, b + 1)}
+    lines = "".join(f'<span class="line{" shared" if i in shared else ""}" data-line="{i}">{_e(text) or " "}</span>'
+                    for i, text in enumerate(side["lines"], 1))
+    more = '<span class="line">… (cut)</span>' if side.get("truncated") else ""
+    return f'<div class="side"><h5>{_e(side["student"])} · {_e(side["file"])}</h5><pre>{lines}{more}</pre></div>'
+
+
+def _similarity_section(data: ClassData) -> str:
+    sim = data.similarity
+    if not sim:
+        return ('<section id="similarity"><h2>Similar submissions</h2><p>Not compared: run <code>grader batch ... '
+                '--similarity</code> to list the pairs of similar submissions.</p></section>')
+    parts = [f'<p>Compared {_e(sim.get("made", ""))}; method: {_e(sim.get("method", ""))}. Pairs at or above {100 * float(sim.get("threshold", 0)):.0f}% '
+             "(the mean share of each one's fingerprints found in the other), after removing the stub's own code "
+             "and the idioms many students share. <b>It never changes a grade</b>: it is evidence for a human "
+             "to look at.</p>"]
+    for name, ex in (sim.get("exercises") or {}).items():
+        pairs = ex.get("pairs") or []
+        parts.append(f"<h3>{_e(name)}: {len(pairs)} pair(s) of {ex.get('compared', 0)} students compared</h3>")
+        skipped = ex.get("skipped") or {}
+        if skipped:
+            parts.append(f"<p class=meta>Not compared (too little code of their own): {_e(', '.join(sorted(skipped)))}</p>")
+        for i, p in enumerate(pairs):
+            regions = "".join(f"<li>lines {r['a'][0]}–{r['a'][1]} ↔ {r['b'][0]}–{r['b'][1]}</li>" for r in p["regions"])
+            parts.append(
+                f'<details class="pair"{" open" if i == 0 else ""} data-score="{p["score"]}" data-a="{_e(p["a"]["slug"])}" '
+                f'data-b="{_e(p["b"]["slug"])}"><summary><b>{100 * p["score"]:.0f}%</b> '
+                f'{_e(p["a"]["student"])} ~ {_e(p["b"]["student"])} <span class=meta>({100 * p["a_share"]:.0f}% of '
+                f'the first found in the second, {100 * p["b_share"]:.0f}% the other way)</span></summary>'
+                f'<ul class="regions">{regions}</ul><div class="sidebyside">'
+                + _code(p["a"], [r["a"] for r in p["regions"]]) + _code(p["b"], [r["b"] for r in p["regions"]])
+                + "</div></details>")
+    return '<section id="similarity"><h2>Similar submissions</h2>' + "".join(parts) + "</section>"
+
+
+def _facts_section(data: ClassData) -> str:
+    f = data.facts
+
+    def listing(values) -> str:
+        if isinstance(values, dict):
+            return ", ".join(f"{_e(k)} ({n})" for k, n in values.items()) or "-"
+        return ", ".join(_e(v) for v in values) or "-"
+
+    rows = [("seed fingerprint", listing(f["seed_fingerprints"])
+             + ' <small>(a digest of the seed: it tells runs apart, the seed stays private)</small>'),
+            ("grader version (results)", listing(f["grader_versions"])),
+            ("devices (results)", listing(f["devices"])),
+            ("sandbox layers (results)", listing(f["sandbox_layers"])),
+            *[(k, listing(v)) for k, v in f["versions"].items()],
+            ("layout", listing(f["layouts"])), ("grading hosts", listing(f["hosts"])),
+            ("graded", f"{_e(f['graded_from'] or '-')} to {_e(f['graded_to'] or '-')}"),
+            ("report made", f"{_e(f['report_made'])} by grader {_e(__version__)}")]
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<section id="facts"><h2>The run</h2><table class="plain" id="run-facts">{body}</table></section>'
+
+
+def render(data: ClassData, plots: dict) -> str:
+    """The whole page."""
+    page = string.Template((TEMPLATES / "page.html").read_text())
+    return page.substitute(
+        title=_e(f"Class report: {len(data.students)} students, {', '.join(e.name for e in data.exercises)}"),
+        style=(TEMPLATES / "report.css").read_text(),
+        script=(TEMPLATES / "report.js").read_text(),
+        distribution=_distribution_section(data, plots),
+        checks=_checks_section(data, plots),
+        time=_time_section(data, plots),
+        students=_students_section(data),
+        details="".join(_student_detail(s) for s in data.students),
+        similarity=_similarity_section(data),
+        facts=_facts_section(data),
+    )

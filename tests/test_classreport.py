@@ -1,0 +1,382 @@
+"""The class report: report.html after `grader batch`, `grader report`, and the page in a real browser."""
+
+import csv
+import json
+import random
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from classgen import disguised_copy
+from conftest import ROOT, run_cli
+
+EX01 = ROOT / "exercises" / "ex01_sigmoid"
+REFERENCE = (ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py").read_text()
+INDEPENDENT = '''import numpy as np
+
+
+def sigmoid(x):
+    x = np.array(x, dtype=float)
+    result = np.empty_like(x)
+    positive = x >= 0
+    result[positive] = 1 / (1 + np.exp(-x[positive]))
+    ex = np.exp(x[~positive])
+    result[~positive] = ex / (1 + ex)
+    if result.ndim == 0:
+        return float(result)
+    return result
+
+
+def sigmoid_derivative(x):
+    sx = sigmoid(x)
+    return sx - sx * sx
+'''
+TANH = '''import numpy as np
+
+
+def sigmoid(z):
+    half = 0.5 * np.asarray(z, dtype=np.float64)
+    value = 0.5 + 0.5 * np.tanh(half)
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def sigmoid_derivative(z):
+    t = np.tanh(0.5 * np.asarray(z, dtype=np.float64))
+    d = 0.25 * (1.0 - t * t)
+    return float(d) if np.ndim(d) == 0 else d
+'''
+HANG = "def sigmoid(z):\n    while True:\n        pass\n\n\ndef sigmoid_derivative(z):\n    while True:\n        pass\n"
+HOSTILE_NAME = "zed <b>&amp;"
+SEED = 987654321
+CLASS = {
+    "ada": REFERENCE,
+    "bob": disguised_copy(REFERENCE, random.Random(1), keep=("sigmoid", "sigmoid_derivative")),  # ada's, renamed and reordered
+    "cal": INDEPENDENT,
+    "cyd": (EX01 / "mutants" / "sign_flipped.py").read_text(),
+    "dee": (EX01 / "sigmoid.py").read_text(),  # the stub
+    "eve": "def sigmoid(z:\n",  # a syntax error
+    "fay": None,  # hands in nothing for ex01
+    "gus": HANG,
+    HOSTILE_NAME: TANH,
+}
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class Node:
+    def __init__(self, tag, attrs, parent=None):
+        self.tag, self.attrs, self.parent, self.children, self.text = tag, dict(attrs), parent, [], ""
+
+    def find_all(self, tag=None, **attrs):
+        out = []
+        for child in self.children:
+            if (tag is None or child.tag == tag) and all(child.attrs.get(k.rstrip("_")) == v for k, v in attrs.items()):
+                out.append(child)
+            out += child.find_all(tag, **attrs)
+        return out
+
+    def find(self, tag=None, **attrs):
+        found = self.find_all(tag, **attrs)
+        return found[0] if found else None
+
+    def all_text(self) -> str:
+        return self.text + "".join(c.all_text() for c in self.children)
+
+
+class Tree(HTMLParser):
+    """The page as a tree of Nodes (html.parser: the standard library's own, strict enough to catch broken nesting)."""
+
+    VOID = {"meta", "br", "input", "img", "link", "hr", "wbr", "source", "col"}
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.root = self.current = Node("#document", {})
+        self.mismatched = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, attrs, self.current)
+        self.current.children.append(node)
+        if tag not in self.VOID:
+            self.current = node
+
+    def handle_startendtag(self, tag, attrs):
+        self.current.children.append(Node(tag, attrs, self.current))
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if self.current.tag != tag:
+            self.mismatched.append((self.current.tag, tag))
+            while self.current.parent is not None and self.current.tag != tag:
+                self.current = self.current.parent
+        if self.current.parent is not None:
+            self.current = self.current.parent
+
+    def handle_data(self, data):
+        holder = Node("#text", {}, self.current)
+        holder.text = data
+        self.current.children.append(holder)
+
+
+def parse(path: Path) -> Node:
+    tree = Tree(path.read_text())
+    assert tree.mismatched == [], tree.mismatched[:5]
+    return tree.root
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course with ex01 only, with tight limits so a hanging submission costs seconds."""
+    root = tmp_path_factory.mktemp("course")
+    folder = root / "exercises" / "ex01_sigmoid"
+    shutil.copytree(EX01, folder, ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    meta = yaml.safe_load((folder / "exercise.yaml").read_text())
+    meta["limits"].update(call_seconds=1, total_seconds=3)
+    (folder / "exercise.yaml").write_text(yaml.safe_dump(meta))
+    return root
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    """One `grader batch --similarity` over the class (shared by the tests that read its report)."""
+    work = tmp_path_factory.mktemp("classreport")
+    subs = work / "subs"
+    subs.mkdir()
+    for i, (name, source) in enumerate(CLASS.items()):
+        folder = subs / name
+        folder.mkdir()
+        if source is None:
+            (folder / "notes.txt").write_text("I did not finish\n")
+        else:
+            (folder / "sigmoid.py").write_text(source)
+    out = work / "grades"
+    proc = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--jobs", "2", "--out", str(out),
+                   "--seed", str(SEED), "--similarity", "--no-progress", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    return proc, out
+
+
+def gradebook(out: Path) -> dict:
+    with open(out / "gradebook.csv", newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def student_rows(page: Node) -> dict:
+    """The students' table: student name -> {column header: (text, data-value)}."""
+    table = page.find("table", id="students-table")
+    heads = [th.all_text().strip() for th in table.find("thead").find_all("th")]
+    rows = {}
+    for tr in table.find("tbody").find_all("tr"):
+        cells = tr.find_all("td")
+        assert len(cells) == len(heads)
+        values = {h: (c.all_text().strip(), c.attrs.get("data-value")) for h, c in zip(heads, cells)}
+        rows[values["student"][0]] = values | {"_tags": tr.attrs.get("data-tags", "").split()}
+    return rows
+
+
+def test_batch_writes_a_self_contained_report(graded):
+    proc, out = graded
+    assert f"class report: {out / 'report.html'}" in proc.stdout
+    text = (out / "report.html").read_text()
+    page = parse(out / "report.html")
+    # Nothing is fetched when the page is viewed: no external script, style, image or font.
+    for node in page.find_all():
+        for attr in ("src", "href"):
+            value = node.attrs.get(attr) or ""
+            assert not value.startswith(("http:", "https:", "//")), (node.tag, value)
+    assert page.find("link") is None and all("src" not in s.attrs for s in page.find_all("script"))
+    assert "default-src 'none'" in page.find("meta", **{"http-equiv": "Content-Security-Policy"}).attrs["content"]
+    # The plots are inline SVG: overall, one per exercise, the checks, the time.
+    figures = page.find_all("figure")
+    assert len(figures) == 4 and all(f.find("svg") is not None for f in figures)
+    assert all(len(f.find("svg").find_all("path")) > 5 for f in figures)  # drawn, not empty frames
+    assert str(SEED) not in text  # the seed stays private ...
+    from grader.classreport.data import seed_fingerprint
+
+    assert seed_fingerprint(SEED) in page.find("table", id="run-facts").all_text()  # ... its fingerprint is shown
+
+
+def test_every_figure_of_the_table_is_the_gradebook(graded):
+    _, out = graded
+    book = gradebook(out)
+    rows = student_rows(parse(out / "report.html"))
+    assert set(rows) == set(book) and len(rows) == len(CLASS)
+    for name, row in book.items():
+        mine = rows[name]
+        assert mine["ex01_sigmoid"][0].split()[0] == row["ex01_sigmoid"], name
+        assert float(mine["ex01_sigmoid"][1]) == float(row["ex01_sigmoid"])
+        assert mine["total"][0] == row["total"] and mine["percent"][0] == row["percent"]
+        assert mine["notes"][0] == row["notes"]
+    assert rows["ada"]["ex01_sigmoid"][0] == "10" and rows["dee"]["ex01_sigmoid"][0] == "0"
+    # A missing file is the gradebook's 0, marked as such, with its cause.
+    assert rows["fay"]["ex01_sigmoid"][0] == "0 missing" and "missing" in rows["fay"]["_tags"]
+    assert "import" in rows["eve"]["cause of a 0"][0] and "zero" in rows["eve"]["_tags"]
+    assert "similar" in rows["ada"]["_tags"] and "similar" in rows["bob"]["_tags"]
+    assert "similar" not in rows["cal"]["_tags"]
+
+
+def test_distributions_keep_the_ungraded_apart(graded):
+    _, out = graded
+    book = gradebook(out)
+    page = parse(out / "report.html")
+    stats = page.find("p", id="overall-stats").attrs
+    handed_in = [n for n in book if n != "fay"]
+    assert int(stats["data-graded"]) == len(handed_in) and int(stats["data-missing"]) == 1
+    mean = sum(float(book[n]["percent"]) for n in handed_in) / len(handed_in)
+    assert f"mean {mean:.1f}%" in page.find("p", id="overall-stats").all_text().replace("\n", " ")
+    cells = [td.all_text().strip() for td in page.find("table", id="exercise-stats").find("tbody").find_all("td")]
+    scores = [float(book[n]["ex01_sigmoid"]) for n in handed_in]
+    assert cells[2] == str(len(handed_in)) and float(cells[3]) == pytest.approx(sum(scores) / len(scores), abs=1e-3)
+    assert cells[6:8] == ["1", "0"]  # missing, not graded
+
+
+def test_checks_times_and_limits(graded):
+    _, out = graded
+    page = parse(out / "report.html")
+    reports = {p.stem: json.loads(p.read_text()) for p in (out / "reports").glob("*.json")}
+    failed = sum(any(t["name"] == "test_sigmoid_scalar" and t["status"] != "passed" for t in r["exercises"]
+                     ["ex01_sigmoid"]["result"]["tests"]) for r in reports.values() if r["exercises"]["ex01_sigmoid"]["result"])
+    graded_n = sum(bool(r["exercises"]["ex01_sigmoid"]["result"]) for r in reports.values())
+    rows = {tr.find_all("td")[1].all_text().strip(): tr for tr in page.find("table", id="check-stats").find_all("tr")[1:]}
+    scalar = rows["test_sigmoid_scalar"]
+    assert scalar.find_all("td")[3].all_text().strip() == f"{failed} / {graded_n}"
+    # The grader's own hint for the sign-flipped sigmoid is among the most frequent.
+    assert "sign inside exp is flipped" in scalar.find("ul").all_text()
+    hits = page.find("table", id="limit-hits")
+    assert hits is not None and "gus" in hits.all_text() and "time" in hits.all_text()
+    assert "ada" not in hits.all_text()
+
+
+def test_drill_down_to_each_student(graded):
+    _, out = graded
+    page = parse(out / "report.html")
+    details = {d.attrs["id"]: d for d in page.find_all("details") if "student-detail" in d.attrs.get("class", "")}
+    for tr in page.find("table", id="students-table").find("tbody").find_all("tr"):
+        slug = tr.attrs["data-slug"]
+        assert tr.find("a").attrs["href"] == f"#s-{slug}" and f"s-{slug}" in details
+        link = details[f"s-{slug}"].find("a").attrs["href"]
+        assert link == f"reports/{slug}.json" and (out / link).is_file()
+    assert "sign inside exp is flipped" in details["s-cyd"].all_text()
+
+
+def test_student_text_is_escaped(graded):
+    _, out = graded
+    page = parse(out / "report.html")
+    rows = student_rows(page)
+    assert HOSTILE_NAME in rows  # shown as text ...
+    table = page.find("table", id="students-table")
+    assert table.find("b") is None  # ... never as markup
+
+
+def test_similar_pairs_in_the_report_and_in_similarity_json(graded):
+    proc, out = graded
+    assert "Similar submissions" in proc.stdout
+    data = json.loads((out / "similarity.json").read_text())
+    pairs = data["exercises"]["ex01_sigmoid"]["pairs"]
+    assert [(p["a"]["slug"], p["b"]["slug"]) for p in pairs] == [("ada", "bob")]
+    page = parse(out / "report.html")
+    (pair,) = page.find("section", id="similarity").find_all("details")
+    assert (pair.attrs["data-a"], pair.attrs["data-b"]) == ("ada", "bob")
+    sides = pair.find_all("div", class_="side")
+    assert len(sides) == 2
+    shared = [[s.all_text() for s in side.find_all("span") if "shared" in s.attrs.get("class", "")] for side in sides]
+    assert any("np.where" in line for line in shared[0]) and any("np.where" in line for line in shared[1])
+    # It never changes a grade: ada and bob keep what the grader gave them.
+    book = gradebook(out)
+    assert book["ada"]["ex01_sigmoid"] == "10" and book["bob"]["ex01_sigmoid"] == "10"
+
+
+def test_grader_report_rebuilds_the_page_without_grading(graded, tmp_path):
+    _, out = graded
+    copy = tmp_path / "grades"
+    shutil.copytree(out, copy)
+    (copy / "report.html").unlink()
+    # A grading that failed: that student's grade is unknown, shown apart and never as a 0 in the figures.
+    report = json.loads((copy / "reports" / "cal.json").read_text())
+    report["exercises"]["ex01_sigmoid"].update(result=None, error="grading took more than 5 s and was stopped")
+    (copy / "reports" / "cal.json").write_text(json.dumps(report))
+    proc = run_cli("report", str(copy))
+    assert proc.returncode == 0, proc.stderr
+    page = parse(copy / "report.html")
+    assert int(page.find("p", id="overall-stats").attrs["data-not-graded"]) == 1
+    rows = student_rows(page)
+    assert rows["cal"]["ex01_sigmoid"][0] == "0 not graded" and "not-graded" in rows["cal"]["_tags"]
+    assert "cal" in page.find("table", id="limit-hits").all_text()
+    assert not list(copy.glob("reports/.*"))  # nothing was graded: no report rewritten
+
+
+def test_grader_report_errors_are_clear(tmp_path):
+    proc = run_cli("report", str(tmp_path))
+    assert proc.returncode == 2 and "not the output of grader batch" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "x.json").write_text("{broken")
+    proc = run_cli("report", str(tmp_path))
+    assert proc.returncode == 2 and "no student report" in proc.stderr
+
+
+def test_grader_report_runs_outside_a_course_folder(graded, tmp_path, monkeypatch):
+    _, out = graded
+    import grader.cli
+    from grader.exercises import ExerciseError
+
+    def nowhere(*args, **kwargs):
+        raise ExerciseError("no exercises found")
+
+    monkeypatch.setattr(grader.cli, "find_root", nowhere)
+    assert grader.cli.main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").stat().st_size > 10_000
+    assert grader.cli.main(["list"]) == 2  # a command that needs the course still says so
+
+
+def test_without_matplotlib_the_message_says_what_to_install(graded, tmp_path, monkeypatch, capsys):
+    _, out = graded
+    from grader.cli import main
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 2
+    assert "pip install 'grader[report]'" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def _chromium_dom(page: Path, fragment: str, tmp_path: Path) -> Node:
+    profile = tmp_path / f"profile-{abs(hash(fragment))}"
+    proc = subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--dump-dom", page.as_uri() + fragment],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    tree = Tree(proc.stdout)
+    return tree.root
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium (/usr/bin/chromium) is not installed: "
+                                                   "apt-get install chromium to render the page in a browser")
+def test_the_page_works_in_a_real_browser(graded, tmp_path):
+    _, out = graded
+    book = gradebook(out)
+    page = out / "report.html"
+    # Sorted by percent, highest first, by the page's own script.
+    dom = _chromium_dom(page, "#sort=percent&dir=desc", tmp_path)
+    body = dom.find("body")
+    assert body.attrs.get("data-ready") == "1"  # the script ran to its end
+    assert len(dom.find_all("svg")) >= 4
+    rows = dom.find("table", id="students-table").find("tbody").find_all("tr")
+    assert len(rows) == len(book)
+    percents = [float(r.find("td", class_="n percent").attrs["data-value"]) for r in rows]
+    assert percents == sorted(percents, reverse=True)
+    heads = {th.all_text().strip(): th.attrs.get("aria-sort") for th in dom.find("table", id="students-table").find_all("th")}
+    assert heads["percent"] == "descending"
+    # Filtered: only the students not graded / handing in nothing stay visible.
+    dom = _chromium_dom(page, "#show=missing", tmp_path)
+    visible = [r.attrs["data-slug"] for r in dom.find("table", id="students-table").find("tbody").find_all("tr")
+               if "hidden" not in r.attrs]
+    assert visible == ["fay"]
+    assert dom.find("span", id="shown").all_text() == f"1 of {len(book)} students shown"
