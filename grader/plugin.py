@@ -136,6 +136,9 @@ class GradingSession:
         self.sandboxes: dict[str, Sandbox] = {}
         self.usage_errors: list[str] = []
         self._oracle = None
+        # Set by grading.grade(use_cache=True): the oracle's results replayed from there.
+        self.oracle_store = None
+        self._cached_oracles: dict[str, Any] = {}
         self._exercises: dict[Path, Exercise] = {}
         self._points: dict[str, float] = {}
         self._started: dict[str, float] = {}
@@ -165,6 +168,18 @@ class GradingSession:
 
             self._oracle = Oracle()
         return self._oracle
+
+    def oracle_for(self, ex: Exercise):
+        """The oracle a check of ``ex`` asks: the real one, or one that replays
+        cached results and asks the real one (importing torch) for the rest."""
+        if self.oracle_store is None:
+            return self.oracle
+        if ex.name not in self._cached_oracles:
+            from grader.oraclecache import CachedOracle, exercise_digest
+
+            self._cached_oracles[ex.name] = CachedOracle(self.oracle_store, exercise_digest(ex, self.seed),
+                                                         lambda: self.oracle)
+        return self._cached_oracles[ex.name]
 
     def close(self) -> None:
         import shutil
@@ -264,7 +279,9 @@ class GradingSession:
             result.score = sum(t.score for t in result.tests)
             result.max_score = sum(t.max_score for t in result.tests)
             result.seconds = round(time.perf_counter() - self._started.get(name, time.perf_counter()), 3)
-            if self._oracle is not None:
+            if name in self._cached_oracles:
+                result.devices = self._cached_oracles[name].device_names
+            elif self._oracle is not None:
                 result.devices = self._oracle.device_names
             else:
                 result.devices = ["cpu"]
@@ -370,7 +387,7 @@ def student(request) -> Student:
 
 @pytest.fixture
 def oracle(request):
-    return request.config.stash[_SESSION].oracle
+    return request.config.stash[_SESSION].oracle_for(_exercise(request))
 
 
 @pytest.fixture

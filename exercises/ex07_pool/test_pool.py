@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.compare import GradingFailure, fmt_shape
-from grader.oracle import Expected
+from grader.expected import Expected
 from grader.sandbox.client import StudentError
 
 
