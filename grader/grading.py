@@ -26,13 +26,16 @@ def grade(
     seed: int | None = None,
     quiet: bool = True,
     use_cache: bool = False,
+    verify_cache: bool = False,
 ) -> list[ExerciseResult]:
     """Grade each exercise (its stub, or the file given in ``submissions``).
 
     ``use_cache``: replay the oracle's results from the local cache
     (``oraclecache.py``), importing torch only for what is missing. Only for
     a student's own checks: CI, batch and the Gradescope autograder compute
-    everything fresh (the default).
+    everything fresh (the default). ``verify_cache`` (for the framework's
+    tests): every replayed value is also computed, and a difference is a
+    grader fault.
     """
     import gc
 
@@ -47,6 +50,7 @@ def grade(
 
         lazytorch.install()
         session.oracle_store = OracleStore(cache_dir() / "oracle")
+        session.verify_cache = verify_cache
     # What is imported by now lives as long as the process: keep it out of
     # every collection (pytest's own at the end of a session included).
     gc.freeze()

@@ -138,6 +138,7 @@ class GradingSession:
         self._oracle = None
         # Set by grading.grade(use_cache=True): the oracle's results replayed from there.
         self.oracle_store = None
+        self.verify_cache = False
         self._cached_oracles: dict[str, Any] = {}
         self._exercises: dict[Path, Exercise] = {}
         self._points: dict[str, float] = {}
@@ -178,7 +179,7 @@ class GradingSession:
             from grader.oraclecache import CachedOracle, exercise_digest
 
             self._cached_oracles[ex.name] = CachedOracle(self.oracle_store, exercise_digest(ex, self.seed),
-                                                         lambda: self.oracle)
+                                                         lambda: self.oracle, verify=self.verify_cache)
         return self._cached_oracles[ex.name]
 
     def close(self) -> None:
