@@ -147,6 +147,10 @@ class Sandbox:
         self.use_fork_server = use_fork_server
         self._plan: isolation.Plan | None = None
         self.forked = False  # whether the current worker came from the fork server
+        # A function that hung once would hang again: each later call of it fails
+        # at once (function -> the message), and the other functions keep their time.
+        self.check_name = ""  # the check now running, set by the grader, for that message
+        self._timed_out: dict[str, str] = {}
 
     # -- life cycle -------------------------------------------------------
 
@@ -337,6 +341,8 @@ class Sandbox:
 
         Raises StudentError when the student's code cannot produce a value.
         """
+        if func in self._timed_out:
+            raise StudentError(self._timed_out[func], kind="timeout")
         self._ensure_ready(func)
         call_id = self._new_id()
         message = {
@@ -347,7 +353,14 @@ class Sandbox:
             "kwargs": _encode_args(dict(kwargs)),
         }
         start = time.perf_counter()
-        reply = self._request(message, what=f"`{func}`")
+        try:
+            reply = self._request(message, what=f"`{func}`")
+        except StudentError as exc:
+            if exc.kind == "timeout":
+                where = f" in {self.check_name}" if self.check_name else ""
+                self._timed_out[func] = (f"`{func}` not run again: it timed out{where} "
+                                         f"({self.limits.call_seconds:g} s)")
+            raise
         seconds = time.perf_counter() - start
         output = self._read_output()
         self._check_forbidden(f"`{func}`")
