@@ -28,3 +28,9 @@ def load_report(path: Path) -> dict | None:
         return data if isinstance(data, dict) else None
     except (OSError, ValueError):
         return None
+
+
+def not_reached(entry: dict) -> bool:
+    """An exercise of a student report that an interrupted run did not grade:
+    no result, no error, and a file to grade."""
+    return not (entry.get("result") or entry.get("error") or entry.get("missing"))

@@ -63,7 +63,9 @@ class LocalPool:
         job.deadline = time.monotonic() + self.startup_seconds
         return job
 
-    def run(self, tasks: Iterable[dict], on_result: Callable[[dict], None]) -> None:
+    def run(self, tasks: Iterable[dict], on_result: Callable[[dict], None],
+            on_start: Callable[[dict], None] | None = None) -> None:
+        """Grade ``tasks``; ``on_result`` gets each result, ``on_start`` each task as a job starts it."""
         from multiprocessing.connection import wait
 
         pending = deque(tasks)
@@ -92,6 +94,8 @@ class LocalPool:
                             elif kind == "start":
                                 job.started = time.monotonic()
                                 job.deadline = job.started + self.deadline_for(job.task)
+                                if on_start is not None:
+                                    on_start(job.task)
                             elif kind == "done":
                                 job.task = None
                                 on_result(payload)

@@ -28,12 +28,13 @@ from grader.progress import Progress
 @dataclass
 class BatchSummary:
     students: int
-    graded: int  # students graded in this run (the others were reused)
-    reused: int
+    graded: int  # students graded in this run
+    reused: int  # students whose results an earlier run left (same files, graders, version, seed)
     errors: int
     seconds: float
     out: Path
     layout: str
+    without_files: int = 0  # students with no file to grade for any exercise (not from an earlier run)
 
 
 def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs: int | None = None,
@@ -67,6 +68,7 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
 
     reports: dict[str, dict] = {}
     tasks: list[dict] = []
+    reused = set()  # students with at least one result taken from an earlier run
     for sub in subs:
         old = load_report(out / REPORTS / f"{sub.slug}.json") or {}
         old_ex = old.get("exercises") if isinstance(old.get("exercises"), dict) else {}
@@ -77,6 +79,7 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             if prev and prev.get("key") == key and (prev.get("result") or prev.get("missing")
                                                     or (prev.get("error") and not retry_errors)):
                 entries[ex.name] = prev
+                reused.add(sub.slug)
             elif ex.name in sub.missing or ex.name not in sub.files:
                 entries[ex.name] = {"key": key, "file": None, "result": None,
                                     "missing": sub.missing.get(ex.name, "no file for this exercise")}
@@ -93,12 +96,15 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
         else:
             _finish_report(out, reports[sub.slug], by_name)
     graded_now = {t["student"] for t in tasks}
+    unchanged = len(reused - graded_now)
+    without_files = len(subs) - len(graded_now) - unchanged
     log(f"{len(subs)} submissions ({layout} layout), {len(exercises)} exercise(s): "
-        f"{len(tasks)} to grade, {len(subs) - len(tasks)} unchanged since the last run"
+        f"{len(tasks)} to grade, {unchanged} unchanged since the last run"
+        + (f", {without_files} without a file to grade" if without_files else "")
         + (f", on {dask if dask != 'local' else 'a local Dask cluster'}" if dask and tasks else
            f", {min(jobs, max(len(tasks), 1))} job(s)" if tasks else ""))
 
-    bar = Progress(len(tasks), enabled=progress)
+    bar = Progress(len(tasks), enabled=progress, slots=min(jobs, max(len(tasks), 1)))
 
     def deadline(task: dict) -> float:
         # The sandbox bounds the student's time by the exercise's limits; the
@@ -124,24 +130,38 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             for entry in report["exercises"].values():
                 entry["note"] = f"graded by grader {result.get('grader')}, not {__version__}"
         _finish_report(out, report, by_name)
-        bar.advance(note=report["student"])
+        bar.advance(note=report["student"], key=result["student"])
+
+    def on_start(task: dict) -> None:
+        bar.started(task["student"])
 
     try:
         if tasks:
             if dask:
-                run_dask(tasks, bundle, dask, jobs, on_result)
+                run_dask(tasks, bundle, dask, jobs, on_result, on_start)
             else:
-                LocalPool(jobs, bundle, deadline).run(tasks, on_result)
-    finally:
+                LocalPool(jobs, bundle, deadline).run(tasks, on_result, on_start)
+    except KeyboardInterrupt:
+        # What was graded is kept (each student's report is already written): the
+        # gradebook and summary of it, marked partial, before the run stops.
         bar.close()
+        _write_outputs(out, reports, exercises, log=lambda text: None)
+        log(f"interrupted: the gradebook and summary in {out} are partial; run the same command again to finish")
+        raise
+    bar.close()
+    _write_outputs(out, reports, exercises, log)
+    return BatchSummary(len(subs), len(graded_now), unchanged, errors,
+                        round(time.monotonic() - start, 3), out, layout, without_files)
+
+
+def _write_outputs(out: Path, reports: dict[str, dict], exercises: list[Exercise], log) -> None:
+    """gradebook.csv, summary.json and summary.md (partial when some students were not reached)."""
     write_gradebook(out, reports, exercises)
     summary = summarize(reports, exercises)
     atomic_write(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     text = format_summary(summary)
     atomic_write(out / "summary.md", text)
     log(text)
-    return BatchSummary(len(subs), len(graded_now), len(subs) - len(graded_now), errors,
-                        round(time.monotonic() - start, 3), out, layout)
 
 
 def _finish_report(out: Path, report: dict, by_name: dict[str, Exercise]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from grader.batch.common import not_reached
 from grader.exercises import Exercise
 from grader.text import sanitize
 
@@ -14,7 +15,13 @@ _STUDENT_TEXT = re.compile(r"^\s*(Traceback \(your code\):|Your code printed:)",
 
 
 def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
-    """Figures for the instructor: score distribution, the checks that fail most, the commonest hints."""
+    """Figures for the instructor: score distribution, the checks that fail most, the commonest hints.
+
+    Over the students graded: when a run was interrupted, those it did not
+    reach are left out and counted in ``partial``."""
+    everyone = len(reports)
+    reports = {slug: r for slug, r in reports.items()
+               if not any(not_reached(e) for e in r["exercises"].values())}
     percents = sorted(r.get("percent", 0.0) for r in reports.values())
     bins = [0] * 10
     for p in percents:
@@ -26,6 +33,7 @@ def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
     per_ex_scores: dict[str, list[float]] = {ex.name: [] for ex in exercises}
     missing: Counter = Counter()
     errors: Counter = Counter()
+    sandboxes: dict[str, dict] = {}  # the layers in effect -> students and machines
     for r in reports.values():
         for name, entry in r["exercises"].items():
             result = entry.get("result")
@@ -37,6 +45,11 @@ def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
                 continue
             graded_per_ex[name] += 1
             per_ex_scores.setdefault(name, []).append(result["score"])
+            layers = ", ".join(result.get("sandbox") or []) or "not recorded"
+            seen = sandboxes.setdefault(layers, {"students": set(), "hosts": set()})
+            seen["students"].add(r.get("slug") or r.get("student"))
+            if entry.get("job"):
+                seen["hosts"].add(str(entry["job"]).rsplit(":", 1)[0])
             seen_hints = set()
             for t in result.get("tests", []):
                 if t["status"] == "passed":
@@ -52,6 +65,9 @@ def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
     median = percents[len(percents) // 2] if percents else 0.0
     return {
         "students": len(reports),
+        # None for a complete run; else how many students the interrupted run had not graded.
+        "partial": {"students_in_class": everyone, "not_graded_yet": everyone - len(reports)}
+        if everyone > len(reports) else None,
         "mean_percent": round(sum(percents) / len(percents), 2) if percents else 0.0,
         "median_percent": round(median, 2),
         "histogram": [{"from": 10 * i, "to": 10 * i + 10, "students": n} for i, n in enumerate(bins)],
@@ -65,38 +81,57 @@ def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
                           for (e, c), n in failed.most_common(15)],
         "hints": [{"exercise": e, "hint": h, "students": n} for (e, h), n in hints.most_common(10)],
         "failure_kinds": dict(kinds.most_common()),
+        "sandboxes": [{"layers": layers, "students": len(v["students"]), "hosts": sorted(v["hosts"])}
+                      for layers, v in sorted(sandboxes.items(), key=lambda kv: -len(kv[1]["students"]))],
     }
 
 
 def format_summary(s: dict) -> str:
-    """The summary as markdown (readable as plain text too)."""
-    lines = [f"# Batch grading: {s['students']} students", "",
-             f"Mean {s['mean_percent']:.1f}%, median {s['median_percent']:.1f}%.", "",
-             "## Score distribution (total, percent)", "", "```"]
+    """The summary as markdown (readable as plain text too); every figure says its unit and population."""
+    n = s["students"]
+    partial = s.get("partial")
+    title = f"# Batch grading: {n} students"
+    if partial:
+        title = (f"# Batch grading (partial): {n} of {partial['students_in_class']} students graded; the run was "
+                 f"interrupted, {partial['not_graded_yet']} not graded yet")
+    lines = [title, "",
+             f"Total score, over all {n} students graded (an exercise without a file counts as 0): "
+             f"mean {s['mean_percent']:.1f}%, median {s['median_percent']:.1f}%.", "",
+             f"## Score distribution (students per band of total percent; {n} students)", "", "```"]
     top = max((b["students"] for b in s["histogram"]), default=0) or 1
     for b in s["histogram"]:
         label = f"{b['from']}-{b['to']}%".rjust(7)
         lines.append(f"{label} | {'#' * round(40 * b['students'] / top):<40} {b['students']}")
-    lines += ["```", "", "## Exercises", "", "| exercise | graded | mean score | missing | not graded |",
-              "|---|---|---|---|---|"]
+    lines += ["```", "", "## Exercises", "",
+              "Mean score in points, over the students graded on that exercise (those without a file, or whose "
+              "grading failed, are counted apart).", "",
+              "| exercise | students graded | mean score (points, of those graded) | students without a file "
+              "| students not graded (errors) |", "|---|---|---|---|---|"]
     for e in s["exercises"]:
         mean = f"{e['mean_score']:g} / {e['max_score']:g}" if e["mean_score"] is not None else "-"
         lines.append(f"| {e['exercise']} | {e['graded']} | {mean} | {e['missing']} | {e['errors']} |")
     lines += ["", "## Checks failed most", ""]
     if s["failed_checks"]:
-        lines += ["| exercise | check | students | of those graded |", "|---|---|---|---|"]
+        lines += ["| exercise | check | students who failed it | percent of the students graded on the exercise |",
+                  "|---|---|---|---|"]
         lines += [f"| {c['exercise']} | {c['check']} | {c['students']} | {c['percent']:.0f}% |"
                   for c in s["failed_checks"]]
     else:
         lines.append("None: every graded check passed.")
     lines += ["", "## Most frequent hints", ""]
     if s["hints"]:
-        lines += ["| exercise | hint | students |", "|---|---|---|"]
+        lines += ["| exercise | hint | students given it |", "|---|---|---|"]
         lines += [f"| {h['exercise']} | {_md_cell(h['hint'])} | {h['students']} |" for h in s["hints"]]
     else:
         lines.append("No hint was given.")
     if s["failure_kinds"]:
-        lines += ["", "Failures by cause: " + ", ".join(f"{k} {n}" for k, n in s["failure_kinds"].items()) + "."]
+        lines += ["", "Failed checks by cause (number of checks, all students and exercises graded): "
+                  + ", ".join(f"{k} {n}" for k, n in s["failure_kinds"].items()) + "."]
+    if s.get("sandboxes"):
+        lines += ["", "## Sandbox", "", "The isolation layers in effect (students graded with them, and where):", ""]
+        for box in s["sandboxes"]:
+            hosts = f" on {', '.join(box['hosts'])}" if box["hosts"] else ""
+            lines.append(f"- {box['layers']}: {box['students']} students{hosts}")
     return "\n".join(lines) + "\n"
 
 
