@@ -82,6 +82,33 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     assert "GRADER_PASS_MARK" in flow["env"] and "GRADER_EXERCISES" in flow["env"]
 
 
+def test_workflow_caches_the_trusted_install_without_letting_a_pull_request_write_it():
+    flow = yaml.safe_load(AUTOGRADE.read_text())
+    steps = flow["jobs"]["grade"]["steps"]
+    uses = [str(s.get("uses", "")) for s in steps]
+    # Restore and save are separate steps: actions/cache would save at the end of every job.
+    assert not any(u.startswith("actions/cache@") for u in uses)
+    restore = steps[next(i for i, u in enumerate(uses) if u.startswith("actions/cache/restore@"))]
+    save_at = next(i for i, u in enumerate(uses) if u.startswith("actions/cache/save@"))
+    save = steps[save_at]
+    install_at = next(i for i, s in enumerate(steps) if "pip install" in str(s.get("run", "")))
+    grade_at = next(i for i, s in enumerate(steps) if " ci " in str(s.get("run", "")))
+    # Keyed on the base branch's lock files (the base checkout) and the exact Python.
+    key = restore["with"]["key"]
+    assert "hashFiles('base/constraints.txt', 'base/pyproject.toml')" in key and "python-version" in key
+    assert "head/" not in key and "restore-keys" not in restore["with"]
+    # Saved only outside pull requests, on the default branch, right after installing, before grading.
+    condition = " ".join(save["if"].split())
+    assert "github.event_name != 'pull_request_target'" in condition
+    assert "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)" in condition
+    assert install_at < save_at < grade_at
+    assert save["with"]["path"] == restore["with"]["path"]
+    # The grader package is the base checkout's even when its dependencies come from the cache.
+    assert "--no-deps --force-reinstall ." in steps[install_at]["run"]
+    # A push only builds the cache: nothing is graded.
+    assert steps[grade_at]["if"] == "github.event_name != 'push'"
+
+
 # -- the trusted-base flow, in a real git repository ------------------------------------------------
 
 
