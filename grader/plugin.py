@@ -376,7 +376,9 @@ def student(request) -> Student:
         sandbox = session.sandbox(ex)
     except SubmissionError as exc:
         raise StudentError(str(exc), kind="submission") from None
-    sandbox.check_name = request.node.name  # named in "timed out in <check>" for later calls
+    spec = ex.checks.get(_check_name(request.node))
+    # Named in "timed out in <check>" for later calls (a hidden check's name is not shown).
+    sandbox.check_name = "a hidden check" if spec is not None and spec.hidden else request.node.name
     called: list[str] = []
     request.node.stash[_CALLED] = called
     return Student(sandbox, called)
