@@ -128,7 +128,7 @@ def test_summary_for_the_instructor(graded):
     assert data["histogram"][9]["students"] == 2 and data["histogram"][0]["students"] == 5
     assert data["partial"] is None
     # Every figure says its unit and the students it is over.
-    assert f"over all {n} students graded (an exercise without a file counts as 0)" in summary
+    assert f"over all {n} students (an exercise without a file counts as 0)" in summary
     assert "mean score (points, of those graded)" in summary and "students without a file" in summary
     assert "Failed checks by cause (number of checks" in summary
     assert "## Sandbox" in summary and f"{len(CLASS)} students" in summary

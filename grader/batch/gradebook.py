@@ -83,7 +83,7 @@ def zero_cause(result: dict) -> str:
     causes = Counter(_KINDS.get(t.get("kind"), t.get("kind") or "failed") for t in failed)
     words, n = causes.most_common(1)[0]
     total = len(result.get("tests") or [])
-    return f"{words} (every check)" if n == total else f"{words} ({n} of {total} checks)"
+    return f"{words} in every check" if n == total else f"{words} in {n} of {total} checks"
 
 
 _FULL_ISOLATION = ("user+network namespace", "landlock")

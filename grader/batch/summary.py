@@ -95,7 +95,8 @@ def format_summary(s: dict) -> str:
         title = (f"# Batch grading (partial): {n} of {partial['students_in_class']} students graded; the run was "
                  f"interrupted, {partial['not_graded_yet']} not graded yet")
     lines = [title, "",
-             f"Total score, over all {n} students graded (an exercise without a file counts as 0): "
+             f"Total score, over {f'the {n} students graded so far' if partial else f'all {n} students'} "
+             f"(an exercise without a file counts as 0): "
              f"mean {s['mean_percent']:.1f}%, median {s['median_percent']:.1f}%.", "",
              f"## Score distribution (students per band of total percent; {n} students)", "", "```"]
     top = max((b["students"] for b in s["histogram"]), default=0) or 1
