@@ -73,9 +73,12 @@ def failure_results(message: str) -> dict:
 
 def autograde(source: Path, submission: Path) -> dict:
     """Grade ``submission`` with the bundle in ``source``; return Gradescope's results dict."""
+    import time
+
     from grader.grading import grade
     from grader.report import to_gradescope
 
+    started = time.perf_counter()
     config = json.loads((source / CONFIG).read_text())
     exercises = [load_exercise(source / "exercises" / name) for name in config["exercises"]]
     work = Path(tempfile.mkdtemp(prefix="grader-autograder-"))
@@ -103,12 +106,15 @@ def autograde(source: Path, submission: Path) -> dict:
                                    + ". Upload them at the top level (or your copy of the course repository).")
         print("\n".join(notes), flush=True)
         results = grade(graded, submissions, seed=config.get("seed"))
-        data = to_gradescope(results)
+        # execution_time: this run's wall time, copying and start-up included.
+        data = to_gradescope(results, execution_seconds=time.perf_counter() - started)
         for test in data["tests"]:  # "/tmp/grader-autograder-xyz/submission holds no ..." reads badly
             test["output"] = test["output"].replace(str(copy), "your submission")
         data["output"] = "\n".join(notes) + "\n" + data["output"]
         for r in results:
             print(f"{r.exercise}: {r.score:g} / {r.max_score:g}", flush=True)
+            # Which isolation layers this machine's kernel allowed (instructors only see this output).
+            print(f"  sandbox: {', '.join(r.sandbox) or 'no sandbox was started (no file to run)'}", flush=True)
         return data
     finally:
         shutil.rmtree(work, ignore_errors=True)

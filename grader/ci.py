@@ -76,13 +76,15 @@ class HeadDir:
             except FileNotFoundError:
                 return None
             if stat.S_ISLNK(st.st_mode):
-                raise NotRegular(f"{rel} is (or lies under) a symbolic link in the pull request")
+                name = parts[-1]
+                raise NotRegular(f"{name} is a symbolic link" if i == len(parts) - 1
+                                 else f"{name} lies under a symbolic link ({'/'.join(parts[:i + 1])})")
             if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
                 return None
         if not stat.S_ISREG(st.st_mode):
-            raise NotRegular(f"{rel} is not a regular file in the pull request")
+            raise NotRegular(f"{parts[-1]} is not a regular file")
         if st.st_size > MAX_STUDENT_BYTES:
-            raise NotRegular(f"{rel} is larger than {MAX_STUDENT_BYTES // 1024} KB")
+            raise NotRegular(f"{parts[-1]} is larger than {MAX_STUDENT_BYTES // 1024} KB")
         fd = os.open(current, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as f:
             return f.read(MAX_STUDENT_BYTES + 1)[:MAX_STUDENT_BYTES]
@@ -120,11 +122,14 @@ class HeadRef:
             return None
         meta, _, _ = entries[0].partition(b"\t")
         mode, kind, sha = meta.decode().split()
+        name = Path(rel).name
+        if mode == "120000":
+            raise NotRegular(f"{name} is a symbolic link")
         if kind != "blob" or mode not in ("100644", "100755"):
-            raise NotRegular(f"{rel} is not a regular file in the pull request (mode {mode})")
+            raise NotRegular(f"{name} is not a regular file (mode {mode})")
         size = int(self._git("cat-file", "-s", sha).strip())
         if size > MAX_STUDENT_BYTES:
-            raise NotRegular(f"{rel} is larger than {MAX_STUDENT_BYTES // 1024} KB")
+            raise NotRegular(f"{name} is larger than {MAX_STUDENT_BYTES // 1024} KB")
         return self._git("cat-file", "blob", sha, binary=True)
 
     def changed(self, base: Path, limit: int = 20000) -> list[str]:
@@ -146,6 +151,8 @@ def _walk(root: Path, limit: int) -> dict[str, os.stat_result]:
     found = {}
     for folder, dirs, files in os.walk(root, followlinks=False):
         dirs[:] = [d for d in dirs if d not in _SKIP]
+        # .git is a file, not a folder, in a git worktree (and a submodule): skipped all the same.
+        files = [f for f in files if f not in _SKIP]
         for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             path = os.path.join(folder, name)
             found[os.path.relpath(path, root)] = os.lstat(path)
@@ -179,6 +186,7 @@ class StudentFiles:
     changed: list[str] = field(default_factory=list)
     graded: str = ""  # the repository-relative path graded
     problems: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)  # path -> why it was not read ("... not graded")
 
 
 def student_paths(ex: Exercise, root: Path) -> list[str]:
@@ -213,6 +221,7 @@ def assemble(base: Path, head, work: Path) -> tuple[list[Exercise], dict[str, St
                 data = head.read(rel)
             except NotRegular as exc:
                 entry.problems.append(f"{exc}: not graded")
+                entry.unreadable[rel] = f"{exc}: not graded"
                 data = None
             if data != base_bytes:
                 entry.changed.append(rel)
@@ -233,6 +242,16 @@ def _graded_path(entry: StudentFiles, work: Path) -> str:
 
 
 # -- the whole flow ------------------------------------------------------------------------
+
+
+def _not_graded(result, why: str, path: str) -> None:
+    """Every check of an exercise whose file could not be read says why (not "no such file: /tmp/...")."""
+    from grader.results import FAILED
+
+    for t in result.tests:
+        t.status, t.score, t.kind, t.output = FAILED, 0.0, "submission", why
+        t.file, t.line, t.function = path, 1, ""
+    result.score = 0.0
 
 
 @dataclass
@@ -306,6 +325,9 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
             locate(results, selected, base=work, display={ex.name: files[ex.name].graded for ex in selected})
             for r in results:
                 r.submission = files[r.exercise].graded
+                why = files[r.exercise].unreadable.get(r.submission)
+                if why:
+                    _not_graded(r, why, r.submission)
     finally:
         if own_work:
             shutil.rmtree(work.parent, ignore_errors=True)
@@ -327,7 +349,9 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
         data.append(d)
     report = {"score": round(total, 6), "max_score": round(best, 6), "percent": round(percent, 2),
               "pass_mark": pass_mark, "passed": passed, "exercises": [r.exercise for r in results],
-              "graded_files": {r.exercise: r.submission for r in results}, "notes": notes, "results": data}
+              "graded_files": {r.exercise: r.submission for r in results
+                               if r.submission not in files[r.exercise].unreadable},
+              "notes": notes, "results": data}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     gradescope = to_gradescope(results)
     if hide_seed:

@@ -18,10 +18,12 @@
 - :func:`stop_commands` wraps a log text in a ``::stop-commands::`` block with
   a random token, so nothing in it is read as a workflow command.
 
-The functions a check tests come from the check's ``function:`` key in
-exercise.yaml, else from the feedback (``\\`sigmoid\\` raised ...``,
-``sigmoid(z): values differ``); the line of ``def <function>`` is found with
-:mod:`ast` in the grader's process (the student's file is parsed, never run).
+The function a check is about comes from the check's ``function:`` key in
+exercise.yaml, else from the check itself: the student's function it called
+last (recorded by the grader as the check runs, never read from the
+feedback). The line of ``def <function>`` is found with :mod:`ast` in the
+grader's process (the student's file is parsed, never run); an annotation
+always has a line (the file's first when no function's ``def`` can be told).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Iterable
 
 from grader.exercises import Exercise
+from grader.report import wall_seconds
 from grader.results import ERROR, FAILED, PASSED, CheckResult, ExerciseResult
 
 # -- escaping -------------------------------------------------------------------------
@@ -59,23 +62,40 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-# Markdown (and GFM) syntax characters, written as character references so that
-# untrusted text renders literally: no emphasis, code spans, links, images,
-# autolinks (``:`` breaks ``https://``), mentions (``@``), tables (``|``),
-# headings, lists or HTML.
-_MD_SPECIAL = {c: f"&#{ord(c)};" for c in "\\`*_{}[]()<>#+-.!|~@:=&\"'$^"}
+# Only what Markdown (GFM) and HTML would read as syntax is escaped, so that
+# the summary reads well as a file too: HTML's ``& < >`` as entities; with a
+# backslash, the characters that make code spans, emphasis (``_`` only at a
+# word's edge: ``ex01_sigmoid`` is left alone), links and images, tables,
+# strikethrough and math; a ``#`` that would start a heading. Autolinks
+# (``://``) and mentions (``@name``) are broken with a character reference.
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_INLINE = re.compile(r"[\\`*\[\]|~$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def _html_escape(text: str) -> str:
+    return "".join(_HTML.get(c, c) for c in text)
+
+
+def _no_links(text: str) -> str:
+    """Break autolinks and mentions (GitHub makes them even where Markdown is otherwise literal)."""
+    return re.sub(r"@(?=\w)", "&#64;", text.replace("://", "&#58;//"))
 
 
 def md_text(text: str) -> str:
     """Untrusted text as inert markdown (one line; newlines become ``<br>``)."""
-    out = "".join(_MD_SPECIAL.get(c, c) for c in xml_clean(text))
+    out = _no_links(_MD_INLINE.sub(lambda m: "\\" + m.group(0), _html_escape(xml_clean(text))))
+    out = re.sub(r"(?m)^(\s*)#", r"\1\\#", out)
     return out.replace("\r\n", "\n").replace("\n", "<br>")
 
 
 def md_pre(text: str) -> str:
-    """Untrusted multi-line text as a ``<pre>`` block that renders literally."""
-    body = "".join(_MD_SPECIAL.get(c, c) for c in xml_clean(text).replace("\r\n", "\n"))
-    # A blank line would not end the <pre> block, but keep the block compact.
+    """Untrusted multi-line text as a ``<pre>`` block that renders literally.
+
+    Inside ``<pre>`` (an HTML block that only ``</pre>`` ends) Markdown is not
+    read: only HTML's ``& < >`` need escaping (and links and mentions breaking)."""
+    body = _no_links(_html_escape(xml_clean(text).replace("\r\n", "\n")))
+    # Nor a line that a log would read as a workflow command, should the file be printed.
+    body = re.sub(r"(?m)^(\s*):", r"\1&#58;", body)
     return "<pre>" + body.rstrip("\n") + "</pre>"
 
 
@@ -120,19 +140,9 @@ def function_for(check: CheckResult, ex: Exercise) -> str | None:
     spec = ex.checks.get(check.name) or ex.checks.get(check.name.split("[", 1)[0])
     if spec is not None and spec.function:
         return spec.function
-    names = ex.functions
-    if not names or check.kind in ("import", "submission"):
+    if check.kind in ("import", "submission"):
         return None  # the whole file failed, not one function
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    # The feedback names the call that failed: "`sigmoid` raised ...", "sigmoid(z): values differ".
-    # Failing that, the check's description in exercise.yaml (trusted) names what it tests.
-    for text, patterns in ((check.output or "", (r"`({})`", r"\b({})\s*\(")),
-                           (spec.description if spec else check.description, (r"\b({})\b",))):
-        for pattern in patterns:
-            found = [(m.start(), m.group(1)) for m in re.finditer(pattern.format(alternatives), text or "")]
-            if found:
-                return min(found)[1]
-    return None  # an import failure, say: the annotation points at the file
+    return check.function or None  # recorded as the check ran: the call it made last
 
 
 def _display_path(path: Path, base: Path | None) -> str:
@@ -175,6 +185,8 @@ def locate(results: Iterable[ExerciseResult], exercises: Iterable[Exercise],
                 # A syntax error or a failure at import: the traceback names the line.
                 m = re.search(r"\bline (\d+)", t.output or "")
                 t.line = int(m.group(1)) if m else None
+            if t.line is None:
+                t.line = 1  # no def to point at (a notebook, a missing function): the file's top
 
 
 # -- JUnit XML --------------------------------------------------------------------------
@@ -195,7 +207,6 @@ def to_junit(results: list[ExerciseResult], show_seed: bool = True) -> str:
     """JUnit XML: ``<testsuites>``, one ``<testsuite>`` per exercise, one ``<testcase>`` per check."""
     suites = ET.Element("testsuites", name="grader")
     totals = {"tests": 0, "failures": 0, "errors": 0}
-    seconds = 0.0
     for r in results:
         failures = sum(1 for t in r.tests if t.status == FAILED)
         errors = sum(1 for t in r.tests if t.status == ERROR)
@@ -232,10 +243,9 @@ def to_junit(results: list[ExerciseResult], show_seed: bool = True) -> str:
         totals["tests"] += len(r.tests)
         totals["failures"] += failures
         totals["errors"] += errors
-        seconds += r.seconds
     for key, value in totals.items():
         suites.set(key, str(value))
-    suites.set("time", f"{seconds:.3f}")
+    suites.set("time", f"{wall_seconds(results):.3f}")  # the run's wall time, not a sum of the suites
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 

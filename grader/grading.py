@@ -38,9 +38,11 @@ def grade(
     grader fault.
     """
     import gc
+    import time
 
     import pytest
 
+    started = time.perf_counter()
     session = GradingSession(seed=seed if seed is not None else seed_from_env(),
                              submissions=submissions)
     if use_cache:
@@ -86,4 +88,8 @@ def grade(
     if int(code) in (2, 3, 4) or not session.results:
         raise GraderFault(f"the exercise graders could not be run (pytest exit status {int(code)})"
                           + ("; " + "; ".join(session.usage_errors) if session.usage_errors else ""))
-    return [session.results[ex.name] for ex in exercises if ex.name in session.results]
+    results = [session.results[ex.name] for ex in exercises if ex.name in session.results]
+    wall = round(time.perf_counter() - started, 3)
+    for r in results:
+        r.run_seconds = wall  # the whole call: start-up, every exercise, clean-up
+    return results

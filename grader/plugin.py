@@ -47,10 +47,14 @@ def seed_from_env() -> int:
 class Student:
     """The student's module as the grader sees it: every call crosses into the sandbox."""
 
-    def __init__(self, sandbox: Sandbox):
+    def __init__(self, sandbox: Sandbox, called: list[str] | None = None):
         self._sandbox = sandbox
+        # The student's functions this check called, in order: the last one is
+        # the one a failure is about (CI annotations point at its ``def``).
+        self._called = called if called is not None else []
 
     def call(self, func: str, *args: Any, **kwargs: Any) -> CallResult:
+        self._called.append(func)
         return self._sandbox.call(func, *args, **kwargs)
 
     def store(self, value: Any):
@@ -59,7 +63,7 @@ class Student:
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
-        return lambda *args, **kwargs: self._sandbox.call(name, *args, **kwargs).value
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs).value
 
 
 class Checker:
@@ -142,7 +146,8 @@ class GradingSession:
         self._cached_oracles: dict[str, Any] = {}
         self._exercises: dict[Path, Exercise] = {}
         self._points: dict[str, float] = {}
-        self._started: dict[str, float] = {}
+        self._elapsed: dict[str, float] = {}  # exercise -> seconds spent in its own checks
+        self.started = time.perf_counter()
         self._tmp_dirs: list[Path] = []
 
     # -- set-up ---------------------------------------------------------------
@@ -218,7 +223,6 @@ class GradingSession:
                 seed=self.seed if self.seed is not None else DEFAULT_SEED, devices=[],
                 submission=str(self.submissions.get(ex.name, ex.student_file)),
             )
-            self._started[ex.name] = time.perf_counter()
         return self.results[ex.name]
 
     @pytest.hookimpl(hookwrapper=True)
@@ -228,6 +232,8 @@ class GradingSession:
         ex = self.exercise_for(item.path)
         if ex is None:
             return
+        # An exercise's time is that of its own checks: set-up, call and tear-down.
+        self._elapsed[ex.name] = self._elapsed.get(ex.name, 0.0) + call.duration
         if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
             exc = call.excinfo.value if call.excinfo else None
             if report.outcome == "passed":
@@ -259,6 +265,7 @@ class GradingSession:
             if report.outcome != "passed" and isinstance(exc, (StudentError, compare.GradingFailure)):
                 report.longrepr = output
             points = self._points.get(item.nodeid, 1.0)
+            called = item.stash.get(_CALLED, None)
             result = self._result_for(ex)
             label = name if item.name == name else item.name
             result.tests.append(CheckResult(
@@ -271,6 +278,7 @@ class GradingSession:
                 seconds=round(call.duration, 4),
                 hidden=check.hidden if check else False,
                 kind=kind,
+                function=called[-1] if called else "",
             ))
 
     def pytest_sessionfinish(self, session):
@@ -279,7 +287,8 @@ class GradingSession:
         for name, result in self.results.items():
             result.score = sum(t.score for t in result.tests)
             result.max_score = sum(t.max_score for t in result.tests)
-            result.seconds = round(time.perf_counter() - self._started.get(name, time.perf_counter()), 3)
+            result.seconds = round(self._elapsed.get(name, 0.0), 3)
+            result.run_seconds = round(time.perf_counter() - self.started, 3)
             if name in self._cached_oracles:
                 result.devices = self._cached_oracles[name].device_names
             elif self._oracle is not None:
@@ -351,6 +360,7 @@ def pytest_configure(config):
 
 
 _SESSION = pytest.StashKey[GradingSession]()
+_CALLED = pytest.StashKey[list]()  # on a test item: the student's functions it called
 
 
 def _session(config) -> GradingSession | None:
@@ -381,9 +391,15 @@ def student(request) -> Student:
     ex = _exercise(request)
     session = request.config.stash[_SESSION]
     try:
-        return Student(session.sandbox(ex))
+        sandbox = session.sandbox(ex)
     except SubmissionError as exc:
         raise StudentError(str(exc), kind="submission") from None
+    spec = ex.checks.get(_check_name(request.node))
+    # Named in "timed out in <check>" for later calls (a hidden check's name is not shown).
+    sandbox.check_name = "a hidden check" if spec is not None and spec.hidden else request.node.name
+    called: list[str] = []
+    request.node.stash[_CALLED] = called
+    return Student(sandbox, called)
 
 
 @pytest.fixture

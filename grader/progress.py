@@ -2,6 +2,11 @@
 
 On a terminal it redraws one line; elsewhere (a CI log, a file) it prints a
 line every tenth of the way or every 30 seconds, whichever comes first.
+
+The ETA counts the items still running: told when each starts
+(:meth:`Progress.started`) and how many run at once (``slots``), it adds
+what each running item should still take (the mean time of an item, less
+what it has run) to the items still queued, spread over the slots.
 """
 
 from __future__ import annotations
@@ -19,8 +24,12 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total: int, stream=None, enabled: bool = True, label: str = "graded"):
+    def __init__(self, total: int, stream=None, enabled: bool = True, label: str = "graded",
+                 slots: int = 1):
         self.total = total
+        self.slots = max(1, int(slots))
+        self.running: dict = {}  # key -> when it started
+        self.durations: list[float] = []  # of the items that finished after a known start
         self.stream = stream or sys.stderr
         self.enabled = enabled and total > 0
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -31,11 +40,22 @@ class Progress:
         self._last_step = -1
         self._first: float | None = None
 
+    def started(self, key) -> None:
+        """Item ``key`` started now (it takes a slot until :meth:`advance` is called with it)."""
+        self.running[key] = time.monotonic()
+
     def eta(self) -> float | None:
-        """Seconds left at the average rate so far (None before the first item)."""
+        """Seconds left (None before the first item finishes)."""
         if self.done == 0:
             return None
         now = time.monotonic()
+        if self.durations:
+            mean = sum(self.durations) / len(self.durations)
+            left_running = [max(mean - (now - t), 0.0) for t in self.running.values()]
+            queued = max(self.total - self.done - len(self.running), 0)
+            work = sum(left_running) + queued * mean
+            # Never less than the slowest running item needs, nor than the work spread over the slots.
+            return max(max(left_running, default=0.0), work / self.slots)
         if self.done >= 3 and self._first is not None and now > self._first:
             # The steady rate since the first item: start-up (imports) is not paid again.
             return (now - self._first) / (self.done - 1) * (self.total - self.done)
@@ -52,8 +72,10 @@ class Progress:
                 f"{rate:.2f}/s elapsed {_clock(elapsed)} ETA {_clock(eta) if eta is not None else '?'}")
         return text + (f"  {note}" if note else "")
 
-    def advance(self, n: int = 1, note: str = "") -> None:
+    def advance(self, n: int = 1, note: str = "", key=None) -> None:
         self.done = min(self.total, self.done + n)
+        if key in self.running:
+            self.durations.append(time.monotonic() - self.running.pop(key))
         if self._first is None:
             self._first = time.monotonic()
         if not self.enabled:

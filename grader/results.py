@@ -24,6 +24,7 @@ class CheckResult:
     kind: str = ""  # why it failed: mismatch, timeout, missing, exception, ...
     file: str = ""  # the student's file and line, when known (for CI annotations)
     line: int | None = None
+    function: str = ""  # the student's function the check called last (a failure is about it)
 
 
 @dataclass
@@ -36,7 +37,8 @@ class ExerciseResult:
     devices: list[str]
     tests: list[CheckResult] = field(default_factory=list)
     versions: dict = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # this exercise's own checks
+    run_seconds: float = 0.0  # the whole grading run it was part of (start-up and other exercises included)
     submission: str = ""
     sandbox: list[str] = field(default_factory=list)  # the isolation that was in effect
 

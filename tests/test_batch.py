@@ -71,6 +71,8 @@ def graded(course, tmp_path_factory):
     """One batch run over the class, 2 jobs (shared by the tests that read its outputs)."""
     work = tmp_path_factory.mktemp("batch")
     subs = make_class(work / "subs")
+    (subs / "hal").mkdir()  # a student without the exercise's file
+    (subs / "hal" / "notes.txt").write_text("I did not do it\n")
     out = work / "grades"
     start = time.monotonic()
     proc = run_cli("--root", str(course), "batch", str(subs), "--exercise", "ex01", "--jobs", "2",
@@ -82,16 +84,26 @@ def test_batch_grades_every_student_in_parallel(graded):
     proc, subs, out, seconds = graded
     assert proc.returncode == 0, proc.stdout + proc.stderr
     book = read_gradebook(out / "gradebook.csv")
-    assert sorted(book) == sorted(CLASS)
+    assert sorted(book) == sorted([*CLASS, "hal"])
     for name, (_, expected) in CLASS.items():
         assert float(book[name]["ex01_sigmoid"]) == expected, name
         assert float(book[name]["total"]) == expected and book[name]["max_score"] == "10"
+    # Every 0 carries its cause.
+    assert all(book[name]["notes"] for name in book if float(book[name]["total"]) == 0)
+    assert "syntax error, line 1" in book["eve"]["notes"]
+    assert "timed out" in book["gus"]["notes"]
+    assert "not implemented" in book["dee"]["notes"]
+    assert "no sigmoid.py" in book["hal"]["notes"]
+    assert not book["ada"]["notes"] and not book["cyd"]["notes"]  # not a 0: nothing to explain
+    # A first run into a new folder: nothing is "unchanged since the last run".
+    assert "0 unchanged since the last run, 1 without a file to grade" in proc.stdout
     # Each student has a JSON report with the full feedback.
     report = json.loads((out / "reports" / "cyd.json").read_text())
     result = report["exercises"]["ex01_sigmoid"]["result"]
     assert report["score"] == 2.0 and "sign inside exp is flipped" in json.dumps(result)
     # Two long-lived jobs shared the class: fewer processes than students.
-    jobs = {json.loads(p.read_text())["exercises"]["ex01_sigmoid"]["job"] for p in (out / "reports").glob("*.json")}
+    jobs = {json.loads(p.read_text())["exercises"]["ex01_sigmoid"].get("job")
+            for p in (out / "reports").glob("*.json") if p.name != "hal.json"}
     assert 1 <= len(jobs) <= 2
     # The hanging and crashing students cost their limits, not the run.
     gus = json.loads((out / "reports" / "gus.json").read_text())["exercises"]["ex01_sigmoid"]["result"]
@@ -99,6 +111,9 @@ def test_batch_grades_every_student_in_parallel(graded):
     assert seconds < 120
     # Progress with an ETA went to standard error.
     assert "ETA" in proc.stderr and f"{len(CLASS)}/{len(CLASS)}" in proc.stderr
+    # The sandbox's layers are reported per student (here: the full set, so no note about them).
+    report = json.loads((out / "reports" / "ada.json").read_text())
+    assert "rlimits" in report["exercises"]["ex01_sigmoid"]["result"]["sandbox"]
 
 
 def test_summary_for_the_instructor(graded):
@@ -108,8 +123,15 @@ def test_summary_for_the_instructor(graded):
     assert "Checks failed most" in summary and "test_sigmoid_arrays" in summary
     assert "sign inside exp is flipped" in summary  # the most frequent hints
     data = json.loads((out / "summary.json").read_text())
-    assert data["students"] == len(CLASS) and sum(b["students"] for b in data["histogram"]) == len(CLASS)
-    assert data["histogram"][9]["students"] == 2 and data["histogram"][0]["students"] == 4
+    n = len(CLASS) + 1  # and hal, without a file
+    assert data["students"] == n and sum(b["students"] for b in data["histogram"]) == n
+    assert data["histogram"][9]["students"] == 2 and data["histogram"][0]["students"] == 5
+    assert data["partial"] is None
+    # Every figure says its unit and the students it is over.
+    assert f"over all {n} students (an exercise without a file counts as 0)" in summary
+    assert "mean score (points, of those graded)" in summary and "students without a file" in summary
+    assert "Failed checks by cause (number of checks" in summary
+    assert "## Sandbox" in summary and f"{len(CLASS)} students" in summary
     top = {(c["exercise"], c["check"]): c["students"] for c in data["failed_checks"]}
     assert top[("ex01_sigmoid", "test_sigmoid_arrays")] == 5
 
@@ -120,7 +142,8 @@ def test_unchanged_submissions_are_not_graded_again(graded, course, tmp_path):
     shutil.copytree(out, copy)
     proc = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--out", str(copy), "--no-progress")
     assert proc.returncode == 0, proc.stderr
-    assert "0 to grade" in proc.stdout and f"{len(CLASS)} students: 0 graded now" in proc.stdout
+    assert "0 to grade" in proc.stdout and f"{len(CLASS) + 1} students: 0 graded now" in proc.stdout
+    assert f"0 to grade, {len(CLASS) + 1} unchanged since the last run" in proc.stdout  # hal's too
     assert read_gradebook(copy / "gradebook.csv") == read_gradebook(out / "gradebook.csv")
     # A changed submission, or another seed, is graded again.
     (subs / "dee" / "sigmoid.py").write_text(REFERENCE)
@@ -149,12 +172,21 @@ def test_interrupted_run_resumes(course, tmp_path):
     assert proc.returncode == 130 and "interrupted" in err, err[-2000:]
     done = len(list((out / "reports").glob("*.json")))
     assert 2 <= done < len(students)
-    assert not (out / "gradebook.csv").exists()
+    # What was graded is in the gradebook and summary, marked partial.
+    book = read_gradebook(out / "gradebook.csv")
+    graded = [row for row in book.values() if row["total"] == "10"]
+    waiting = [row for row in book.values() if "not graded yet" in row["notes"]]
+    assert len(graded) == done and len(waiting) == len(students) - done and len(book) == len(students)
+    assert all(row["ex01_sigmoid"] == "" for row in waiting)
+    summary = (out / "summary.md").read_text()
+    assert f"(partial): {done} of {len(students)} students graded" in summary
+    assert json.loads((out / "summary.json").read_text())["partial"]["not_graded_yet"] == len(students) - done
     again = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--out", str(out), "--no-progress")
     assert again.returncode == 0, again.stderr
     assert f"{len(students) - done} to grade, {done} unchanged" in again.stdout
     book = read_gradebook(out / "gradebook.csv")
     assert len(book) == len(students) and all(row["total"] == "10" for row in book.values())
+    assert "partial" not in (out / "summary.md").read_text()
 
 
 def test_a_stalled_job_is_stopped_and_replaced(course, tmp_path):
@@ -300,6 +332,9 @@ def test_dask_local_cluster_gives_the_same_results(graded, course, tmp_path):
     local = read_gradebook(out / "gradebook.csv")
     on_dask = read_gradebook(tmp_path / "grades" / "gradebook.csv")
     assert {n: on_dask[n]["total"] for n in names} == {n: local[n]["total"] for n in names}
+    # Where each student was graded, and with which sandbox, is in the summary.
+    data = json.loads((tmp_path / "grades" / "summary.json").read_text())
+    assert sum(b["students"] for b in data["sandboxes"]) == 4 and all(b["hosts"] for b in data["sandboxes"])
     for name in names:
         a = json.loads((out / "reports" / f"{name}.json").read_text())["exercises"]["ex01_sigmoid"]["result"]
         b = json.loads((tmp_path / "grades" / "reports" / f"{name}.json").read_text())["exercises"]["ex01_sigmoid"]["result"]
@@ -310,3 +345,74 @@ def _checks(result: dict) -> list:
     # The sandbox's scratch folder has a random name; nothing else may differ.
     return [(t["name"], t["score"], t["status"], re.sub(r"grader-sandbox-\w+", "", t["output"]))
             for t in result["tests"]]
+
+
+# -- causes, sandbox, ETA, hanging functions -----------------------------------------------------------
+
+
+def test_a_sandbox_without_namespaces_is_visible_in_the_gradebook(tmp_path):
+    from grader.batch import write_gradebook
+
+    ex = resolve("ex01", ROOT)
+    full = ["pids cgroup", "user+network namespace", "landlock v4 (files, network)", "own process group", "rlimits"]
+    weak = ["own process group", "scrubbed environment", "rlimits"]
+
+    def report(name, layers):
+        result = {"score": 10.0, "tests": [], "sandbox": layers}
+        return {"student": name, "info": {}, "score": 10.0, "max_score": 10.0, "percent": 100.0,
+                "exercises": {ex.name: {"result": result, "job": f"worker-{name}:42"}}}
+
+    write_gradebook(tmp_path, {"ann": report("ann", full), "bob": report("bob", weak)}, [ex])
+    book = read_gradebook(tmp_path / "gradebook.csv")
+    assert book["ann"]["notes"] == ""
+    assert "sandbox without user+network namespace and landlock on worker-bob:42" in book["bob"]["notes"]
+
+
+def test_eta_counts_the_students_still_running(monkeypatch):
+    import io
+
+    from grader import progress
+
+    now = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    bar = progress.Progress(4, stream=io.StringIO(), slots=2)
+    now[0] = 130.0  # 30 s of start-up (imports) before the first student starts
+    bar.started("a")
+    bar.started("b")
+    now[0] = 140.0
+    bar.advance(key="a")  # a student takes 10 s
+    bar.started("c")
+    # b has run 10 s (done about now), c needs 10 s, d (queued) 10 s more on the slot b frees.
+    assert bar.eta() == pytest.approx(10.0)
+    now[0] = 145.0
+    bar.advance(key="b")
+    bar.started("d")
+    # A student takes 12.5 s on average (10 s and 15 s): c has 7.5 s to go, d 12.5 s. The
+    # ETA is the slowest student still running (not the mean gap between two finishing, 7.5 s).
+    assert bar.eta() == pytest.approx(12.5)
+
+
+def test_a_hanging_function_costs_one_timeout(tmp_path):
+    """A conv backward that loops forever: one check waits call_seconds, later calls of it fail at once."""
+    from grader.grading import grade
+
+    folder = tmp_path / "exercises" / "ex06_conv"
+    shutil.copytree(ROOT / "exercises" / "ex06_conv", folder, ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    meta = yaml.safe_load((folder / "exercise.yaml").read_text())
+    meta["limits"].update(call_seconds=2, total_seconds=60)
+    (folder / "exercise.yaml").write_text(yaml.safe_dump(meta))
+    student = tmp_path / "conv.py"
+    student.write_text((ROOT / "solutions" / "ex06_conv" / "conv.py").read_text()
+                       + "\n\ndef conv2d_backward(dout, cache):\n    while True:\n        pass\n")
+    ex = load_exercise(folder)
+    (result,) = grade([ex], {ex.name: student})
+    outputs = {t.name: t.output for t in result.tests}
+    waited = [name for name, out in outputs.items() if "did not finish within" in out]
+    assert len(waited) == 1, outputs  # one call waited its limit ...
+    again = [name for name, out in outputs.items()
+             if f"not run again: it timed out in {waited[0]} (2 s)" in out]
+    backward = [t.name for t in result.tests if t.name.startswith("test_backward")]
+    assert set(backward) - set(waited) <= set(again) and len(again) >= 3  # ... the later ones failed at once
+    # The forward pass is still graded (and passes).
+    assert all(t.status == "passed" for t in result.tests if t.name.startswith("test_forward"))
+    assert not any("time budget" in out for out in outputs.values())

@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -42,11 +43,15 @@ def autograder_root(tmp_path: Path, bundle: Path) -> Path:
     return root
 
 
-def run_autograder(root: Path) -> dict:
+def run_autograder(root: Path, log: list | None = None) -> dict:
+    """Run the bundle's run_autograder; ``log`` gets its standard output and its wall time."""
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), GRADER_PYTHON=sys.executable)
     env.pop("PYTHONPATH", None)
+    started = time.perf_counter()
     proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True,
                           timeout=600, cwd=root)
+    if log is not None:
+        log += [proc.stdout, time.perf_counter() - started]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(data, SCHEMA)
@@ -82,8 +87,15 @@ def test_reference_scores_full_marks_with_hidden_checks_marked_hidden(bundle_zip
     root = autograder_root(tmp_path, bundle_zip)
     shutil.copy2(ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py", root / "submission" / "sigmoid.py")
     shutil.copy2(ROOT / "solutions" / "ex10_linreg" / "linreg.py", root / "submission" / "linreg.py")
-    data = run_autograder(root)
+    log: list = []
+    data = run_autograder(root, log)
+    stdout, wall = log
     assert data["score"] == pytest.approx(10 + 13)
+    # execution_time is this run's wall time (not the exercises' times added up) ...
+    assert data["execution_time"] <= wall + 0.5
+    # ... and the instructors' output says which sandbox layers were in effect, per exercise.
+    layers = [line for line in stdout.splitlines() if line.strip().startswith("sandbox: ")]
+    assert len(layers) == 2 and all("rlimits" in line for line in layers), stdout
     assert all(t["status"] == "passed" for t in data["tests"])
     hidden = {t["name"] for t in data["tests"] if t["visibility"] == "hidden"}
     assert hidden == {"ex10_linreg: test_fit_course_data"}
@@ -139,3 +151,40 @@ def test_bundle_refuses_a_reference_that_fails_with_its_seed(tmp_path):
     with pytest.raises(BundleError, match="does not score full marks"):
         bundle(root, tmp_path / "x.zip", [load_exercise(root / "exercises" / "ex10_linreg")], seed=1)
     assert not (tmp_path / "x.zip").exists()
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# Stands in for python3 and the venv's python: records what pip would be asked, installs nothing.
+if [ "${1:-}" = "-m" ] && [ "${2:-}" = "venv" ]; then
+    mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && exit 0
+fi
+if [ "${1:-}" = "-m" ] && [ "${2:-}" = "pip" ]; then
+    echo "pip $* | index=${PIP_INDEX_URL:-} | extra=${PIP_EXTRA_INDEX_URL:-}" >> "$SETUP_LOG"
+fi
+exit 0
+"""
+
+
+@pytest.mark.parametrize("settings, expected_extra", [
+    ({}, "https://download.pytorch.org/whl/cpu"),
+    ({"PIP_INDEX_URL": "https://mirror.example/simple", "GRADER_TORCH_INDEX_URL": "https://mirror.example/torch"},
+     "https://mirror.example/torch"),
+    ({"PIP_EXTRA_INDEX_URL": "https://extra.example/simple", "GRADER_TORCH_INDEX_URL": ""},
+     "https://extra.example/simple"),
+])
+def test_setup_sh_honours_pips_settings_and_the_torch_index(tmp_path, settings, expected_extra):
+    source = ROOT / "grader" / "templates" / "gradescope" / "setup.sh"
+    fake = tmp_path / "bin" / "python3"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    log = tmp_path / "pip.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "GRADER_"))}
+    env.update(settings, PATH=f"{fake.parent}:{env['PATH']}", SETUP_LOG=str(log), AUTOGRADER_ROOT=str(tmp_path))
+    proc = subprocess.run(["bash", str(source)], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    installs = [line for line in log.read_text().splitlines() if "-c constraints.txt" in line]
+    assert len(installs) == 1, log.read_text()
+    assert "download.pytorch.org" not in installs[0].split(" | ")[0], "no index hard-coded on the command line"
+    assert installs[0].endswith(f"| extra={expected_extra}")
+    assert f"index={settings.get('PIP_INDEX_URL', '')} |" in installs[0]

@@ -9,6 +9,7 @@ exactly the same grade.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,33 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
     assert upload["with"]["path"].startswith("grading-results")
     assert "GRADER_PASS_MARK" in flow["env"] and "GRADER_EXERCISES" in flow["env"]
+
+
+def test_workflow_caches_the_trusted_install_without_letting_a_pull_request_write_it():
+    flow = yaml.safe_load(AUTOGRADE.read_text())
+    steps = flow["jobs"]["grade"]["steps"]
+    uses = [str(s.get("uses", "")) for s in steps]
+    # Restore and save are separate steps: actions/cache would save at the end of every job.
+    assert not any(u.startswith("actions/cache@") for u in uses)
+    restore = steps[next(i for i, u in enumerate(uses) if u.startswith("actions/cache/restore@"))]
+    save_at = next(i for i, u in enumerate(uses) if u.startswith("actions/cache/save@"))
+    save = steps[save_at]
+    install_at = next(i for i, s in enumerate(steps) if "pip install" in str(s.get("run", "")))
+    grade_at = next(i for i, s in enumerate(steps) if " ci " in str(s.get("run", "")))
+    # Keyed on the base branch's lock files (the base checkout) and the exact Python.
+    key = restore["with"]["key"]
+    assert "hashFiles('base/constraints.txt', 'base/pyproject.toml')" in key and "python-version" in key
+    assert "head/" not in key and "restore-keys" not in restore["with"]
+    # Saved only outside pull requests, on the default branch, right after installing, before grading.
+    condition = " ".join(save["if"].split())
+    assert "github.event_name != 'pull_request_target'" in condition
+    assert "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)" in condition
+    assert install_at < save_at < grade_at
+    assert save["with"]["path"] == restore["with"]["path"]
+    # The grader package is the base checkout's even when its dependencies come from the cache.
+    assert "--no-deps --force-reinstall ." in steps[install_at]["run"]
+    # A push only builds the cache: nothing is graded.
+    assert steps[grade_at]["if"] == "github.event_name != 'push'"
 
 
 # -- the trusted-base flow, in a real git repository ------------------------------------------------
@@ -189,7 +217,7 @@ def test_cheating_branch_gets_exactly_the_grade_of_its_exercise_files(course, tm
     # The outputs: summary (also in the step summary), JUnit, annotations, GITHUB_OUTPUT.
     out = tmp_path / "cheat"
     assert (out / "summary.md").read_text() in (out / "step-summary.md").read_text()
-    assert "| ❌ ex01&#95;sigmoid | 2 / 10 |" in (out / "summary.md").read_text()
+    assert "| ❌ ex01_sigmoid | 2 / 10 |" in (out / "summary.md").read_text()
     assert "<testsuite name=\"ex01_sigmoid\"" in (out / "junit.xml").read_text()
     assert "score=2\nmax-score=10\npercent=20.00\npassed=false" in (out / "output.txt").read_text()
     commands = [line for line in cheat_proc.stdout.splitlines() if line.startswith("::")]
@@ -211,6 +239,8 @@ def test_head_checkout_and_secret_seed(course, tmp_path):
     assert sorted(grades) == ["ex01_sigmoid", "ex02_propagate"]
     assert grades["ex01_sigmoid"][0] == 2.0 and grades["ex02_propagate"][0] == 0.0  # ex02: the untouched stub
     assert all(r["seed"] is None for r in report["results"])
+    # In a git worktree .git is a file: not a change of the student's either.
+    assert not any(re.search(r"(^|[ ,:])\.git\b", note) for note in report["notes"]), report["notes"]
     for name in ("summary.md", "junit.xml", "results.json", "report.json", "step-summary.md"):
         assert "98765" not in (tmp_path / "out" / name).read_text(), name
     assert "98765" not in proc.stdout
@@ -306,3 +336,33 @@ def test_changes_count_from_where_the_student_branched_off(course, tmp_path):
 def test_blank_exercise_setting_means_changed(course, tmp_path):
     _, report = _ci(course, tmp_path / "out", "--head-ref", "honest", env={"GRADER_EXERCISES": "  "})
     assert report["exercises"] == ["ex01_sigmoid"]
+
+
+@needs_git
+def test_a_symlinked_exercise_file_is_not_graded_and_says_why(course, tmp_path):
+    git(course, "checkout", "-q", "-b", "linked", "main")
+    try:
+        student_file = course / "exercises" / "ex01_sigmoid" / "sigmoid.py"
+        student_file.unlink()
+        student_file.symlink_to("../../README.md")
+        git(course, "add", "-A")
+        git(course, "commit", "-q", "-m", "a link")
+    finally:
+        git(course, "checkout", "-q", "main")
+    head = tmp_path / "head"
+    git(course, "worktree", "add", "-q", str(head), "linked")
+    try:
+        runs = [_ci(course, tmp_path / "ref", "--head-ref", "linked"),
+                _ci(course, tmp_path / "dir", "--head", str(head))]
+    finally:
+        git(course, "worktree", "remove", "--force", str(head))
+    message = "sigmoid.py is a symbolic link: not graded"
+    for (proc, report), out in zip(runs, (tmp_path / "ref", tmp_path / "dir")):
+        assert report["exercises"] == ["ex01_sigmoid"] and report["score"] == 0
+        assert report["graded_files"] == {}, "only what was graded is listed"
+        (result,) = report["results"]
+        assert result["tests"] and all(t["output"] == message for t in result["tests"])
+        results = json.loads((out / "results.json").read_text())
+        assert results["tests"] and all(t["output"] == message for t in results["tests"])
+        assert message in proc.stdout and "no such file" not in proc.stdout and "grader-ci-" not in proc.stdout
+        assert f"ex01_sigmoid: {message}" in report["notes"]

@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -48,11 +49,24 @@ def test_xml_clean_removes_what_xml_cannot_hold():
 
 def test_markdown_text_is_inert():
     text = md_text(HOSTILE_TEXT)
-    for raw in ("<script", "</pre>", "](", "![", "@octocat", "https://", "|", "`", "**", "\n", "\x1b", "\x00"):
+    for raw in ("<script", "</pre>", "@octocat", "https://", "**", "\n", "\x1b", "\x00"):
         assert raw not in text, raw
+    # Link, image, table and code syntax is escaped with a backslash (inert, and readable as a file).
+    assert not re.search(r"(?<!\\)[`|\[\]*]", text), text
     assert "<br>" in text  # newlines kept as line breaks
     block = md_pre("line 1\n</pre>\n<b>x</b>")
     assert block.startswith("<pre>") and block.endswith("</pre>") and block.count("</pre>") == 1
+
+
+def test_markdown_escapes_only_what_markdown_and_html_need():
+    # Punctuation that formats nothing stays as it is: the summary reads well as a file.
+    plain = "ex01_sigmoid: sigmoid(z) values differ (max |a - e| = 3.2e-01, at index 0); expected 0.5!"
+    assert md_text(plain) == plain.replace("|", "\\|")
+    assert md_text("_emphasis_ and *bold*") == "\\_emphasis\\_ and \\*bold\\*"
+    assert md_text("a < b & c") == "a &lt; b &amp; c"
+    assert md_pre("x = (1, 2) # done.") == "<pre>x = (1, 2) # done.</pre>"
+    summary = github_summary([_result(output="sigmoid(z): values differ\nHint: use np.exp(-z)")], title="Report")
+    assert "| ❌ ex01_sigmoid | 2 / 5 |" in summary and "&#" not in summary
 
 
 # -- JUnit --------------------------------------------------------------------------------
@@ -97,9 +111,13 @@ def test_annotations_are_single_commands_at_the_function():
 def test_summary_table_and_feedback_escape_student_text():
     summary = github_summary([_result()], title="Report")
     assert "| exercise | score | what failed (and the hint) |" in summary
-    assert "ex01&#95;sigmoid | 2 / 5 |" in summary
-    for raw in ("<script", "](https", "@octocat", "\x1b", "\x00", "::error", "::add-mask"):
+    assert "ex01_sigmoid | 2 / 5 |" in summary
+    for raw in ("<script", "https://", "@octocat", "\x1b", "\x00"):
         assert raw not in summary, raw
+    # A workflow command only counts at the start of a line (and the summary goes to a file).
+    assert not any(line.lstrip().startswith("::") for line in summary.splitlines())
+    # Outside <pre> (where Markdown is not read), link syntax is escaped.
+    assert "](" not in re.sub(r"<pre>.*?</pre>", "", summary, flags=re.S).replace("\\](", "")
     assert "<details>" in summary and "<pre>" in summary
 
 
@@ -111,16 +129,16 @@ def test_hidden_checks_show_no_feedback():
 
 def test_function_for_a_check(tmp_path):
     ex = resolve("ex01", ROOT)
-    t = CheckResult("test_x", 0, 1, "failed", output="`sigmoid_derivative` raised ValueError: no")
+    # The function the check called (recorded as it ran), whatever its feedback mentions.
+    t = CheckResult("test_x", 0, 1, "failed", output="`sigmoid` and sigmoid(z) are named here",
+                    kind="mismatch", function="sigmoid_derivative")
     assert function_for(t, ex) == "sigmoid_derivative"
-    t.output = "sigmoid(z): values differ from the expected ones"
-    assert function_for(t, ex) == "sigmoid"
-    t.output, t.name = "no name here", "test_derivative_arrays"  # falls back to the description
-    assert function_for(t, ex) == "sigmoid_derivative"
-    t.kind = "import"
-    assert function_for(t, ex) is None
+    t.function = ""
+    assert function_for(t, ex) is None  # nothing recorded: never guessed from the text
+    t.kind, t.function = "import", "sigmoid"
+    assert function_for(t, ex) is None  # the whole file failed
     ex.checks["test_derivative_arrays"].function = "sigmoid"  # an explicit `function:` key wins
-    t.kind = "mismatch"
+    t.kind, t.name, t.function = "mismatch", "test_derivative_arrays", "sigmoid_derivative"
     assert function_for(t, ex) == "sigmoid"
 
 
@@ -133,10 +151,14 @@ def test_function_lines_and_locate(tmp_path):
     assert function_lines(tmp_path / "broken.py") == {}
     ex = resolve("ex01", ROOT)
     r = _result(output="sigmoid(z): values differ")
+    r.tests[0].function = "sigmoid"
     r.submission = str(source)
     locate([r], [ex], base=tmp_path)
     assert (r.tests[0].file, r.tests[0].line) == ("sigmoid.py", 4)
     assert r.tests[1].file == ""  # passed checks are not located
+    r.tests[0].function = ""  # no function known: the top of the file, never an annotation without a line
+    locate([r], [ex], base=tmp_path)
+    assert r.tests[0].line == 1
 
 
 # -- through the command line -------------------------------------------------------------------------
@@ -170,9 +192,10 @@ def test_check_format_github_and_junit_end_to_end(tmp_path):
     lines = {int(re.search(r"line=(\d+)", c).group(1)) for c in commands}
     assert 5 in lines  # `def sigmoid` of the student's file
     summary = summary_file.read_text()
-    assert "ex01&#95;sigmoid" in summary and "| exercise | score |" in summary
-    for raw in ("<script", "::error", "::warning", "@octocat", "](https"):
+    assert "ex01_sigmoid" in summary and "| exercise | score |" in summary
+    for raw in ("<script", "@octocat", "https://"):
         assert raw not in summary, raw
+    assert not any(line.lstrip().startswith("::") for line in summary.splitlines())
 
     out = tmp_path / "junit.xml"
     proc = run_cli("check", "ex01", "--submission", str(SIGN_FLIPPED), "--format", "junit", "--output", str(out))
@@ -183,3 +206,52 @@ def test_check_format_github_and_junit_end_to_end(tmp_path):
     failures = suite.findall("testcase/failure")
     assert any("sign inside exp is flipped" in f.text for f in failures)
     assert {c.get("line") for c in suite.findall("testcase") if c.find("failure") is not None} <= {"6", "10"}
+
+
+def _def_line(path, name: str) -> int:
+    import ast
+
+    return next(n.lineno for n in ast.parse(path.read_text()).body
+                if isinstance(n, ast.FunctionDef) and n.name == name)
+
+
+def test_annotations_sit_on_the_def_of_the_function_the_check_called(tmp_path):
+    # dlogits not divided by N: the hint speaks of softmax(logits), but the check called
+    # softmax_cross_entropy, and that is where the annotation belongs.
+    mutant = ROOT / "exercises" / "ex05_softmax" / "mutants" / "dlogits_not_divided.py"
+    student = tmp_path / "softmax.py"
+    student.write_text(mutant.read_text())
+    proc = run_cli("check", "ex05", "--submission", str(student), "--format", "github",
+                   "--output", str(tmp_path / "summary.md"))
+    assert proc.returncode == 0, proc.stderr
+    commands = [c for c in proc.stdout.splitlines() if c.startswith("::error")]
+    assert commands, proc.stdout
+    assert all(re.match(r"::error file=[^,]*softmax\.py,line=\d+,title=", c) for c in commands), commands
+    expected = _def_line(student, "softmax_cross_entropy")
+    assert expected != _def_line(student, "softmax")
+    dlogits = [c for c in commands if "test_cross_entropy_dlogits" in c]
+    assert dlogits and all(f",line={expected}," in c for c in dlogits), dlogits
+
+
+def test_each_exercise_time_is_its_own_and_the_run_time_is_the_wall_time():
+    from grader.grading import grade
+    from grader.report import format_text, to_gradescope
+
+    exercises = [resolve(n, ROOT) for n in ("ex01", "ex05", "ex02")]
+    submissions = {ex.name: ROOT / "solutions" / ex.name / ex.file for ex in exercises}
+    started = time.perf_counter()
+    results = grade(exercises, submissions)
+    wall = time.perf_counter() - started
+    own = [r.seconds for r in results]
+    checks = sum(t.seconds for r in results for t in r.tests)
+    # Each exercise's time covers its own checks (and their set-up), not the rest of the run:
+    # together they fit in the wall time, and none is less than its checks' calls.
+    eps = 0.005  # the figures are rounded to the millisecond
+    assert checks <= sum(own) + eps and sum(own) <= wall + eps, (own, checks, wall)
+    assert all(r.seconds + eps >= sum(t.seconds for t in r.tests) for r in results)
+    assert all(sum(own) <= r.run_seconds + eps and r.run_seconds <= wall + eps for r in results), \
+        (own, [r.run_seconds for r in results], wall)
+    data = to_gradescope(results)
+    assert data["execution_time"] == round(results[0].run_seconds)  # the run's wall time, not a sum
+    footer = format_text(results[1]).splitlines()[-3]
+    assert f"graded in {results[1].seconds:.1f} s; {results[1].run_seconds:.1f} s in all" in footer

@@ -195,11 +195,23 @@ def test_deep_recursion(make):
 
 
 def test_total_time_budget(make):
-    box = make("def hang():\n    while True:\n        pass\n" + GOOD, call_seconds=1, total_seconds=1.5)
+    box = make("def hang():\n    while True:\n        pass\n\n\ndef hang2():\n    while True:\n        pass\n" + GOOD,
+               call_seconds=1, total_seconds=1.5)
     fails(box, "hang")
-    fails(box, "hang")
+    fails(box, "hang2")
     err = fails(box, "good", 1.0)
     assert err.kind == "budget" and "time budget" in err.cause
+
+
+def test_a_function_that_timed_out_is_not_run_again(make):
+    box = make("def hang():\n    while True:\n        pass\n" + GOOD, call_seconds=1)
+    box.check_name = "test_first"
+    fails(box, "hang")
+    start = time.monotonic()
+    err = fails(box, "hang")  # at once, not after another second
+    assert time.monotonic() - start < 1  # less than the limit: it did not wait for it
+    assert err.kind == "timeout" and err.cause == "`hang` not run again: it timed out in test_first (1 s)"
+    assert box.call("good", 2.0).value == 4.0  # the other functions are still graded
 
 
 def test_lying_objects_cross_as_plain_data(make):

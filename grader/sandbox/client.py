@@ -148,6 +148,10 @@ class Sandbox:
         self._plan: isolation.Plan | None = None
         self.forked = False  # whether the current worker came from the fork server
         self._worker_pid: int | None = None
+        # A function that hung once would hang again: each later call of it fails
+        # at once (function -> the message), and the other functions keep their time.
+        self.check_name = ""  # the check now running, set by the grader, for that message
+        self._timed_out: dict[str, str] = {}
 
     # -- life cycle -------------------------------------------------------
 
@@ -347,6 +351,8 @@ class Sandbox:
 
         Raises StudentError when the student's code cannot produce a value.
         """
+        if func in self._timed_out:
+            raise StudentError(self._timed_out[func], kind="timeout")
         self._ensure_ready(func)
         call_id = self._new_id()
         message = {
@@ -357,7 +363,15 @@ class Sandbox:
             "kwargs": _encode_args(dict(kwargs)),
         }
         start = time.perf_counter()
-        reply = self._request(message, what=f"`{func}`")
+        try:
+            reply = self._request(message, what=f"`{func}`")
+        except StudentError as exc:
+            if exc.kind == "timeout" and self._used_seconds < self.limits.total_seconds - 0.05:
+                # (Past the budget, every later call fails anyway, with the budget's message.)
+                where = f" in {self.check_name}" if self.check_name else ""
+                self._timed_out[func] = (f"`{func}` not run again: it timed out{where} "
+                                         f"({self.limits.call_seconds:g} s)")
+            raise
         seconds = time.perf_counter() - start
         output = self._read_output()
         self._check_forbidden(f"`{func}`")

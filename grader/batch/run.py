@@ -1,0 +1,175 @@
+"""The whole run: discover, skip what an earlier run graded, grade the rest, write the outputs.
+
+A result is reused when the file contents, graders, grader version and seed
+are the same; one JSON report per student is written as each finishes (so an
+interrupted run resumes), then the CSV gradebook and the instructor's summary.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import __version__
+from grader.batch.common import REPORTS, BatchError, atomic_write, load_report
+from grader.batch.dask_cluster import run_dask
+from grader.batch.discovery import discover, extract_zip
+from grader.batch.gradebook import write_gradebook
+from grader.batch.local import LocalPool, default_jobs
+from grader.batch.reuse import course_bundle, exercise_fingerprint, result_key
+from grader.batch.summary import format_summary, summarize
+from grader.exercises import Exercise
+from grader.progress import Progress
+
+
+@dataclass
+class BatchSummary:
+    students: int
+    graded: int  # students graded in this run
+    reused: int  # students whose results an earlier run left (same files, graders, version, seed)
+    errors: int
+    seconds: float
+    out: Path
+    layout: str
+    without_files: int = 0  # students with no file to grade for any exercise (not from an earlier run)
+
+
+def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs: int | None = None,
+              seed: int | None = None, layout: str = "auto", dask: str | None = None,
+              retry_errors: bool = False, progress: bool = True, timeout: float | None = None,
+              log=print) -> BatchSummary:
+    from grader.plugin import seed_from_env
+
+    start = time.monotonic()
+    seed = seed if seed is not None else seed_from_env()
+    jobs = jobs or default_jobs()
+    out = Path(out)
+    (out / REPORTS).mkdir(parents=True, exist_ok=True)
+    unpacked = None
+    try:
+        source = Path(submissions_path)
+        if source.is_file() and source.suffix == ".zip":
+            unpacked = Path(tempfile.mkdtemp(prefix="grader-batch-zip-"))
+            source = extract_zip(source, unpacked)
+        subs, layout = discover(source, exercises, layout)
+    finally:
+        if unpacked is not None:
+            import shutil
+
+            shutil.rmtree(unpacked, ignore_errors=True)
+    if not subs:
+        raise BatchError(f"{submissions_path}: no submissions found (one folder, .py file or notebook per student)")
+    bundle = course_bundle(exercises)
+    fingerprints = {ex.name: exercise_fingerprint(ex, bundle) for ex in exercises}
+    by_name = {ex.name: ex for ex in exercises}
+
+    reports: dict[str, dict] = {}
+    tasks: list[dict] = []
+    reused = set()  # students with at least one result taken from an earlier run
+    for sub in subs:
+        old = load_report(out / REPORTS / f"{sub.slug}.json") or {}
+        old_ex = old.get("exercises") if isinstance(old.get("exercises"), dict) else {}
+        entries, todo = {}, []
+        for ex in exercises:
+            key = result_key(sub.files.get(ex.name), fingerprints[ex.name], seed)
+            prev = old_ex.get(ex.name) if isinstance(old_ex.get(ex.name), dict) else None
+            if prev and prev.get("key") == key and (prev.get("result") or prev.get("missing")
+                                                    or (prev.get("error") and not retry_errors)):
+                entries[ex.name] = prev
+                reused.add(sub.slug)
+            elif ex.name in sub.missing or ex.name not in sub.files:
+                entries[ex.name] = {"key": key, "file": None, "result": None,
+                                    "missing": sub.missing.get(ex.name, "no file for this exercise")}
+            else:
+                entries[ex.name] = {"key": key, "file": sub.files[ex.name][0], "result": None}
+                todo.append(ex.name)
+        reports[sub.slug] = {
+            "student": sub.student, "slug": sub.slug, "source": sub.source, "info": sub.info, "layout": layout,
+            "seed": seed, "grader": __version__, "exercises": entries,
+        }
+        if todo:
+            tasks.append({"student": sub.slug, "exercises": todo, "seed": seed,
+                          "files": {n: sub.files[n] for n in todo}})
+        else:
+            _finish_report(out, reports[sub.slug], by_name)
+    graded_now = {t["student"] for t in tasks}
+    unchanged = len(reused - graded_now)
+    without_files = len(subs) - len(graded_now) - unchanged
+    log(f"{len(subs)} submissions ({layout} layout), {len(exercises)} exercise(s): "
+        f"{len(tasks)} to grade, {unchanged} unchanged since the last run"
+        + (f", {without_files} without a file to grade" if without_files else "")
+        + (f", on {dask if dask != 'local' else 'a local Dask cluster'}" if dask and tasks else
+           f", {min(jobs, max(len(tasks), 1))} job(s)" if tasks else ""))
+
+    bar = Progress(len(tasks), enabled=progress, slots=min(jobs, max(len(tasks), 1)))
+
+    def deadline(task: dict) -> float:
+        # The sandbox bounds the student's time by the exercise's limits; the
+        # margin covers the grader's own work (the oracle, pytest).
+        if timeout:
+            return timeout
+        return 30 + sum(by_name[n].limits.total_seconds + by_name[n].limits.call_seconds + 30
+                        for n in task["exercises"])
+
+    errors = 0
+
+    def on_result(result: dict) -> None:
+        nonlocal errors
+        report = reports[result["student"]]
+        job = f"{result['host']}:{result['pid']}" if result.get("pid") else None
+        when = round(time.time(), 3)
+        for name, data in (result.get("results") or {}).items():
+            report["exercises"][name].update(result=data, error=None, job=job, graded_at=when)
+        for name, message in (result.get("errors") or {}).items():
+            report["exercises"][name].update(result=None, error=str(message), job=job, graded_at=when)
+            errors += 1
+        if result.get("grader") not in (None, __version__):
+            for entry in report["exercises"].values():
+                entry["note"] = f"graded by grader {result.get('grader')}, not {__version__}"
+        _finish_report(out, report, by_name)
+        bar.advance(note=report["student"], key=result["student"])
+
+    def on_start(task: dict) -> None:
+        bar.started(task["student"])
+
+    try:
+        if tasks:
+            if dask:
+                run_dask(tasks, bundle, dask, jobs, on_result, on_start)
+            else:
+                LocalPool(jobs, bundle, deadline).run(tasks, on_result, on_start)
+    except KeyboardInterrupt:
+        # What was graded is kept (each student's report is already written): the
+        # gradebook and summary of it, marked partial, before the run stops.
+        bar.close()
+        _write_outputs(out, reports, exercises, log=lambda text: None)
+        log(f"interrupted: the gradebook and summary in {out} are partial; run the same command again to finish")
+        raise
+    bar.close()
+    _write_outputs(out, reports, exercises, log)
+    return BatchSummary(len(subs), len(graded_now), unchanged, errors,
+                        round(time.monotonic() - start, 3), out, layout, without_files)
+
+
+def _write_outputs(out: Path, reports: dict[str, dict], exercises: list[Exercise], log) -> None:
+    """gradebook.csv, summary.json and summary.md (partial when some students were not reached)."""
+    write_gradebook(out, reports, exercises)
+    summary = summarize(reports, exercises)
+    atomic_write(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    text = format_summary(summary)
+    atomic_write(out / "summary.md", text)
+    log(text)
+
+
+def _finish_report(out: Path, report: dict, by_name: dict[str, Exercise]) -> None:
+    total = best = 0.0
+    for name, entry in report["exercises"].items():
+        best += by_name[name].max_score if name in by_name else 0.0
+        if entry.get("result"):
+            total += entry["result"]["score"]
+    report["score"], report["max_score"] = round(total, 6), round(best, 6)
+    report["percent"] = round(100.0 * total / best, 2) if best else 0.0
+    atomic_write(out / REPORTS / f"{report['slug']}.json", json.dumps(report, indent=2) + "\n")
