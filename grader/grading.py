@@ -46,11 +46,9 @@ def grade(
     session = GradingSession(seed=seed if seed is not None else seed_from_env(),
                              submissions=submissions)
     if use_cache:
-        from grader import lazytorch
         from grader.oraclecache import OracleStore
         from grader.scorecache import cache_dir
 
-        lazytorch.install()
         session.oracle_store = OracleStore(cache_dir() / "oracle")
         session.verify_cache = verify_cache
     # What is imported by now lives as long as the process: keep it out of

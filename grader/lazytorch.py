@@ -11,15 +11,23 @@ one is called (an oracle result that is not cached, or a grader that uses
 torch directly), the real torch is imported, once, and every stand-in
 forwards to it from then on. Nothing is ever computed differently: a
 stand-in either names a torch object or is that object.
+
+The stand-ins are in ``sys.modules`` only while graders are imported
+(:func:`stand_ins`, around pytest's collection), also where torch is already
+imported (a notebook's kernel, a test process), so that a function is named
+the same way whether or not torch was loaded: the cache's keys do not depend
+on it. Afterwards torch's own code, which imports parts of itself lazily,
+sees only the real torch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import threading
 import types
-from typing import Any
+from typing import Any, Iterator
 
 # What graders import by name (``import torch.nn.functional as F``).
 SUBMODULES = ("torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.autograd",
@@ -35,13 +43,30 @@ def loaded() -> bool:
     return _real is not None or ("torch" in sys.modules and not isinstance(sys.modules["torch"], LazyModule))
 
 
-def install() -> None:
-    """Put the stand-ins in ``sys.modules`` (nothing to do when torch is already imported)."""
-    if loaded():
-        return
+@contextlib.contextmanager
+def stand_ins() -> Iterator[None]:
+    """While this lasts, ``import torch`` (and its submodules in SUBMODULES)
+    gives the stand-ins; afterwards ``sys.modules`` is as it was, with the
+    real modules if torch was imported meanwhile."""
+    global _real
+    saved = {name: sys.modules.get(name) for name in SUBMODULES}
+    if saved["torch"] is not None and not isinstance(saved["torch"], LazyModule):
+        _real = saved["torch"]
     for name in SUBMODULES:
-        sys.modules.setdefault(name, LazyModule(name))
-        _installed[name] = sys.modules[name]
+        sys.modules[name] = _installed.setdefault(name, LazyModule(name))
+    try:
+        yield
+    finally:
+        for name, module in saved.items():
+            if module is not None and not isinstance(module, LazyModule):
+                sys.modules[name] = module
+            elif _real is not None and name in _real_modules:
+                sys.modules[name] = _real_modules[name]
+            else:
+                sys.modules.pop(name, None)
+
+
+_real_modules: dict[str, types.ModuleType] = {}
 
 
 def real() -> types.ModuleType:
@@ -49,9 +74,8 @@ def real() -> types.ModuleType:
     global _real
     with _lock:
         if _real is None:
-            for name, module in list(_installed.items()):
-                if sys.modules.get(name) is module:
-                    del sys.modules[name]
+            standing = {name: sys.modules.pop(name) for name in SUBMODULES
+                        if isinstance(sys.modules.get(name), LazyModule)}
             import gc
 
             # Collections during torch's import walk a growing heap for nothing.
@@ -66,6 +90,8 @@ def real() -> types.ModuleType:
                     gc.enable()
             gc.freeze()  # what torch allocated stays out of every later collection
             _real = torch
+            _real_modules.update({name: sys.modules[name] for name in SUBMODULES if name in sys.modules})
+            sys.modules.update(standing)  # graders still being imported get the stand-ins
     return _real
 
 

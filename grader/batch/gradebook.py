@@ -86,7 +86,8 @@ def zero_cause(result: dict) -> str:
     return f"{words} in every check" if n == total else f"{words} in {n} of {total} checks"
 
 
-_FULL_ISOLATION = ("user+network namespace", "landlock")
+# The layer names of Plan.features(): the filesystem view's namespaces, and Landlock.
+_FULL_ISOLATION = ("mount+pid+ipc+network namespaces", "landlock")
 
 
 def weak_sandbox(result: dict | None) -> str:

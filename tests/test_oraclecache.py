@@ -1,0 +1,185 @@
+"""The oracle's cache: replayed answers equal fresh ones, torch is imported
+only when an answer is missing, and an untrusted or damaged cache is never used."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_cli
+from grader import lazytorch
+from grader.exercises import all_exercises, load_exercise
+from grader.grading import grade
+from grader.oraclecache import CachedOracle, NotCacheable, OracleStore, call_key, exercise_digest, same
+
+EXERCISES = all_exercises(ROOT)
+
+
+def _scores(result) -> list:
+    # Timings (ex03's "took 0.02 s, 1.8x the baseline") differ from run to run; nothing else may.
+    return [(t.name, t.status, t.score, re.sub(r"\d+\.\d+(e-?\d+)?", "#", t.output)) for t in result.tests]
+
+
+def test_keys_name_the_question_not_the_object():
+    torch_name = lazytorch.TorchName("torch.sigmoid")
+    z = np.arange(3.0)
+    assert call_key("c", torch_name, (z,), {}) == call_key("c", lazytorch.TorchName("torch.sigmoid"), (z.copy(),), {})
+    assert call_key("c", torch_name, (z,), {}) != call_key("c", lazytorch.TorchName("torch.tanh"), (z,), {})
+    assert call_key("c", torch_name, (z,), {}) != call_key("c", torch_name, (z + 1e-16 * 0 + 1,), {})
+    assert call_key("c", torch_name, (z,), {}) != call_key("c", torch_name, (z.astype(np.float32),), {})
+    assert call_key("c", torch_name, (z,), {}) != call_key("other graders", torch_name, (z,), {})
+    # A lambda is keyed by its code and by what it captured.
+    k = [call_key("c", (lambda scale: (lambda t: t * scale))(s), (z,), {}) for s in (2.0, 3.0, 2.0)]
+    assert k[0] == k[2] != k[1]
+    p1, p2 = partial(torch_name, alpha=1.0), partial(torch_name, alpha=2.0)
+    assert call_key("c", p1, (z,), {}) != call_key("c", p2, (z,), {})
+    with pytest.raises(NotCacheable):
+        call_key("c", object(), (z,), {})  # no stable description: computed every time
+
+
+def test_values_round_trip_exactly_and_damage_is_recomputed(tmp_path):
+    store = OracleStore(tmp_path)
+    value = {"a": np.array([[1.0, np.nan], [-np.inf, 2.5e-300]]), "b": (np.float64(3.25), 7, None, [True]),
+             "c": np.arange(4, dtype=np.int64)}
+    store.store("k" * 64, value, ["cpu", "cuda (H200)"])
+    got, devices = store.load("k" * 64)
+    assert same(got, value) and devices == ["cpu", "cuda (H200)"]
+    path = next(tmp_path.glob("*/*.json"))
+    # A foreign entry (another key's content under this name) is ignored and removed.
+    store.store("f" * 64, {"x": np.zeros(2)}, ["cpu"])
+    shutil.copy(next(tmp_path.glob("ff/*.json")), path)
+    assert store.load("k" * 64) is None and not path.exists()
+    # A damaged one (a flipped value, a truncated file) likewise.
+    store.store("k" * 64, value, ["cpu"])
+    entry = json.loads(path.read_text())
+    entry["result"]["dict"]["b"]["seq"][1] = 8
+    path.write_text(json.dumps(entry))
+    assert store.load("k" * 64) is None
+    store.store("k" * 64, value, ["cpu"])
+    path.write_text(path.read_text()[:50])
+    assert store.load("k" * 64) is None
+
+
+def test_the_cache_is_bounded(tmp_path):
+    store = OracleStore(tmp_path)
+    for i in range(20):
+        store.store(f"{i:064x}", np.zeros(1000), ["cpu"])
+        os.utime(store._path(f"{i:064x}"), ns=(i * 10**9, i * 10**9))
+    size = store._path(f"{0:064x}").stat().st_size
+    store.trim(max_bytes=5 * size)
+    kept = sorted(p.stem for p in tmp_path.glob("*/*.json"))
+    assert kept == [f"{i:064x}" for i in range(15, 20)], "the five most recently used stay"
+
+
+def test_any_change_of_the_graders_invalidates(tmp_path):
+    folder = tmp_path / "ex01_sigmoid"
+    shutil.copytree(ROOT / "exercises" / "ex01_sigmoid", folder)
+    ex = load_exercise(folder)
+    before = exercise_digest(ex, 1234)
+    assert exercise_digest(ex, 1235) != before
+    grader = folder / "test_sigmoid.py"
+    grader.write_text(grader.read_text() + "\n# an edit\n")
+    assert exercise_digest(ex, 1234) != before
+    (folder / "exercise.yaml").write_text((folder / "exercise.yaml").read_text() + "\n")
+    assert exercise_digest(ex, 1234) not in (before,)
+
+
+def test_a_replayed_value_that_differs_is_caught(tmp_path):
+    store = OracleStore(tmp_path)
+
+    class Fresh:
+        device_names = ["cpu"]
+
+        def __call__(self, fn, *inputs):
+            from grader.expected import Expected
+
+            return Expected({"cpu": inputs[0] * 2})
+
+    fn = lazytorch.TorchName("torch.double_it")
+    oracle = CachedOracle(store, "ctx", Fresh, verify=True)
+    assert np.array_equal(oracle(fn, np.ones(2)).value, [2.0, 2.0]) and oracle.misses == 1
+    assert np.array_equal(oracle(fn, np.ones(2)).value, [2.0, 2.0]) and oracle.hits == 1
+    # Someone edits the cache with a value that still reads back as well formed:
+    key = call_key("ctx", fn, (np.ones(2),), {})
+    store.store(key, np.array([2.0, 2.5]), ["cpu"])
+    from grader.oracle import OracleFault
+
+    with pytest.raises(OracleFault):
+        oracle(fn, np.ones(2))
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
+def test_scores_are_identical_with_no_cache_a_cold_cache_and_a_warm_one(ex, tmp_path, monkeypatch):
+    """The reference, the stub and a mutant: graded without the cache, with an
+    empty one, and again with the one that filled."""
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path))
+    mutant = sorted((ex.path / "mutants").glob("*.py"))[0]
+    for submission in (ROOT / "solutions" / ex.name / ex.file, ex.student_file, mutant):
+        (fresh,) = grade([ex], {ex.name: submission})
+        (cold,) = grade([ex], {ex.name: submission}, use_cache=True)
+        (warm,) = grade([ex], {ex.name: submission}, use_cache=True, verify_cache=True)
+        assert _scores(cold) == _scores(fresh) == _scores(warm), submission.name
+        assert fresh.devices == warm.devices
+    assert list((tmp_path / "oracle").glob("*/*.json")), "answers were recorded"
+
+
+def _grade_in_a_fresh_process(env: dict, *args: str) -> dict:
+    code = ("import json, sys\n"
+            "from pathlib import Path\n"
+            "from grader.commands.check import use_oracle_cache\n"
+            "from grader.exercises import resolve\n"
+            "from grader.grading import grade\n"
+            "ex = resolve('ex05', Path('.'))\n"
+            "(r,) = grade([ex], {ex.name: Path('solutions/ex05_softmax/softmax.py').resolve()}, "
+            "use_cache=use_oracle_cache())\n"
+            "import grader.lazytorch as lt\n"
+            "real = 'torch' in sys.modules and not isinstance(sys.modules['torch'], lt.LazyModule)\n"
+            "print(json.dumps({'score': r.score, 'max': r.max_score, 'torch': lt.loaded() or real}))\n")
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_warm_recheck_does_not_import_torch(tmp_path):
+    env = dict(os.environ, GRADER_CACHE_DIR=str(tmp_path))
+    env.pop("GRADER_SEED", None)
+    first = _grade_in_a_fresh_process(env)
+    again = _grade_in_a_fresh_process(env)
+    assert first == {"score": first["max"], "max": first["max"], "torch": True}
+    assert again == {"score": first["max"], "max": first["max"], "torch": False}
+    # A secret seed: computed afresh, never replayed, nothing recorded.
+    secret = dict(env, GRADER_CACHE_DIR=str(tmp_path / "secret"), GRADER_SEED="4242")
+    assert _grade_in_a_fresh_process(secret)["torch"] is True
+    assert _grade_in_a_fresh_process(secret)["torch"] is True
+    assert not (tmp_path / "secret" / "oracle").exists()
+
+
+def test_trusted_runs_never_read_the_cache(tmp_path):
+    """grader ci, grader batch and the autograder compute fresh: a poisoned
+    cache (every answer replaced) changes nothing there."""
+    cache = tmp_path / "cache"
+    env = {"GRADER_CACHE_DIR": str(cache)}
+    wrong = ROOT / "exercises" / "ex01_sigmoid" / "mutants" / "sign_flipped.py"
+    assert run_cli("check", "ex01", "--submission", str(wrong), "--format", "json", env=env).returncode == 0
+    entries = list((cache / "oracle").glob("*/*.json"))
+    assert entries, "a student's check recorded its answers"
+    for path in entries:
+        os.utime(path, ns=(1, 1))  # a replay would mark each entry it reads as recently used
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(wrong, subs / "cyd.py")
+    out = tmp_path / "grades"
+    proc = run_cli("batch", str(subs), "--exercise", "ex01", "--out", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr
+    secret = run_cli("check", "ex01", "--submission", str(wrong), env=dict(env, GRADER_SEED="77"))
+    assert secret.returncode == 0, secret.stderr
+    assert {p.stat().st_mtime_ns for p in entries} == {1}, "batch and a secret-seed check read none of them"
+    assert set((cache / "oracle").glob("*/*.json")) == set(entries), "and wrote none"
