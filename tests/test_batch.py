@@ -354,7 +354,8 @@ def test_a_sandbox_without_namespaces_is_visible_in_the_gradebook(tmp_path):
     from grader.batch import write_gradebook
 
     ex = resolve("ex01", ROOT)
-    full = ["pids cgroup", "user+network namespace", "landlock v4 (files, network)", "own process group", "rlimits"]
+    full = ["pids cgroup", "mount+pid+ipc+network namespaces (filesystem view)", "runs as nobody",
+            "landlock v4 (files, network)", "own process group", "rlimits"]
     weak = ["own process group", "scrubbed environment", "rlimits"]
 
     def report(name, layers):
@@ -365,7 +366,7 @@ def test_a_sandbox_without_namespaces_is_visible_in_the_gradebook(tmp_path):
     write_gradebook(tmp_path, {"ann": report("ann", full), "bob": report("bob", weak)}, [ex])
     book = read_gradebook(tmp_path / "gradebook.csv")
     assert book["ann"]["notes"] == ""
-    assert "sandbox without user+network namespace and landlock on worker-bob:42" in book["bob"]["notes"]
+    assert "sandbox without mount+pid+ipc+network namespaces and landlock on worker-bob:42" in book["bob"]["notes"]
 
 
 def test_eta_counts_the_students_still_running(monkeypatch):

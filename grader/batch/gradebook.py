@@ -38,15 +38,7 @@ def write_gradebook(out: Path, reports: dict[str, dict], exercises: list[Exercis
         for ex, entry in zip(exercises, entries):
             result = entry.get("result")
             row.append(f"{result['score']:g}" if result else "0")
-            if entry.get("missing"):
-                notes.append(f"{ex.name}: 0, {entry['missing']}")
-            elif entry.get("error"):
-                notes.append(f"{ex.name}: 0, not graded ({entry['error']})")
-            elif result and not result.get("score"):
-                notes.append(f"{ex.name}: 0, {zero_cause(result)}")
-            weak = weak_sandbox(result)
-            if weak:
-                notes.append(f"{ex.name}: {weak}" + (f" on {entry['job']}" if entry.get("job") else ""))
+            notes += exercise_notes(ex.name, entry)
         row += [f"{r.get('score', 0):g}", f"{r.get('max_score', 0):g}", f"{r.get('percent', 0):.1f}",
                 _csv_safe("; ".join(notes))]
         writer.writerow(row)
@@ -64,6 +56,22 @@ _KINDS = {
     "requires": "no points without correct values", "submission": "the file could not be graded",
     "exit": "called exit", "recursion": "recursed too deeply", "skipped": "skipped",
 }
+
+
+def exercise_notes(name: str, entry: dict) -> list[str]:
+    """The gradebook's notes on one student's exercise: the cause of a 0, a weaker sandbox."""
+    result = entry.get("result")
+    notes = []
+    if entry.get("missing"):
+        notes.append(f"{name}: 0, {entry['missing']}")
+    elif entry.get("error"):
+        notes.append(f"{name}: 0, not graded ({entry['error']})")
+    elif result and not result.get("score"):
+        notes.append(f"{name}: 0, {zero_cause(result)}")
+    weak = weak_sandbox(result)
+    if weak:
+        notes.append(f"{name}: {weak}" + (f" on {entry['job']}" if entry.get("job") else ""))
+    return notes
 
 
 def zero_cause(result: dict) -> str:

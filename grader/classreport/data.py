@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.batch.gradebook import exercise_notes
 from grader.text import sanitize
 
 REPORTS = "reports"
@@ -76,6 +77,7 @@ class Student:
     total: float
     max_score: float
     percent: float
+    notes: str = ""  # the gradebook's notes column, in the same words
 
     @property
     def state(self) -> str:
@@ -91,16 +93,6 @@ class Student:
     def seconds(self) -> float:
         return round(sum(c.seconds or 0.0 for c in self.cells.values()), 3)
 
-    @property
-    def notes(self) -> str:
-        """The gradebook's notes column, in the same words."""
-        notes = []
-        for name, cell in self.cells.items():
-            if cell.state == MISSING:
-                notes.append(f"{name}: missing ({cell.note})")
-            elif cell.state == NOT_GRADED:
-                notes.append(f"{name}: not graded ({cell.note})")
-        return "; ".join(notes)
 
 
 @dataclass
@@ -246,7 +238,9 @@ def load_class(folder: Path) -> ClassData:
         students.append(Student(str(r["slug"]), _text(r.get("student") or r["slug"], 200),
                                 {k: _text(v, 200) for k, v in (r.get("info") or {}).items()}, cells,
                                 float(r.get("score") or 0), float(r.get("max_score") or 0),
-                                float(r.get("percent") or 0)))
+                                float(r.get("percent") or 0),
+                                _text("; ".join(note for n in names if isinstance(r["exercises"].get(n), dict)
+                                                for note in exercise_notes(n, r["exercises"][n])), 2000)))
     students.sort(key=lambda s: (s.name.lower(), s.slug))
 
     exercises = []
