@@ -24,7 +24,9 @@ import pytest
 from conftest import ROOT, run_cli
 from grader.exercises import all_exercises, resolve
 from grader.grading import grade
-from grader.notebook import GRADED_TAG, Report, extract, make_notebook, write_notebook
+from grader.notebook_read import GRADED_TAG, extract
+from grader.notebook_report import Report
+from grader.notebook_write import make_notebook, write_notebook
 from grader.results import PASSED
 
 EXERCISES = all_exercises(ROOT)
