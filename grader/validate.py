@@ -396,8 +396,8 @@ def validate_exercise(ex: Exercise, root: Path, seeds: list[int], min_mutants: i
     t = time.perf_counter()
     problems, warnings = check_tolerances(ex)
     v.warnings += warnings
-    step("tolerances", problems, "none looser than 1e-3" + (f"; {len(warnings)} looser than rtol 1e-6 / atol 1e-9"
-                                                             if warnings else ""), t)
+    step("tolerances", problems, (f"{len(problems)} looser than 1e-3" if problems else "none looser than 1e-3")
+         + (f"; {len(warnings)} looser than rtol 1e-6 / atol 1e-9" if warnings else ""), t)
     t = time.perf_counter()
     if reference.is_file():
         coverage = check_coverage(ex, reference.read_text(), [m.result for m in v.mutants if m.result],

@@ -86,10 +86,11 @@ class WrongVersion:
 
 def _rebind(functions, kind: str) -> str:
     """Source that rebinds each of ``functions`` to a wrapper spoiling its answer as ``kind`` says."""
-    lines = [f"def _grader_{_ident(kind)}(out, args, kwargs):\n    {_SPOIL[kind]}\n"]
+    spoiler = f"_grader_spoil_{_ident(kind)}"
+    lines = [f"def {spoiler}(out, args, kwargs):\n    {_SPOIL[kind]}\n"]
     # The reference runs only when the spoiled answer needs it (the shapes of its zeros).
     needs_answer = kind == "zeros"
-    lines += [f"_grader_spoil({name!r}, _grader_{_ident(kind)}, {needs_answer})" for name in functions]
+    lines += [f"_grader_spoil({name!r}, {spoiler}, {needs_answer})" for name in functions]
     return "\n".join(lines)
 
 
