@@ -132,6 +132,9 @@ def kernel_source(history: list[str], namespace: dict, ex: Exercise, saved: Path
     cells = kernel_cells(history)
     name = saved.name if saved is not None else "this notebook"
     try:
+        if not any(c.graded for c in cells):
+            raise NotebookError("no graded cell has been run in this kernel yet: run the graded cells (their "
+                                "first line is `# GRADED FUNCTION: name`), then check again")
         extracted = extract_cells(cells, ex, name)
         source, notes = extracted.source, list(extracted.notes)
     except NotebookError as exc:  # as the file would be: every check says why

@@ -450,6 +450,9 @@ def test_the_check_in_a_kernel_grades_the_graded_cells_as_the_file_is_graded(ker
     graded = _graded(nb)
     softmax_cell, right = graded[0], graded[0].source
     write(nb, kernel.folder / "ex05_softmax.ipynb")  # saved as it is now
+    kernel.run("import grader")
+    nothing_run = kernel.run('grader.check("ex05")')["text/plain"]
+    assert "Score: 0 / 20" in nothing_run and "no graded cell has been run in this kernel yet" in nothing_run
     for cell in cells:
         kernel.run(cell.source)
     kernel.run("import grader")
@@ -462,7 +465,7 @@ def test_the_check_in_a_kernel_grades_the_graded_cells_as_the_file_is_graded(ker
     assert "array" in scratch["text/plain"]
     broken_later = kernel.run('grader.check("ex05")')["text/plain"]
     assert f"Score: {ex05.max_score:g} / {ex05.max_score:g}" in broken_later, broken_later
-    assert re.search(r"`softmax` was redefined in cell 7; the grade uses cell 2's version", broken_later), \
+    assert re.search(r"`softmax` was redefined in cell 9; the grade uses cell 4's version", broken_later), \
         broken_later
 
     # A wrong graded cell (edited and run again), fixed in a scratch cell: the file's grade, and says why.
@@ -475,7 +478,7 @@ def test_the_check_in_a_kernel_grades_the_graded_cells_as_the_file_is_graded(ker
     assert 0 < from_file.score < from_file.max_score, summary(from_file)
     score = f"Score: {from_file.score:g} / {from_file.max_score:g}"
     assert score in text and score in page, text
-    assert "`softmax` was redefined in cell 10; the grade uses cell 9's version" in text
+    assert "`softmax` was redefined in cell 12; the grade uses cell 11's version" in text
     assert "the notebook on disk (ex05_softmax.ipynb) is older than your last edit: save it before you " \
            "submit" in text
     assert "grader check ex05_softmax --seed 1234 --submission ex05_softmax.ipynb" in text

@@ -250,3 +250,24 @@ def test_generated_wrong_versions_spoil_one_value_at_a_time(tmp_path):
     assert answers["every function returns None"] is None
     assert isinstance(answers["every function raises"], RuntimeError)
     assert not answers["every function returns zeros of the right shape"].any()
+
+
+def test_tolerances_warn_when_loose_and_fail_above_1e_3_unless_justified(tmp_path):
+    from grader.strength import check_tolerances
+
+    root = copy_course(tmp_path, "ex01_sigmoid")
+    folder = root / "exercises" / "ex01_sigmoid"
+    meta = yaml.safe_load((folder / "exercise.yaml").read_text())
+    meta["checks"]["test_sigmoid_arrays"]["tolerance"] = {"rtol": 1e-5}
+    (folder / "exercise.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    grader = folder / "test_sigmoid.py"
+    grader.write_text(grader.read_text().replace('"sigmoid(z) for z in [-1e4, 1e4]",',
+                                                 '"sigmoid(z) for z in [-1e4, 1e4]", atol=0.01,'))
+    problems, warnings = check_tolerances(load_exercise(folder))
+    assert warnings == ["test_sigmoid_arrays: rtol 1e-05 is looser than 1e-06"]
+    assert len(problems) == 1 and problems[0].startswith("test_sigmoid_extremes: atol 0.01 is looser than 0.001")
+    meta["checks"]["test_sigmoid_extremes"]["tolerance"] = {"reason": "a demo of a written tolerance"}
+    (folder / "exercise.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    problems, warnings = check_tolerances(load_exercise(folder))
+    assert problems == [] and "test_sigmoid_extremes: atol 0.01 is looser than 1e-09 " \
+                                "(justified: a demo of a written tolerance)" in warnings
