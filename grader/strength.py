@@ -105,14 +105,17 @@ class Coverage:
     outcomes: list[WrongOutcome] = field(default_factory=list)
     uncovered: list[str] = field(default_factory=list)
 
+    nothing_scores: float = 0.0  # the most that code computing nothing scores, on checks not marked lenient
+    lenient: list[str] = field(default_factory=list)
+
     @property
     def message(self) -> str:
         graded = len(self.outcomes)
-        nothing = [o for o in self.outcomes if o.label.startswith("every function")]
-        worst = max((o.score for o in nothing), default=0.0)
-        return (f"{graded} generated wrong version{'s' if graded != 1 else ''} graded; "
-                f"{'every check loses points to a wrong version' if not self.uncovered else f'{len(self.uncovered)} check(s) lose points to no wrong version'}; "
-                f"code computing nothing scores {worst:g}")
+        checks = ("every check loses points to a wrong version" if not self.uncovered
+                  else f"{len(self.uncovered)} check(s) lose points to no wrong version")
+        return (f"{graded} generated wrong version{'s' if graded != 1 else ''} graded; {checks}; "
+                f"code computing nothing scores {self.nothing_scores:g}"
+                + (f" (lenient: {', '.join(self.lenient)})" if self.lenient else ""))
 
 
 def lost_checks(result: ExerciseResult) -> set[str]:
@@ -131,6 +134,7 @@ def check_coverage(ex: Exercise, reference: str, wrong_results: list[ExerciseRes
         for name in lost_checks(result):
             lost.setdefault(name, []).append("a mutant")
     lenient = {c.name: c.lenient for c in ex.checks.values() if c.lenient}
+    cov.lenient = sorted(lenient)
 
     def grade(version: WrongVersion) -> WrongOutcome:
         say(f"{ex.name}: wrong version: {version.label.replace('`', '')}")
@@ -156,6 +160,7 @@ def check_coverage(ex: Exercise, reference: str, wrong_results: list[ExerciseRes
     for version in computing_nothing(reference, ex.functions):
         outcome = grade(version)
         unjustified = {name: points for name, points in outcome.scored.items() if name not in lenient}
+        cov.nothing_scores = max(cov.nothing_scores, sum(unjustified.values()))
         if unjustified:
             cov.problems.append(
                 f"code that computes nothing ({version.label}) scores {outcome.score:g} / {outcome.max_score:g}: "
