@@ -114,22 +114,42 @@ def _history(shell, namespace: dict) -> list[str]:
     return [s if isinstance(s, str) else "" for s in raw]
 
 
-def kernel_cells(history: list[str]) -> list[Cell]:
+def kernel_cells(history: list[str], tagged: set[str] = frozenset()) -> list[Cell]:
     """The notebook as this kernel knows it: every cell it ran, in order, except that
     a graded cell run again replaces its earlier runs (it is one cell, edited).
-    A cell's number is its execution count, as Jupyter shows it: ``[4]``."""
+    A cell's number is its execution count, as Jupyter shows it: ``[4]``. A kernel
+    cannot see cell tags: ``tagged`` holds the sources (stripped) of the cells the
+    saved notebook tags ``graded``, so that a cell graded by its tag alone counts."""
+    def graded(source: str) -> bool:
+        return is_graded(source) or source.strip() in tagged
+
     latest: dict[tuple[str, ...], int] = {}
     for number, source in enumerate(history):
-        if number and is_graded(source):
-            latest[tuple(sorted(marked_functions(source)))] = number
+        if number and graded(source):
+            # One graded cell per function: its marker line, or else the functions it defines.
+            key = tuple(sorted(marked_functions(source))) or tuple(sorted(_function_names(source)))
+            latest[key or (str(number),)] = number
     keep = set(latest.values())
     return [Cell(number, source, number in keep) for number, source in enumerate(history)
-            if number and source.strip() and (number in keep or not is_graded(source))]
+            if number and source.strip() and (number in keep or not graded(source))]
+
+
+def _function_names(source: str) -> set[str]:
+    try:
+        return {n.name for n in ast.parse(strip_magics(source)[0]).body if isinstance(n, ast.FunctionDef)}
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
 
 
 def kernel_source(history: list[str], namespace: dict, ex: Exercise, saved: Path | None) -> tuple[str, list[str]]:
     """The module to grade from the cells the kernel ran, and the notes for the student."""
-    cells = kernel_cells(history)
+    tagged = set()
+    if saved is not None:
+        try:
+            tagged = {c.source.strip() for c in read_cells(saved)[0] if c.graded}
+        except NotebookError:
+            pass  # unsaved_edits says so
+    cells = kernel_cells(history, tagged)
     name = saved.name if saved is not None else "this notebook"
     try:
         if not any(c.graded for c in cells):

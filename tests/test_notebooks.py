@@ -580,3 +580,16 @@ def test_no_grader_module_imports_one_that_imports_it_back():
     assert not cycles, "\n".join(cycles)
     # Reading a notebook needs nothing of grading: the sandbox side of a submission stays small.
     assert graph["grader.notebook_read"] == {"grader.exercises"}
+
+
+def test_the_kernel_notebook_keeps_the_last_run_of_each_graded_cell():
+    from grader.notebook_check import kernel_cells
+
+    history = ["", "import numpy as np", "# GRADED FUNCTION: f\ndef f(x):\n    return 1",
+               "def g(x):\n    return 2", "f(1)", "# GRADED FUNCTION: f\ndef f(x):\n    return 3",
+               "def g(x):\n    return 4", "   "]
+    # g's cell is graded by its tag alone in the saved notebook: the kernel cannot see tags.
+    cells = kernel_cells(history, tagged={"def g(x):\n    return 4"})
+    assert [(c.number, c.graded) for c in cells] == [(1, False), (3, False), (4, False), (5, True), (6, True)]
+    assert [(c.number, c.graded) for c in kernel_cells(history)] == [
+        (1, False), (3, False), (4, False), (5, True), (6, False)]
