@@ -27,7 +27,7 @@ class OracleFault(RuntimeError):
 
 def _disable_tf32() -> None:
     # One API only: mixing the legacy allow_tf32 flags with fp32_precision
-    # raises in torch >= 2.9 (see shared/PYTORCH-NOTES.md).
+    # raises in torch >= 2.9 (see docs/pytorch-notes.md, "GPUs").
     matmul = torch.backends.cuda.matmul
     if hasattr(matmul, "fp32_precision"):
         matmul.fp32_precision = "ieee"

@@ -9,11 +9,17 @@
     exercises/ex11_dropout/mutants/sign_flipped.py   an example mutant (# expect-hint:)
     solutions/ex11_dropout/dropout.py        the reference
 
-from ``grader/templates/new/``. The placeholders are consistent with each
-other (the reference and the oracle are both the identity, the mutant flips
-the sign), so ``grader validate ex11 --min-mutants 1`` passes on the fresh
+from ``grader/templates/new/``, and adds the exercise's row to the table of
+exercises in the course's README.md. The placeholders are consistent with each
+other (the reference and the oracle both return twice x, the mutant flips the
+sign), so ``grader validate ex11 --min-mutants 1`` passes on the fresh
 scaffold: the wiring works before any real content is written. Every place
 to fill in is marked ``TODO(grader new)``, which ``grader validate`` reports.
+
+``random=True`` scaffolds random operations (dropout): each function takes the
+random draw as an argument (``f(x, keep, mask)``), and the grader draws it
+from the grading seed and gives the same draw to the student and the oracle
+(docs/instructors.md, "Random operations").
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class Scaffold:
     exercise: Path
     reference: Path
     files: list[Path]
+    readme: Path | None = None  # the README whose table got the exercise's row
 
 
 def _template(name: str) -> Template:
@@ -51,7 +58,7 @@ def _fill(template: str, **values) -> str:
 
 
 def scaffold(root: Path, name: str, title: str, file: str | None = None,
-             functions: list[str] | None = None) -> Scaffold:
+             functions: list[str] | None = None, random: bool = False) -> Scaffold:
     """Write a new exercise and its reference; refuse to overwrite anything."""
     match = NAME_RE.match(name)
     if not match:
@@ -92,10 +99,12 @@ def scaffold(root: Path, name: str, title: str, file: str | None = None,
         f"  test_{func}:\n    points: 1\n    description: \"{PLACEHOLDER}: what test_{func} checks\""
         for func in functions)
     table = "\n".join(f"| `{func}`: {PLACEHOLDER} | 1 |" for func in functions)
-    returns = "\n".join(f"- `{func}(x)` → {PLACEHOLDER}: what it returns, with shapes." for func in functions)
+    signature = "(x, keep, mask)" if random else "(x)"
+    returns = "\n".join(f"- `{func}{signature}` → {PLACEHOLDER}: what it returns, with shapes." for func in functions)
     names = ", ".join(f"`{f}`" for f in functions)
     common = dict(name=name, title=title, file=file, short=short_cmd, number=number)
 
+    kind = "_random" if random else ""
     yaml_title = title if _yaml_safe(title) else json.dumps(title)
     contents = {
         folder / METADATA: _fill("exercise.yaml.tmpl", functions=", ".join(functions), checks=checks,
@@ -103,20 +112,46 @@ def scaffold(root: Path, name: str, title: str, file: str | None = None,
         folder / "README.md": _fill("README.md.tmpl", short_number=short_cmd, function_list=names,
                                     returns=returns, table=table, **common),
         folder / file: _fill("stub_header.py.tmpl", **common)
-        + "".join(_fill("stub_function.py.tmpl", func=f) for f in functions),
+        + "".join(_fill(f"stub_function{kind}.py.tmpl", func=f) for f in functions),
         folder / grader_file: _fill("test_header.py.tmpl", **common)
-        + "".join(_fill("test_function.py.tmpl", func=f) for f in functions),
+        + "".join(_fill(f"test_function{kind}.py.tmpl", func=f) for f in functions),
         folder / "mutants" / "sign_flipped.py": _fill("mutant_header.py.tmpl", func=functions[0])
-        + "".join(_fill("mutant_wrong_function.py.tmpl" if i == 0 else "mutant_function.py.tmpl", func=f)
+        + "".join(_fill(f"mutant_wrong_function{kind}.py.tmpl" if i == 0 else f"mutant_function{kind}.py.tmpl", func=f)
                   for i, f in enumerate(functions)),
         reference: _fill("reference_header.py.tmpl", **common)
-        + "".join(_fill("reference_function.py.tmpl", func=f) for f in functions),
+        + "".join(_fill(f"reference_function{kind}.py.tmpl", func=f) for f in functions),
     }
     for path, text in contents.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "x") as f:  # never overwrite
             f.write(text)
-    return Scaffold(folder, reference, list(contents))
+    readme = add_readme_row(root / "README.md", number, name, file, title)
+    return Scaffold(folder, reference, list(contents), readme)
+
+
+_ROW = re.compile(r"^\|\s*(\d+)\s*\|\s*`ex\d+_\w+`\s*\|")
+
+
+def add_readme_row(readme: Path, number: int, name: str, file: str, title: str) -> Path | None:
+    """Add ``| number | `name` | `file` | title |`` to the README's table of exercises
+    (the table whose rows start ``| N | `exNN_...` |``), in number order. Returns the
+    README, or None when it has no such table (nothing is written then)."""
+    try:
+        lines = readme.read_text().splitlines(keepends=True)
+    except (OSError, UnicodeDecodeError):
+        return None
+    rows = [i for i, line in enumerate(lines) if _ROW.match(line)]
+    if not rows:
+        return None
+    cell = title.replace("|", "\\|")
+    row = f"| {number} | `{name}` | `{file}` | {cell} |\n"
+    before = [i for i in rows if int(_ROW.match(lines[i]).group(1)) < number]
+    at = (before[-1] if before else rows[0] - 1) + 1
+    if not lines[at - 1].endswith("\n"):
+        lines[at - 1] += "\n"
+    lines.insert(at, row)
+    readme.write_text("".join(lines))
+    return readme
 
 
 def _yaml_safe(text: str) -> bool:

@@ -12,7 +12,7 @@ from grader.exercises import Exercise
 from grader.text import sanitize
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
-MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024  # outputs (plots) included
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024  # outputs (plots) included (grader.notebook_read holds the same)
 
 
 class SubmissionError(Exception):
@@ -45,12 +45,12 @@ def prepare_submission(path: Path, ex: Exercise) -> Prepared:
         raise SubmissionError(f"{_shown(path.name)} is larger than {limit // 1024} KB: not a "
                               + ("notebook" if notebook else "source file"))
     if notebook:
-        from grader.notebook import extract
+        from grader.notebook_read import NotebookError, extract
 
         try:
             extracted = extract(path, ex)
-        except SubmissionError as exc:  # it names the student's file: make it safe to show
-            raise SubmissionError(sanitize(str(exc), 1000)) from None
+        except NotebookError as exc:  # it names the student's file: make it safe to show
+            raise SubmissionError(sanitize(f"this notebook cannot be graded: {exc}", 1000)) from None
         notes = [sanitize(f"{_shown(path.name)}, {note}", 500) for note in extracted.notes]
         for note in notes:
             print(f"grader: note: {note}", file=sys.stderr)

@@ -17,6 +17,13 @@ For one exercise, in this process (``grader.grading.grade``, many times):
   the grader's *strength*), without a grader error, and gets the hint its
   ``# expect-hint: <text>`` line names (case-insensitive substring of the
   failed checks' feedback).
+- **tolerances**: none looser than 1e-3 unless exercise.yaml says why
+  (looser than rtol 1e-6 / atol 1e-9: a warning); see :mod:`grader.strength`.
+- **coverage**: wrong code generated from the reference (zeros, the first
+  input, one value zeroed, None, raising; :mod:`grader.wrong_versions`) is
+  graded too: every check must lose points to some wrong version, and code
+  that computes nothing must score 0, unless the check is marked
+  ``lenient: <reason>``.
 - **determinism**: grading the reference and one failing submission again
   with the same seed gives identical scores, statuses and feedback (measured
   times and timing ratios in the feedback are masked).
@@ -38,6 +45,7 @@ from pathlib import Path
 
 from grader.exercises import Exercise
 from grader.results import PASSED, ExerciseResult
+from grader.strength import check_coverage, check_tolerances
 
 EXPECT_HINT = re.compile(r"^# expect-hint: (.+)$", re.MULTILINE)
 HIDDEN_FILE_SUFFIX = "_hidden"  # test_<name>_hidden.py holds the hidden checks
@@ -189,6 +197,19 @@ def _grade(ex: Exercise, submission: Path, seed: int | None) -> tuple[ExerciseRe
     if not results:
         return None, "no result (did the grader collect any check?)"
     return results[0], ""
+
+
+def _grade_source(ex: Exercise, source: str, seed: int | None) -> tuple[ExerciseResult | None, str]:
+    """Grade a module given as source (a generated wrong version)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="grader-validate-"))
+    try:
+        (folder / ex.file).write_text(source)
+        return _grade(ex, folder / ex.file, seed)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _syntax_errors(ex: Exercise) -> str:
@@ -370,6 +391,19 @@ def validate_exercise(ex: Exercise, root: Path, seeds: list[int], min_mutants: i
                f"{with_hint} / {sum(m.expected_hint is not None for m in v.mutants)} with their hint"
                if v.mutants else "none")
     step("mutants", problems, message, t)
+
+    # tolerances and coverage: can each check fail?
+    t = time.perf_counter()
+    problems, warnings = check_tolerances(ex)
+    v.warnings += warnings
+    step("tolerances", problems, (f"{len(problems)} looser than 1e-3" if problems else "none looser than 1e-3")
+         + (f"; {len(warnings)} looser than rtol 1e-6 / atol 1e-9" if warnings else ""), t)
+    t = time.perf_counter()
+    if reference.is_file():
+        coverage = check_coverage(ex, reference.read_text(), [m.result for m in v.mutants if m.result],
+                                  lambda source: _grade_source(ex, source, seeds[0]), say)
+        v.warnings += coverage.notes
+        step("coverage", coverage.problems, coverage.message, t)
 
     # determinism: the same seed twice
     t = time.perf_counter()

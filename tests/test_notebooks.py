@@ -24,7 +24,9 @@ import pytest
 from conftest import ROOT, run_cli
 from grader.exercises import all_exercises, resolve
 from grader.grading import grade
-from grader.notebook import GRADED_TAG, Report, extract, make_notebook, write_notebook
+from grader.notebook_read import GRADED_TAG, extract
+from grader.notebook_report import Report
+from grader.notebook_write import make_notebook, write_notebook
 from grader.results import PASSED
 
 EXERCISES = all_exercises(ROOT)
@@ -203,9 +205,45 @@ def test_unreadable_notebook_fails_every_check_with_one_line(how, text, message,
     (result,) = grade([ex05], {ex05.name: path})
     assert result.score == 0 and not result.grader_faults, summary(result)
     assert len(result.tests) == len(ex05.checks)
-    assert all(t.output.startswith(message) and "\n" not in t.output for t in result.tests), summary(result)
+    prefix = "this notebook cannot be graded: "
+    assert all(t.output.startswith(prefix + message) and "\n" not in t.output for t in result.tests), summary(result)
     if text is None:
         assert result.tests[0].output.endswith("this notebook is for ex01_sigmoid")
+
+
+def _deep_expression_notebook(ex05, filled05, graded):
+    nb = copy.deepcopy(filled05)
+    deep = nbformat.v4.new_code_cell("x = " + "-" * 200_000 + "1\n")
+    if graded:
+        _graded(nb)[0].source += "\n" + deep.source
+    else:
+        nb.cells.insert(1, deep)
+    return json.dumps(nb)
+
+
+# Adversarial notebooks: the grader's own parsers must not fault (exit 2, "internal error").
+DEEP = [
+    ("json-nested-100k", lambda ex05, nb: '{"nbformat": 4, "cells": ' + "[" * 100_000 + "]" * 100_000 + "}",
+     "is not a readable Jupyter notebook: its JSON is nested too deeply"),
+    ("expression-200k-graded", lambda ex05, nb: _deep_expression_notebook(ex05, nb, graded=True),
+     "cell 9 is nested too deeply for the grader to read"),
+    ("expression-200k-scratch", lambda ex05, nb: _deep_expression_notebook(ex05, nb, graded=False),
+     "cell 2 is nested too deeply for the grader to read"),
+]
+
+
+@pytest.mark.parametrize("how,make,message", DEEP, ids=[d[0] for d in DEEP])
+def test_deeply_nested_notebook_cannot_be_graded_without_a_grader_fault(how, make, message, ex05, filled05,
+                                                                         tmp_path):
+    path = tmp_path / "ex05.ipynb"
+    path.write_text(make(ex05, filled05))
+    proc = run_cli("check", "ex05", "--submission", str(path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert report["score"] == 0 and len(report["tests"]) == len(ex05.checks)
+    for t in report["tests"]:
+        assert t["status"] == "failed" and t["output"].startswith("this notebook cannot be graded: ex05.ipynb"), t
+        assert message in t["output"] and "internal error" not in t["output"], t
 
 
 def test_cli_reports_a_broken_notebook_with_exit_status_zero(ex05, filled05, tmp_path):
@@ -358,7 +396,200 @@ def test_notebook_runs_in_a_kernel_and_checks_itself(name, filled, tmp_path):
     best = f"{ex.max_score:g}"
     expected = f"Score: {best} / {best} (100%)" if filled else f"Score: 0 / {best} (0%)"
     assert expected in text and expected in page, text
-    assert ("note: `%timeit -n1 -r1 1`" in text) == filled and "ERROR" not in text
+    assert ("`%timeit -n1 -r1 1` (an IPython magic or shell command) is commented out" in text) == filled
+    assert "ERROR" not in text
     # The executed notebook (outputs and all) grades the same as a file.
     (graded,) = grade([ex], {ex.name: write(nb, tmp_path / f"{ex.name}.ipynb")})
     assert graded.score == (graded.max_score if filled else 0) and not graded.grader_faults, summary(graded)
+
+
+# -- one kernel, what the student does: the check is the grade -----------------------
+
+
+class Kernel:
+    """A real IPython kernel (ipykernel, through jupyter_client as nbclient drives it)."""
+
+    def __init__(self, cwd):
+        from jupyter_client.manager import start_new_kernel
+
+        self.manager, self.client = start_new_kernel(kernel_name="python3", cwd=str(cwd))
+
+    def run(self, code: str) -> dict:
+        """Run one cell; return its result's data (text/plain, text/html), or raise with its error."""
+        outputs = []
+        reply = self.client.execute_interactive(code, timeout=300, output_hook=outputs.append)
+        if reply["content"]["status"] != "ok":
+            raise AssertionError(f"cell failed: {reply['content'].get('evalue')}\n{code}")
+        return next((o["content"]["data"] for o in outputs if o["msg_type"] == "execute_result"), {})
+
+    def close(self):
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    folder = tmp_path_factory.mktemp("kernel")
+    k = Kernel(folder)
+    k.folder = folder
+    yield k
+    k.close()
+
+
+def _wrong_softmax(source):
+    """The graded softmax, wrong: no max subtraction (fails the checks with logits up to 1e4)."""
+    assert "z - np.max(z, axis=axis, keepdims=True)" in source
+    return source.replace("z - np.max(z, axis=axis, keepdims=True)", "z")
+
+
+def test_the_check_in_a_kernel_grades_the_graded_cells_as_the_file_is_graded(kernel, ex05, filled05):
+    nb = copy.deepcopy(filled05)
+    cells = [c for c in nb.cells if c.cell_type == "code"][:-1]  # imports and the graded cells
+    graded = _graded(nb)
+    softmax_cell, right = graded[0], graded[0].source
+    write(nb, kernel.folder / "ex05_softmax.ipynb")  # saved as it is now
+    kernel.run("import grader")
+    nothing_run = kernel.run('grader.check("ex05")')["text/plain"]
+    assert "Score: 0 / 20" in nothing_run and "no graded cell has been run in this kernel yet" in nothing_run
+    for cell in cells:
+        kernel.run(cell.source)
+    kernel.run("import grader")
+    first = kernel.run('grader.check("ex05")')
+    assert f"Score: {ex05.max_score:g} / {ex05.max_score:g}" in first["text/plain"], first["text/plain"]
+    assert "redefined" not in first["text/plain"] and "on disk" not in first["text/plain"]
+
+    # A right graded cell, broken in a scratch cell: the grade is still full marks, and says why.
+    scratch = kernel.run("def softmax(z, axis=-1):\n    return z\n\nsoftmax(np.zeros(2))")
+    assert "array" in scratch["text/plain"]
+    broken_later = kernel.run('grader.check("ex05")')["text/plain"]
+    assert f"Score: {ex05.max_score:g} / {ex05.max_score:g}" in broken_later, broken_later
+    assert re.search(r"`softmax` was redefined in cell 9; the grade uses cell 4's version", broken_later), \
+        broken_later
+
+    # A wrong graded cell (edited and run again), fixed in a scratch cell: the file's grade, and says why.
+    softmax_cell.source = _wrong_softmax(right)
+    kernel.run(softmax_cell.source)
+    kernel.run(right.replace("# GRADED FUNCTION: softmax\n", "# my fix, in a scratch cell\n"))
+    data = kernel.run('grader.check("ex05")')
+    text, page = data["text/plain"], data["text/html"]
+    (from_file,) = grade([ex05], {ex05.name: write(nb, kernel.folder / "submitted.ipynb")})
+    assert 0 < from_file.score < from_file.max_score, summary(from_file)
+    score = f"Score: {from_file.score:g} / {from_file.max_score:g}"
+    assert score in text and score in page, text
+    assert "`softmax` was redefined in cell 12; the grade uses cell 11's version" in text
+    assert "the notebook on disk (ex05_softmax.ipynb) is older than your last edit: save it before you " \
+           "submit" in text
+    assert "grader check ex05_softmax --seed 1234 --submission ex05_softmax.ipynb" in text
+    write(nb, kernel.folder / "ex05_softmax.ipynb")  # saved: the note goes
+    assert "on disk" not in kernel.run('grader.check("ex05")')["text/plain"]
+
+
+def test_report_html_is_a_table_with_feedback_folded_under_failing_rows():
+    from html.parser import HTMLParser
+
+    from grader.results import ERROR, FAILED, CheckResult, ExerciseResult
+
+    hostile = "<script>alert(1)</script> & <b>bold</b>"
+    result = ExerciseResult("ex01_sigmoid", "The <sigmoid>", 3, 6, 1234, ["cpu"], tests=[
+        CheckResult("test_a", 3, 3, PASSED, description="values <match>"),
+        CheckResult("test_b", 0, 2, FAILED, output=f"sigmoid(z): expected 0.5, got 7\nprinted: {hostile}"),
+        CheckResult("test_c", 0, 1, ERROR, output="internal error in the grader"),
+    ])
+    report = Report(result, notes=[f"`softmax` was redefined in cell 9; {hostile}"])
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.rows, self.cells, self.text = [], [], None, []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+            if tag == "tr":
+                self.rows.append({"attrs": dict(attrs), "cells": [], "details": False})
+            elif tag == "td" and self.rows:
+                self.rows[-1]["cells"].append([dict(attrs).get("style", ""), ""])
+            elif tag == "details":
+                self.rows[-1]["details"] = True
+
+        def handle_data(self, data):
+            self.text.append(data)
+            if self.rows and self.rows[-1]["cells"]:
+                self.rows[-1]["cells"][-1][1] += data
+
+    page = Page()
+    page.feed(report._repr_html_())
+    # The page's own bold title is the only <b> before the score: the student's <b> is text.
+    assert "script" not in [tag for tag, _ in page.tags] and [tag for tag, _ in page.tags].count("b") == 2
+    text = "".join(page.text)
+    assert hostile in text and "The <sigmoid>" in text  # shown as text, not markup
+    checks = [r for r in page.rows if r["attrs"].get("class", "").startswith("grader-") and
+              r["attrs"]["class"] != "grader-feedback"]
+    assert [r["cells"][0][1].split("values")[0] for r in checks] == ["test_a", "test_b", "test_c"]
+    assert [r["cells"][1][1] for r in checks] == ["3 / 3", "0 / 2", "0 / 1"]
+    assert [r["cells"][2][1] for r in checks] == ["PASS", "FAIL", "ERROR"]
+    colours = [r["cells"][2][0] for r in checks]
+    assert len(set(colours)) == 3 and "#1a7f37" in colours[0] and "#cf222e" in colours[1]
+    feedback = [r for r in page.rows if r["attrs"].get("class") == "grader-feedback"]
+    assert len(feedback) == 2 and all(r["details"] for r in feedback)
+    assert "expected 0.5, got 7" in feedback[0]["cells"][0][1] and hostile in feedback[0]["cells"][0][1]
+    assert "Score: 3 / 6 (50%)" in text and "reproduce: grader.check('ex01_sigmoid', seed=1234)" in text
+    assert "redefined in cell 9" in text and "Score: 3 / 6" in repr(report)
+
+
+# -- module shape -----------------------------------------------------------------------
+
+
+def _grader_imports() -> dict[str, set[str]]:
+    """``{module: the grader modules it imports}``, imports inside functions included.
+    ``from grader import __version__`` is left out: a constant the package defines
+    before it imports anything."""
+    package = ROOT / "grader"
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in package.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("grader"):
+                for alias in node.names:
+                    if alias.name != "__version__":
+                        found.add(f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules
+                                  else node.module)
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.split(".")[0] == "grader"}
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def test_no_grader_module_imports_one_that_imports_it_back():
+    graph = _grader_imports()
+    assert {"grader.notebook_read", "grader.notebook_write", "grader.notebook_check"} <= set(graph)
+    assert "grader.notebook" not in graph  # split by job
+    cycles = []
+    for start in graph:
+        stack = [(start, (start,))]
+        while stack:
+            module, path = stack.pop()
+            for imported in graph[module]:
+                if imported == start:
+                    cycles.append(" -> ".join(path + (start,)))
+                elif imported not in path:
+                    stack.append((imported, path + (imported,)))
+    assert not cycles, "\n".join(cycles)
+    # Reading a notebook needs nothing of grading: the sandbox side of a submission stays small.
+    assert graph["grader.notebook_read"] == {"grader.exercises"}
+
+
+def test_the_kernel_notebook_keeps_the_last_run_of_each_graded_cell():
+    from grader.notebook_check import kernel_cells
+
+    history = ["", "import numpy as np", "# GRADED FUNCTION: f\ndef f(x):\n    return 1",
+               "def g(x):\n    return 2", "f(1)", "# GRADED FUNCTION: f\ndef f(x):\n    return 3",
+               "def g(x):\n    return 4", "   "]
+    # g's cell is graded by its tag alone in the saved notebook: the kernel cannot see tags.
+    cells = kernel_cells(history, tagged={"def g(x):\n    return 4"})
+    assert [(c.number, c.graded) for c in cells] == [(1, False), (3, False), (4, False), (5, True), (6, True)]
+    assert [(c.number, c.graded) for c in kernel_cells(history)] == [
+        (1, False), (3, False), (4, False), (5, True), (6, False)]

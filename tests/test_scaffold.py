@@ -94,3 +94,53 @@ def test_fresh_scaffold_validates(course):
     assert v.ok, "\n".join(p for s in v.steps for p in s.problems)
     assert v.strength == 1.0
     assert any(PLACEHOLDER in w for w in v.warnings), "the placeholders left to fill in are reported"
+
+
+def test_new_adds_the_exercise_row_to_the_readme_table(course):
+    readme = course / "README.md"
+    readme.write_text("# Course\n\n| | exercise | file | what you write |\n|---|---|---|---|\n"
+                      "| 1 | `ex01_sigmoid` | `sigmoid.py` | the sigmoid |\n"
+                      "| 12 | `ex12_later` | `later.py` | later |\n\nText after the table.\n")
+    proc = new(course, "ex11_dropout", "--title", "Inverted dropout | with a bar")
+    assert proc.returncode == 0, proc.stderr
+    assert "its row in README.md" in proc.stdout
+    lines = readme.read_text().splitlines()
+    assert lines[4:7] == ["| 1 | `ex01_sigmoid` | `sigmoid.py` | the sigmoid |",
+                          "| 11 | `ex11_dropout` | `dropout.py` | Inverted dropout \\| with a bar |",
+                          "| 12 | `ex12_later` | `later.py` | later |"]
+    assert lines[-1] == "Text after the table."
+    assert new(course, "ex13_last", "--title", "Last").returncode == 0
+    assert readme.read_text().splitlines()[7] == "| 13 | `ex13_last` | `last.py` | Last |"
+
+
+def test_new_leaves_a_readme_without_the_table_alone(course):
+    readme = course / "README.md"
+    readme.write_text("# Course\n\nNo table here.\n")
+    proc = new(course, "ex11_dropout", "--title", "Inverted dropout")
+    assert proc.returncode == 0 and "its row in" not in proc.stdout
+    assert readme.read_text() == "# Course\n\nNo table here.\n"
+
+
+def test_random_scaffold_gives_the_same_draw_to_both_sides_and_validates(course):
+    from grader.grading import grade
+    from grader.validate import validate_exercise
+
+    # (a name of its own: the graders of one process are imported once per name)
+
+    proc = new(course, "ex14_masked", "--title", "Inverted dropout", "--functions", "dropout", "--random")
+    assert proc.returncode == 0, proc.stderr
+    folder = course / "exercises" / "ex14_masked"
+    assert "def dropout(x, keep, mask):" in (folder / "masked.py").read_text()
+    assert "mask = (rng.random(shape) < keep)" in (folder / "test_masked.py").read_text()
+    ex = load_exercise(folder)
+    v = validate_exercise(ex, course, seeds=[1], min_mutants=1)
+    assert v.ok and v.strength == 1.0, "\n".join(p for s in v.steps for p in s.problems)
+    # A student who forgets the 1 / keep scaling is told so; one who draws a mask of their own scores 0.
+    unscaled, own_draw = course / "unscaled.py", course / "own_draw.py"
+    unscaled.write_text("import numpy as np\n\ndef dropout(x, keep, mask):\n    return x * mask\n")
+    own_draw.write_text("import numpy as np\n\ndef dropout(x, keep, mask):\n"
+                        "    return x * (np.random.random(x.shape) < keep) / keep\n")
+    (a,) = grade([ex], {ex.name: unscaled}, seed=1)
+    (b,) = grade([ex], {ex.name: own_draw}, seed=1)
+    assert a.score == 0 and "not scaled by 1 / keep" in a.tests[0].output
+    assert b.score == 0 and not b.grader_faults

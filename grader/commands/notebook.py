@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
     from grader.exercises import resolve
-    from grader.notebook import GRADED_TAG, write_notebook
+    from grader.notebook_read import GRADED_TAG
+    from grader.notebook_write import write_notebook
 
     ex = resolve(args.exercise, root)
     out = args.out if args.out is not None else Path(f"{ex.name}.ipynb")

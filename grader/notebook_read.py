@@ -1,112 +1,43 @@
-"""Jupyter notebooks: an exercise's student notebook, grading one, and grading from inside one.
+"""Reading a notebook: the module that grading a notebook runs.
 
-Three parts, each small:
-
-- **Writing** (``grader notebook ex05``): the README as markdown cells, the
-  stub's imports as a code cell, each stub function in its own *graded cell*,
-  and a last cell that calls ``grader.check("ex05_softmax")``.
-- **Reading** (``grader check ex05 --submission ex05_softmax.ipynb``): only the
-  graded cells are taken, with the imports (from any cell) that they use;
-  nothing else is run. The result is one module that runs each graded cell in
-  turn, as Jupyter would, and replaces a function that no graded cell defines
-  (deleted, renamed, duplicated, or its cell failed) by one that raises with
-  the reason, so that every check of it fails with that one line.
-- **In a kernel** (``grader.check("ex05")``): the functions the student just
-  defined are written to a module (their source, and the imports, constants
-  and helper functions they use) and graded in the sandbox like a file.
+``grader check ex05 --submission ex05_softmax.ipynb`` takes only the graded
+cells, with the imports (from any cell) that they use, and the helper
+functions and constants they use from other cells; nothing else is run. The
+result is one module that runs each graded cell in turn, as Jupyter would, and
+replaces a function that no graded cell defines (deleted, renamed,
+duplicated, or its cell failed) by one that raises with the reason, so that
+every check of it fails with that one line. ``grader.check()`` in a kernel
+builds the same module from the cells the kernel ran (:func:`extract_cells`).
 
 A graded cell is a code cell tagged ``graded`` *or* holding a line
 ``# GRADED FUNCTION: name``: either survives editing in Jupyter, JupyterLab,
 VS Code or Colab.
+
+Everything here reads untrusted text: the file's size, its JSON nesting and
+each cell's size are bounded, and a cell too deep to parse is reported as
+such; any failure is a :class:`NotebookError`, never a crash of the grader.
 """
 
 from __future__ import annotations
 
 import ast
-import dis
-import html
-import inspect
 import json
 import re
-import sys
-import textwrap
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.exercises import Exercise
-from grader.submission import SubmissionError
 
 GRADED_TAG = "graded"
 MARKER = "# GRADED FUNCTION: {}"
 _MARKER = re.compile(r"^#\s*GRADED FUNCTION:\s*(\w+)", re.MULTILINE)
 _SUPPORTED = (1, 2, 3, 4)  # nbformat major versions nbformat can upgrade to 4
-
-# -- writing ------------------------------------------------------------------
-
-
-def make_notebook(ex: Exercise):
-    """The student notebook for ``ex`` (an ``nbformat`` v4 notebook)."""
-    import nbformat.v4 as v4
-
-    source = ex.student_file.read_text()
-    lines = source.splitlines()
-    imports, functions, other = [], [], []
-    for i, node in enumerate(ast.parse(source).body):
-        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        text = "\n".join(lines[start - 1:node.end_lineno])
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.append(text)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            functions.append((node.name, text))
-        elif not (i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
-            other.append(text)  # a constant the functions use: graded with the first one
-
-    cells = [v4.new_markdown_cell(part) for part in _markdown_sections((ex.path / "README.md").read_text())]
-    cells.append(v4.new_markdown_cell(
-        "## Your code\n\n"
-        "Fill in each graded cell below: they start with `# GRADED FUNCTION: name`. Only those "
-        "cells (and the imports they use) are graded; keep that first line, keep one cell per "
-        "function, and use NumPy only. Add cells of your own to experiment (plots, `%timeit`, "
-        "`!pip`): they are never run by the grader."))
-    cells.append(v4.new_code_cell("\n".join(imports)))
-    for k, (name, text) in enumerate(functions):
-        body = "\n\n".join(([*other] if k == 0 else []) + [text])
-        cells.append(v4.new_code_cell(f"{MARKER.format(name)}\n\n{body}",
-                                      metadata={"tags": [GRADED_TAG], "deletable": False}))
-    cells.append(v4.new_markdown_cell(
-        "## Check your work\n\nRun the cell below: it grades the functions defined above, "
-        f"as `grader check {ex.name}` grades a file, and shows the report."))
-    cells.append(v4.new_code_cell(f'import grader\n\ngrader.check("{ex.name}")'))
-    return v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-        "grader": {"exercise": ex.name},
-    })
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024  # outputs (plots) included
+MAX_CELL_BYTES = 2 * 1024 * 1024  # as for a .py submission
 
 
-def write_notebook(ex: Exercise, path: Path) -> None:
-    import nbformat
-
-    nb = make_notebook(ex)
-    nbformat.validate(nb)
-    nbformat.write(nb, str(path))
-
-
-def _markdown_sections(text: str) -> list[str]:
-    """``text`` cut before each ``## `` heading (outside code blocks)."""
-    sections, current, fenced = [], [], False
-    for line in text.splitlines():
-        fenced ^= line.lstrip().startswith("```")
-        if line.startswith("## ") and not fenced and current:
-            sections.append("\n".join(current).strip())
-            current = []
-        current.append(line)
-    sections.append("\n".join(current).strip())
-    return [s for s in sections if s]
-
-
-# -- reading ------------------------------------------------------------------
+class NotebookError(Exception):
+    """The notebook cannot be graded at all (not a notebook, too large, too deep, no graded cell)."""
 
 
 @dataclass
@@ -116,10 +47,20 @@ class Extracted:
 
 
 @dataclass
-class _Cell:
-    number: int  # 1-based, counting every cell
+class Cell:
+    number: int  # 1-based, counting every cell (in a kernel: its execution count)
     source: str
     graded: bool
+
+
+def is_graded(source: str, tags=None) -> bool:
+    """Whether a code cell is a graded cell (tagged, or holding a ``# GRADED FUNCTION:`` line)."""
+    return (isinstance(tags, list) and GRADED_TAG in tags) or bool(_MARKER.search(source))
+
+
+def marked_functions(source: str) -> list[str]:
+    """The functions a cell's ``# GRADED FUNCTION: name`` lines name."""
+    return _MARKER.findall(source)
 
 
 def notebook_to_source(path: Path, ex: Exercise) -> str:
@@ -129,7 +70,32 @@ def notebook_to_source(path: Path, ex: Exercise) -> str:
 
 def extract(path: Path, ex: Exercise) -> Extracted:
     """The module to grade for the notebook at ``path``, and notes for the student."""
-    cells, meta = _read_cells(path)
+    cells, meta = read_cells(path)
+    return extract_cells(cells, ex, path.name, meta)
+
+
+def extract_cells(cells: list[Cell], ex: Exercise, name: str, meta: dict | None = None) -> Extracted:
+    """The module to grade made of ``cells`` (those of the notebook ``name``)."""
+    too_deep = "is nested too deeply for the grader to read (an expression thousands of levels deep?)"
+    for cell in cells:
+        if cell.graded and len(cell.source) > MAX_CELL_BYTES:
+            raise NotebookError(f"{name}: graded cell {cell.number} holds more than {MAX_CELL_BYTES // 1024} KB "
+                                f"of code")
+    try:
+        return _extract(cells, ex, name, meta or {})
+    except (RecursionError, MemoryError):
+        # Find the cell, for the message; parsing one at a time is bounded by the same limits.
+        for cell in cells:
+            try:
+                ast.parse(cell.source)
+            except (RecursionError, MemoryError):
+                raise NotebookError(f"{name}: cell {cell.number} {too_deep}") from None
+            except (SyntaxError, ValueError):
+                pass
+        raise NotebookError(f"{name} {too_deep}") from None
+
+
+def _extract(cells: list[Cell], ex: Exercise, name: str, meta: dict) -> Extracted:
     wanted = set(ex.functions)
     notes: list[str] = []
     runs: list[tuple[int, str, list[str]]] = []  # (cell, source, the exercise's functions it should define)
@@ -144,7 +110,7 @@ def extract(path: Path, ex: Exercise) -> Extracted:
         marked = _MARKER.findall(cell.source)
         try:
             tree = ast.parse(source)
-        except SyntaxError as exc:
+        except (SyntaxError, ValueError) as exc:
             cause = f"graded cell {cell.number} has a syntax error on its line {exc.lineno}: {exc.msg}"
             broken.append(cause)
             why_missing.update({f: cause for f in marked if f not in why_missing})
@@ -163,8 +129,8 @@ def extract(path: Path, ex: Exercise) -> Extracted:
     ungraded = {f: c.number for c in reversed(cells) if not c.graded for f in _defined_names(_parse(c.source))}
     if not (defined or why_missing or broken or wanted & set(ungraded)) and wanted:
         made_for = meta.get("exercise") if re.fullmatch(r"\w{1,40}", str(meta.get("exercise"))) else None
-        raise SubmissionError(
-            f"{path.name} has no graded cell defining {', '.join(ex.functions)}: were the graded cells "
+        raise NotebookError(
+            f"{name} has no graded cell defining {', '.join(ex.functions)}: were the graded cells "
             f"deleted? (a graded cell starts with the line '# GRADED FUNCTION: name', or has the tag "
             f"'{GRADED_TAG}')" + (f"; this notebook is for {made_for}" if made_for not in (None, ex.name) else ""))
     duplicates = {f: f"`{f}` is defined in {len(where)} graded cells ({_listing(where)}): keep only one "
@@ -181,10 +147,10 @@ def extract(path: Path, ex: Exercise) -> Extracted:
     helpers, used = _helpers_used(cells, used, graded_names)
     notes += [f"cell {number}: `{name}`, used by the graded cells, is taken along although its cell is not "
               f"graded (only its definition: the rest of that cell is not run)" for name, number, _ in helpers]
-    parts = [f"# Made by grader from {path.name}: the imports its graded cells use, the helper functions and",
+    parts = [f"# Made by grader from {name}: the imports its graded cells use, the helper functions and",
              "# constants they use from other cells, then the graded cells. Nothing else is run.",
              *_imports_used(cells, used), *(source for _, _, source in helpers),
-             _MISSING, _RUNNER.format(notebook=repr(path.name))]
+             MISSING_FUNCTION, _RUNNER.format(notebook=repr(name))]
     parts += [f"_grader_cell({number}, {source!r}, {names!r})" for number, source, names in runs]
     parts.append(f"_grader_finish({ex.functions!r}, {why_missing!r}, {duplicates!r})")
     return Extracted("\n".join(parts) + "\n", notes)
@@ -230,7 +196,7 @@ _NOTEBOOK = {notebook}
 # A stand-in for a function the notebook does not define: every call raises
 # NameError with the reason (compiled outside the student's folder, so that the
 # report shows the reason alone, without a traceback).
-_MISSING = '''
+MISSING_FUNCTION = '''
 class NotebookFunctionMissing(NameError):
     pass
 
@@ -244,22 +210,28 @@ def _grader_missing(name, cause):
 '''
 
 
-def _read_cells(path: Path) -> tuple[list[_Cell], dict]:
-    """The cells of the notebook at ``path``, and its ``grader`` metadata."""
+def read_cells(path: Path) -> tuple[list[Cell], dict]:
+    """The code cells of the notebook at ``path``, and its ``grader`` metadata."""
     unreadable = f"{path.name} is not a readable Jupyter notebook"
     try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise NotebookError(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 1024 // 1024} MB")
         text = path.read_text(encoding="utf-8")
         data = json.loads(text)
+    except OSError as exc:
+        raise NotebookError(f"{path.name} cannot be read ({exc.strerror or exc})") from None
+    except RecursionError:
+        raise NotebookError(f"{unreadable}: its JSON is nested too deeply (thousands of levels)") from None
     except UnicodeDecodeError:
-        raise SubmissionError(f"{unreadable}: it is not text (UTF-8)") from None
+        raise NotebookError(f"{unreadable}: it is not text (UTF-8)") from None
     except json.JSONDecodeError as exc:
-        raise SubmissionError(f"{unreadable}: it is not JSON ({exc.msg} at line {exc.lineno}, "
+        raise NotebookError(f"{unreadable}: it is not JSON ({exc.msg} at line {exc.lineno}, "
                               f"column {exc.colno}); a .py file renamed, or a broken download?") from None
     version = data.get("nbformat") if isinstance(data, dict) else None
     if type(version) is not int:
-        raise SubmissionError(f"{unreadable}: JSON without an 'nbformat' version number")
+        raise NotebookError(f"{unreadable}: JSON without an 'nbformat' version number")
     if version not in _SUPPORTED:
-        raise SubmissionError(
+        raise NotebookError(
             f"{path.name} is in nbformat version {version}, which this grader cannot read (it reads "
             f"versions 1 to 4): save it again from Jupyter, or copy your code into a fresh notebook")
     if version < 4:
@@ -267,13 +239,13 @@ def _read_cells(path: Path) -> tuple[list[_Cell], dict]:
 
         try:
             data = nbformat.reads(text, as_version=4)
-        except Exception as exc:  # nbformat raises several unrelated types
+        except (Exception, RecursionError) as exc:  # nbformat raises several unrelated types
             first = (str(exc).splitlines() or [""])[0][:200]
-            raise SubmissionError(f"{unreadable}: nbformat version {version} could not be converted to "
+            raise NotebookError(f"{unreadable}: nbformat version {version} could not be converted to "
                                   f"version 4 ({type(exc).__name__}: {first})") from None
     cells = data.get("cells")
     if not isinstance(cells, list):
-        raise SubmissionError(f"{unreadable}: it has no list of cells")
+        raise NotebookError(f"{unreadable}: it has no list of cells")
     found = []
     for number, cell in enumerate(cells, 1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -283,8 +255,8 @@ def _read_cells(path: Path) -> tuple[list[_Cell], dict]:
         source = source if isinstance(source, str) else ""
         metadata = cell.get("metadata")
         tags = metadata.get("tags") if isinstance(metadata, dict) else None
-        graded = (isinstance(tags, list) and GRADED_TAG in tags) or bool(_MARKER.search(source))
-        found.append(_Cell(number, source, graded))
+        graded = is_graded(source, tags)
+        found.append(Cell(number, source, graded))
     meta = data.get("metadata")
     meta = meta.get("grader") if isinstance(meta, dict) else None
     return found, meta if isinstance(meta, dict) else {}
@@ -302,7 +274,7 @@ def strip_magics(source: str) -> tuple[str, list[str]]:
         ast.parse(source)
         if "get_ipython()" not in source:
             return source, []
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         pass
     lines, removed = source.splitlines(), []
     for i, line in enumerate(lines):
@@ -313,7 +285,7 @@ def strip_magics(source: str) -> tuple[str, list[str]]:
     return "\n".join(lines), removed
 
 
-def _as_magic(line: str) -> str:
+def as_magic(line: str) -> str:
     """``%timeit f(x)`` for IPython's translation ``get_ipython().run_line_magic('timeit', 'f(x)')``."""
     try:
         call = ast.parse(line.strip()).body[0].value
@@ -325,9 +297,13 @@ def _as_magic(line: str) -> str:
 
 
 def _parse(source: str) -> ast.Module | None:
+    """``source`` parsed (magics commented out), or None: it is never run. Too large
+    to be code: None; too deep: RecursionError, for :func:`extract_cells` to report."""
+    if len(source) > MAX_CELL_BYTES:
+        return None
     try:
         return ast.parse(strip_magics(source)[0])
-    except SyntaxError:
+    except (SyntaxError, ValueError):  # ValueError: a null byte
         return None
 
 
@@ -342,7 +318,7 @@ def _defined_names(tree: ast.Module | None) -> set[str]:
     return names
 
 
-def _helpers_used(cells: list[_Cell], used: set[str], graded: set[str]) -> tuple[list[tuple[str, int, str]], set[str]]:
+def _helpers_used(cells: list[Cell], used: set[str], graded: set[str]) -> tuple[list[tuple[str, int, str]], set[str]]:
     """The definitions, in ungraded cells, of the helpers the graded cells use
     (and the helpers those use): plain ``def``s (no decorators: they would run
     code) and constants with a literal value, the last one in the notebook of
@@ -374,7 +350,7 @@ def _helpers_used(cells: list[_Cell], used: set[str], graded: set[str]) -> tuple
     return [(name, number, source) for name, (number, _, _, source) in ordered], used
 
 
-def _imports_used(cells: list[_Cell], used: set[str]) -> list[str]:
+def _imports_used(cells: list[Cell], used: set[str]) -> list[str]:
     """The top-level imports of the ungraded cells that bind a name the graded cells use."""
     found: dict[str, str] = {}
     for cell in cells:
@@ -394,158 +370,3 @@ def _listing(items) -> str:
     quoted = [f"`{i}`" if isinstance(i, str) else str(i) for i in items]
     return ", ".join(quoted[:-1]) + f" and {quoted[-1]}" if len(quoted) > 1 else "".join(quoted)
 
-
-# -- in a kernel: grader.check("ex05") ------------------------------------------
-
-
-def check_namespace(exercise: str, namespace: dict, seed: int | None = None, root: Path | None = None):
-    """Grade the functions for ``exercise`` defined in ``namespace`` (a notebook's
-    globals); return a :class:`Report` that Jupyter shows as HTML."""
-    import shutil
-    import tempfile
-
-    from grader.exercises import find_root, resolve
-    from grader.grading import grade
-
-    ex = resolve(exercise, Path(root) if root else find_root())
-    source, notes = namespace_to_source(namespace, ex)
-    folder = Path(tempfile.mkdtemp(prefix="grader-check-"))
-    try:
-        (folder / "notebook.py").write_text(source)
-        (result,) = grade([ex], {ex.name: folder / "notebook.py"}, seed=seed)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return Report(result, notes)
-
-
-def namespace_to_source(namespace: dict, ex: Exercise) -> tuple[str, list[str]]:
-    """A module holding the exercise's functions from ``namespace``, with the
-    imports, constants and notebook functions they use."""
-    home = namespace.get("__name__", "__main__")
-    imports, constants, functions, notes, missing = {}, {}, {}, [], {}
-    pending = []
-    for name in ex.functions:
-        value = namespace.get(name)
-        if value is None:
-            missing[name] = f"`{name}` is not defined in this notebook yet: run its graded cell first"
-        elif not isinstance(value, types.FunctionType):
-            missing[name] = f"`{name}` is a {type(value).__name__}, not a function"
-        else:
-            pending.append((name, value))
-    while pending:
-        name, fn = pending.pop()
-        if name in functions:
-            continue
-        try:
-            source = textwrap.dedent(inspect.getsource(fn))
-        except (OSError, TypeError):
-            missing[name] = (f"the source of `{name}` cannot be found (defined under a %%magic, or by exec?): "
-                             f"define it in a plain graded cell and run it")
-            continue
-        source, removed = strip_magics(source)
-        notes += [f"`{_as_magic(line)}` in `{name}` (an IPython magic or shell command) is not run when grading"
-                  for line in removed]
-        functions[name] = source + (f"\n{name} = {fn.__name__}" if fn.__name__ not in (name, "<lambda>") else "")
-        for used in sorted(_global_names(fn)):
-            value = namespace.get(used, _NOTHING)
-            if value is _NOTHING or used in functions or used in imports or used in constants:
-                continue
-            if isinstance(value, types.FunctionType) and value.__module__ == home:
-                pending.append((used, value))
-            elif isinstance(value, types.ModuleType):
-                imports[used] = f"import {value.__name__}" + (f" as {used}" if value.__name__ != used else "")
-            elif _importable(value):
-                imports[used] = f"from {value.__module__} import {value.__qualname__}" + (
-                    f" as {used}" if value.__qualname__ != used else "")
-            elif _literal(value):
-                constants[used] = f"{used} = {value!r}"
-            elif used not in ("In", "Out", "get_ipython", "exit", "quit") and not used.startswith("_"):
-                notes.append(f"`{used}` (used by `{name}`) is a {type(value).__name__} that the grader cannot "
-                             f"copy from the notebook: create it inside the function")
-    parts = ["# Made by grader.check from the functions defined in the notebook.",
-             *imports.values(), *constants.values(), *functions.values()]
-    if missing:
-        parts += [_MISSING, *(f"{name} = _grader_missing({name!r}, {cause!r})" for name, cause in missing.items())]
-    return "\n\n".join(parts) + "\n", notes
-
-
-_NOTHING = object()
-
-
-def _global_names(fn: types.FunctionType) -> set[str]:
-    """The global names ``fn`` reads: in its body, and in its decorators and defaults."""
-    names, codes = set(), [fn.__code__]
-    while codes:
-        code = codes.pop()
-        names |= {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
-        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
-    try:
-        node = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
-        header = [*getattr(node, "decorator_list", []), *getattr(getattr(node, "args", None), "defaults", [])]
-        names |= {n.id for part in header for n in ast.walk(part) if isinstance(n, ast.Name)}
-    except (OSError, TypeError, SyntaxError, IndexError):
-        pass
-    return names
-
-
-def _importable(value) -> bool:
-    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
-    if not isinstance(module, str) or not isinstance(qualname, str) or module in ("__main__", "builtins"):
-        return False
-    target = sys.modules.get(module)
-    for part in qualname.split("."):
-        target = getattr(target, part, None)
-    return target is value
-
-
-def _literal(value) -> bool:
-    try:
-        return ast.literal_eval(repr(value)) == value
-    except Exception:
-        return False
-
-
-class Report:
-    """A grading report that Jupyter shows as HTML (and a terminal as text)."""
-
-    def __init__(self, result, notes: list[str] = ()):
-        self.result, self.notes = result, list(notes)
-
-    @property
-    def score(self) -> float:
-        return self.result.score
-
-    @property
-    def max_score(self) -> float:
-        return self.result.max_score
-
-    def __repr__(self) -> str:
-        from grader.report import format_text
-
-        r = self.result
-        reproduce = f"grader.check({r.exercise!r}, seed={r.seed})"
-        return "\n".join([format_text(r, reproduce=reproduce), *(f"  note: {n}" for n in self.notes)])
-
-    def _repr_html_(self) -> str:
-        from grader.report import _points
-        from grader.results import ERROR, PASSED
-
-        e, r = html.escape, self.result
-        colors = {PASSED: "#1a7f37", ERROR: "#9a6700"}
-        rows = []
-        for t in r.tests:
-            label = {PASSED: "PASS", ERROR: "ERROR"}.get(t.status, "FAIL")
-            output = f"<pre style='margin:0 0 0 1em;white-space:pre-wrap'>{e(t.output)}</pre>" if t.output else ""
-            rows.append(
-                f"<tr><td style='color:{colors.get(t.status, '#cf222e')};font-weight:bold;vertical-align:top'>"
-                f"{label}</td><td style='text-align:left'><code>{e(t.name)}</code>{output}</td>"
-                f"<td style='vertical-align:top;white-space:nowrap'>"
-                f"{_points(t.score)} / {_points(t.max_score)}</td></tr>")
-        pct = 100.0 * r.score / r.max_score if r.max_score else 0.0
-        notes = "".join(f"<li>{e(n)}</li>" for n in self.notes)
-        return (
-            f"<div class='grader-report'><p><b>{e(r.exercise)}: {e(r.title)}</b></p>"
-            f"<table>{''.join(rows)}</table>"
-            f"<p><b>Score: {_points(r.score)} / {_points(r.max_score)} ({pct:.0f}%)</b></p>"
-            + (f"<ul>{notes}</ul>" if notes else "")
-            + f"<p style='opacity:0.7'>seed {e(str(r.seed))} | devices: {e(', '.join(r.devices))}</p></div>")
