@@ -44,6 +44,12 @@ FORMAT = 1
 MAX_BYTES = 64 * 1024 * 1024  # the whole oracle cache; the oldest entries go first
 
 
+def allowed(refused: bool = False) -> bool:
+    """A student's own check replays the oracle's cached results; a run with a
+    secret seed (``$GRADER_SEED``: a course's CI or autograder) never does."""
+    return not refused and not os.environ.get("GRADER_SEED")
+
+
 class NotCacheable(Exception):
     """This oracle call's function or values cannot be keyed or stored safely."""
 

@@ -133,12 +133,12 @@ def test_scores_are_identical_with_no_cache_a_cold_cache_and_a_warm_one(ex, tmp_
 def _grade_in_a_fresh_process(env: dict, *args: str) -> dict:
     code = ("import json, sys\n"
             "from pathlib import Path\n"
-            "from grader.commands.check import use_oracle_cache\n"
+            "from grader.oraclecache import allowed\n"
             "from grader.exercises import resolve\n"
             "from grader.grading import grade\n"
             "ex = resolve('ex05', Path('.'))\n"
             "(r,) = grade([ex], {ex.name: Path('solutions/ex05_softmax/softmax.py').resolve()}, "
-            "use_cache=use_oracle_cache())\n"
+            "use_cache=allowed())\n"
             "import grader.lazytorch as lt\n"
             "real = 'torch' in sys.modules and not isinstance(sys.modules['torch'], lt.LazyModule)\n"
             "print(json.dumps({'score': r.score, 'max': r.max_score, 'torch': lt.loaded() or real}))\n")

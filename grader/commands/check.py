@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from grader.exercises import all_exercises, resolve
+from grader.oraclecache import allowed as oracle_cache_allowed
 from grader.scorecache import store as cache_store
 
 FORMATS = ("text", "json", "gradescope", "junit", "github")
@@ -33,12 +34,6 @@ def add_parser(sub) -> None:
     check.add_argument("--no-cache", action="store_true",
                        help="compute every expected value afresh (the oracle's results are otherwise replayed "
                             "from your local cache; never with a secret $GRADER_SEED)")
-
-
-def use_oracle_cache(refused: bool = False) -> bool:
-    """A student's own check replays the oracle's cached results; a run with a
-    secret seed (``$GRADER_SEED``: a course's CI or autograder) never does."""
-    return not refused and not os.environ.get("GRADER_SEED")
 
 
 def available_cores() -> int:
@@ -83,7 +78,7 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
             return 2
         submissions = {ex.name: args.submission.resolve() for ex in exercises}
     try:
-        results = grade_in_parallel(exercises, submissions, args.seed, use_oracle_cache(args.no_cache),
+        results = grade_in_parallel(exercises, submissions, args.seed, oracle_cache_allowed(args.no_cache),
                                     args.jobs or available_cores())
     except GraderFault as exc:
         print(f"grader: internal error: {exc}", file=sys.stderr)
