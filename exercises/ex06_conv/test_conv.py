@@ -89,22 +89,6 @@ EDGE = [
 
 # -- the oracle ----------------------------------------------------------------
 
-@pytest.fixture
-def oracle(oracle):
-    """The framework's oracle, with torch on one thread while it runs.
-
-    On these tiny tensors torch's intra-op thread pool only costs time: on a
-    busy machine a float64 conv2d took ~15 ms with 2 threads and ~20 us with one.
-    """
-    def run(fn, *inputs, **kwargs):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return oracle(fn, *inputs, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-    return run
-
 
 def oracle_conv(stride, padding):
     return lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding)

@@ -91,18 +91,6 @@ KINDS = {
 
 # -- the oracle ----------------------------------------------------------------
 
-@pytest.fixture
-def oracle(oracle):
-    """The framework's oracle, with torch on one thread while it runs (faster on tiny tensors)."""
-    def run(fn, *inputs, **kwargs):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return oracle(fn, *inputs, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-    return run
-
 
 def oracle_forward(kind, case):
     pool = KINDS[kind][0]
