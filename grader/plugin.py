@@ -214,14 +214,19 @@ class GradingSession:
             return
         if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
             exc = call.excinfo.value if call.excinfo else None
+            hints: list[str] = []
             if report.outcome == "passed":
                 status, output, kind = PASSED, "\n".join(_notes(item)), ""
             elif report.outcome == "skipped":
                 status, output, kind = FAILED, f"skipped: {_skip_reason(report)}", "skipped"
             elif isinstance(exc, StudentError):
                 status, output, kind = FAILED, str(exc), exc.kind
+                # The cause is the grader's (with one-line fragments of the student's);
+                # the details are the student's own text, quoted: never a hint.
+                hints = _hints(exc.cause) if exc.kind != "submission" else []
             elif isinstance(exc, compare.GradingFailure):
                 status, output, kind = FAILED, str(exc), "mismatch"
+                hints = _hints(str(exc))
             else:
                 status, kind = ERROR, "grader"
                 output = (f"internal error in the grader (not your fault; please report it): "
@@ -255,6 +260,7 @@ class GradingSession:
                 seconds=round(call.duration, 4),
                 hidden=check.hidden if check else False,
                 kind=kind,
+                hints=hints,
             ))
 
     def pytest_sessionfinish(self, session):
@@ -281,6 +287,20 @@ class GradingSession:
         terminalreporter.section("grader")
         for result in self.results.values():
             terminalreporter.write(format_text(result, color=terminalreporter.hasmarkup) + "\n")
+
+
+def _hints(grader_text: str) -> list[str]:
+    """The ``Hint: ...`` lines of a message the grader wrote (each once, one line each).
+
+    Student text reaches such a message only as one-line fragments (an
+    exception's type and first line, reprs, opaque type names), never at the
+    start of a line, so every line found here is the grader's."""
+    found = []
+    for line in sanitize(grader_text, 20000).split("\n"):
+        line = line.strip()
+        if line.startswith("Hint:") and line not in found:
+            found.append(line)
+    return found
 
 
 def _notes(item) -> list[str]:

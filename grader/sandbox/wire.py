@@ -167,7 +167,9 @@ def decode(data: Any, _depth: int = 0, _path: list | None = None) -> Any:
             raise WireError("malformed dict")
         return {str(k): decode(v, _depth + 1, path + [k]) for k, v in body.items()}
     if tag == "__opaque__":
-        return Opaque(str(body)[:200], path)
+        # The student names the type (a class's __qualname__ is theirs): keep it on one
+        # line and free of controls, since reports show it inside the grader's sentences.
+        return Opaque("".join(c if c.isprintable() else "\ufffd" for c in str(body)[:200]), path)
     if tag == "__ref__":
         if type(body) is not list:
             raise WireError("malformed reference")
