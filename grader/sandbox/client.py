@@ -57,6 +57,9 @@ class Limits:
     processes: int = 32
     output_kb: int = 1024
     open_files: int = 64
+    # The largest reply the grader reads from the student's process. The course's
+    # largest (ex05) is 32 KB; past this the check fails, the worker is killed.
+    reply_mb: float = 16
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Limits":
@@ -353,12 +356,15 @@ class Sandbox:
         self._check_forbidden(f"`{func}`")
         if not reply.get("ok"):
             raise self._error_from(_error_of(reply), func, output)
+        decoding = time.monotonic()
         try:
             value = wire.decode(reply.get("value"))
         except (wire.WireError, ValueError, TypeError, OverflowError, MemoryError, RecursionError) as exc:
             # Only a worker that the student's code took over sends such things.
             raise StudentError(f"`{func}` returned something the grader cannot read "
                                f"({one_line(str(exc), 200)})") from None
+        finally:
+            self._used_seconds += time.monotonic() - decoding
         _anchor_opaques(value, call_id)
         return CallResult(
             value=value,
@@ -443,16 +449,21 @@ class Sandbox:
         except (BrokenPipeError, EOFError, OSError):
             self._used_seconds += time.monotonic() - start
             raise self._died(what) from None
-        self._used_seconds += time.monotonic() - start
+        except StudentError:  # a reply over the size limit
+            self._used_seconds += time.monotonic() - start
+            raise
         try:
             return wire.loads(line)
         except wire.WireError as exc:
             self._kill()
             raise StudentError(f"the process running your code sent garbage during {what} "
                                f"({one_line(str(exc), 200)})") from None
+        finally:
+            # Parsing the reply is work the student's code caused: it counts too.
+            self._used_seconds += time.monotonic() - start
 
     def _read_line(self, deadline: float) -> bytes:
-        max_bytes = 512 * 1024 * 1024
+        max_bytes = int(self.limits.reply_mb * 1024 * 1024)
         # Chunks are kept in a list and joined once: appending to one bytes object
         # would copy the whole reply again for every chunk of a large one.
         chunks, size = [self._buffer], len(self._buffer)
@@ -474,7 +485,8 @@ class Sandbox:
             if size > max_bytes:
                 self._buffer = b""
                 self._kill()
-                raise StudentError("your code returned more data than the grader accepts (512 MB)")
+                raise StudentError(f"your code returned more data than the grader accepts in one reply "
+                                   f"({self.limits.reply_mb:g} MB)", kind="reply")
         line, _, self._buffer = b"".join(chunks).partition(b"\n")
         return line
 
