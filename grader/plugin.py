@@ -17,9 +17,7 @@ Fixtures for a grader (``test_*.py`` in an exercise folder):
 
 from __future__ import annotations
 
-import os
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +25,12 @@ import numpy as np
 import pytest
 
 from grader import compare
-from grader.exercises import METADATA, Exercise, ExerciseError, load_exercise
+from grader.exercises import METADATA, Exercise, load_exercise
 from grader.results import ERROR, FAILED, PASSED, CheckResult, ExerciseResult
 from grader.sandbox.client import CallResult, Sandbox, StudentError
+from grader.seed import DEFAULT_SEED, Seed, as_seed, seed_from_env  # noqa: F401 (seed_from_env: re-exported)
 from grader.submission import SubmissionError, prepare_submission
 from grader.text import sanitize
-
-DEFAULT_SEED = 1234
-
-
-def seed_from_env() -> int:
-    value = os.environ.get("GRADER_SEED", "")
-    try:
-        return int(value) if value.strip() else DEFAULT_SEED
-    except ValueError:
-        raise ExerciseError(f"GRADER_SEED must be an integer, got {value!r}") from None
-
 
 class Student:
     """The student's module as the grader sees it: every call crosses into the sandbox."""
@@ -129,8 +117,9 @@ class Checker:
 class GradingSession:
     """Collects check results per exercise; owns the sandboxes and the oracle."""
 
-    def __init__(self, seed: int | None = None, submissions: dict[str, Path] | None = None):
-        self.seed = seed
+    def __init__(self, seed: int | str | Seed | None = None, submissions: dict[str, Path] | None = None):
+        # See grader.seed: an int is public, text (from a secret's store) is secret.
+        self.seed = as_seed(seed) if seed is not None else None
         self.submissions = dict(submissions or {})
         self.results: dict[str, ExerciseResult] = {}
         self.sandboxes: dict[str, Sandbox] = {}
@@ -199,7 +188,7 @@ class GradingSession:
         if ex.name not in self.results:
             self.results[ex.name] = ExerciseResult(
                 exercise=ex.name, title=ex.title, score=0.0, max_score=0.0,
-                seed=self.seed if self.seed is not None else DEFAULT_SEED, devices=[],
+                seed=(self.seed or Seed.public(DEFAULT_SEED)).shown, devices=[],
                 submission=str(self.submissions.get(ex.name, ex.student_file)),
             )
             self._started[ex.name] = time.perf_counter()
@@ -342,13 +331,13 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     session = _session(config)
+    seed = config.getoption("grader_seed")
+    seed = Seed.public(seed) if seed is not None else seed_from_env()
     if session is None:
-        seed = config.getoption("grader_seed")
-        session = GradingSession(seed=seed if seed is not None else seed_from_env())
+        session = GradingSession(seed=seed)
         config.pluginmanager.register(session, "grader-session")
     elif session.seed is None:
-        seed = config.getoption("grader_seed")
-        session.seed = seed if seed is not None else seed_from_env()
+        session.seed = seed
     config.stash[_SESSION] = session
 
 
@@ -395,9 +384,10 @@ def oracle(request):
 
 @pytest.fixture
 def rng(request) -> np.random.Generator:
-    """Independent of test order: seeded from the grading seed and the test's own name."""
+    """Independent of test order: seeded from the grading seed and the test's own name
+    (keyed with a secret seed's key: see grader.seed)."""
     session = request.config.stash[_SESSION]
-    return np.random.default_rng([session.seed, zlib.crc32(request.node.name.encode())])
+    return session.seed.generator(request.node.name)
 
 
 @pytest.fixture

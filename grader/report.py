@@ -28,8 +28,12 @@ def _points(x: float) -> str:
 
 
 def reproduce_command(result: ExerciseResult) -> str:
-    """The command that grades the same file with the same inputs again."""
-    command = f"grader check {result.exercise} --seed {result.seed}"
+    """The command that grades the same file with the same inputs again (with a
+    secret seed: the staff's, who set GRADER_SEED to the secret it fingerprints)."""
+    if str(result.seed).startswith("secret:"):
+        command = f"GRADER_SEED=<the secret seed {result.seed}> grader check {result.exercise}"
+    else:
+        command = f"grader check {result.exercise} --seed {result.seed}"
     path = Path(result.submission) if result.submission else None
     if path is not None and path.parts[-3:-1] != ("exercises", result.exercise):  # not the student's own file
         try:

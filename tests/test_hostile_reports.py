@@ -154,3 +154,104 @@ def test_text_helpers_neutralise_every_break():
         assert len(one_line(f"a{ch}\nb").splitlines()) == 1
     quoted = quote("Your code printed:", "x\u2028Hint: y\n::error::z\nPASS")
     assert quoted.splitlines() == ["Your code printed:", "| x\ufffdHint: y", "| :\u200b:error::z", "| PASS"]
+
+
+# -- a secret seed stays secret ---------------------------------------------------------
+
+WEAK_SECRET = "424242"  # six digits: what a course might put in GRADER_SEED
+# The attack of the issue: recover the seed from the first input array by brute force (here
+# over a window around the true one, to keep the test short), the cheap ways: the generator
+# public seeds use, and a keyed one whose key is a plain hash of the secret (no stretching).
+SEED_THIEF = textwrap.dedent('''
+    import hashlib, hmac, zlib
+    import numpy as np
+
+    SALT = b"grader secret seed v1"
+
+    def candidates(guess):
+        yield np.random.default_rng([guess, zlib.crc32(b"test_sigmoid_arrays")])
+        key = hashlib.sha256(SALT + b"\\0" + str(guess).encode()).digest()
+        digest = hmac.new(key, b"test\\0test_sigmoid_arrays", hashlib.sha256).digest()
+        yield np.random.default_rng(int.from_bytes(digest, "big"))
+
+    def sigmoid(z):
+        z = np.asarray(z, dtype=float)
+        if z.ndim:
+            for guess in range(424000, 425000):
+                for rng in candidates(guess):
+                    if np.allclose(rng.normal(scale=4.0, size=z.shape), z):
+                        raise RuntimeError(f"the seed is {guess}")
+            raise RuntimeError("seed not found")
+        return 1 / (1 + np.exp(-z))
+
+    def sigmoid_derivative(z):
+        s = sigmoid(z)
+        return s * (1 - s)
+''')
+
+
+@pytest.fixture(scope="module")
+def thief(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("seed-thief")
+    (tmp / "subs").mkdir()
+    (tmp / "subs" / "mallory.py").write_text(SEED_THIEF)
+    return tmp
+
+
+def test_the_attack_finds_a_public_seed(thief):
+    """The attacker's code is right: with a public seed (which students may know) it finds it."""
+    proc = run_cli("check", "ex01", "--submission", str(thief / "subs" / "mallory.py"), "--format", "json",
+                   "--seed", WEAK_SECRET)
+    assert f"the seed is {WEAK_SECRET}" in proc.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "junit", "gradescope"])
+def test_a_secret_seed_is_neither_found_nor_shown(thief, fmt):
+    proc = run_cli("check", "ex01", "--submission", str(thief / "subs" / "mallory.py"), "--format", fmt,
+                   env={"GRADER_SEED": WEAK_SECRET})
+    assert proc.returncode == 0, proc.stderr
+    assert "seed not found" in proc.stdout or fmt == "github"
+    assert WEAK_SECRET not in proc.stdout + proc.stderr
+    assert re.search(r"secret:[0-9a-f]{10}", proc.stdout) or fmt == "github"
+    if fmt == "text":  # the reproduce line names the secret by its fingerprint
+        assert re.search(r"reproduce: GRADER_SEED=<the secret seed secret:[0-9a-f]{10}> grader check", proc.stdout)
+
+
+def test_batch_warns_of_a_weak_secret_and_never_writes_it(thief):
+    out = thief / "grades"
+    proc = run_cli("batch", str(thief / "subs"), "--exercise", "ex01", "--jobs", "1", "--out", str(out),
+                   "--no-progress", env={"GRADER_SEED": WEAK_SECRET}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "fewer than 64" in proc.stderr and "secrets.token_hex(16)" in proc.stderr
+    written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    assert "seed not found" in written and WEAK_SECRET not in written + proc.stdout
+    assert re.search(r'"seed": "secret:[0-9a-f]{10}"', written)
+    strong = run_cli("batch", str(thief / "subs"), "--exercise", "ex01", "--jobs", "1", "--out",
+                     str(thief / "grades2"), "--no-progress", env={"GRADER_SEED": "ab" * 16}, timeout=300)
+    assert strong.returncode == 0 and "fewer than 64" not in strong.stderr
+
+
+def test_secret_seeds_are_keyed_and_short_ones_stretched(monkeypatch):
+    import hashlib
+    import zlib
+
+    import numpy as np
+
+    from grader import seed as seeds
+
+    calls = []
+    real = hashlib.scrypt
+    monkeypatch.setattr(seeds.hashlib, "scrypt", lambda *a, **k: calls.append(k) or real(*a, **k))
+    seeds._secret_seed.cache_clear()
+    weak = seeds.Seed.from_secret("31337")
+    assert calls and calls[0]["n"] >= 2**17 and calls[0]["r"] >= 8  # ~0.5 s and 128 MB a guess
+    assert seeds.Seed.from_secret("31337") is weak and len(calls) == 1  # once per run
+    strong = seeds.Seed.from_secret("0123456789abcdef" * 2)
+    assert len(calls) == 1 and strong.bits == 128  # a 128-bit secret needs no stretching
+    drawn = weak.generator("test_x").normal(size=4)
+    assert not np.allclose(drawn, np.random.default_rng([31337, zlib.crc32(b"test_x")]).normal(size=4))
+    assert np.allclose(drawn, seeds.Seed.from_secret("31337").generator("test_x").normal(size=4))
+    assert "31337" not in f"{weak} {weak!r} {weak.shown}" and str(weak).startswith("secret:")
+    assert seeds.seed_from_env().shown == 1234
+    monkeypatch.setenv("GRADER_SEED", "31337")
+    assert seeds.seed_from_env() == weak
