@@ -28,7 +28,7 @@ HOSTILE = textwrap.dedent('''
     FORGED = %r
     BIDI = %r
     def forged(seed):
-        return "ok" + "".join(b + f for b in BREAKS for f in FORGED) + "".join(BIDI) + seed
+        return "ok" + "".join(b + f for b in BREAKS + ["\\n"] for f in FORGED) + "".join(BIDI) + seed
     Boom = type(forged("Boom"), (Exception,), {})
     def sigmoid(z):
         print(forged("printed"))
