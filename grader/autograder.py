@@ -31,6 +31,7 @@ import traceback
 from pathlib import Path
 
 from grader.exercises import Exercise, load_exercise
+from grader.seed import Seed, weak_secret_warning
 
 CONFIG = "bundle.json"
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", "__MACOSX", ".ipynb_checkpoints")
@@ -105,7 +106,12 @@ def autograde(source: Path, submission: Path) -> dict:
                                    + ", ".join(ex.file for ex in exercises)
                                    + ". Upload them at the top level (or your copy of the course repository).")
         print("\n".join(notes), flush=True)
-        results = grade(graded, submissions, seed=config.get("seed"))
+        # The bundle's seed is secret (results.json shows its fingerprint); stdout is the staff's.
+        seed = Seed.from_secret(config["seed"]) if config.get("seed") is not None else None
+        warning = weak_secret_warning(seed) if seed is not None else None
+        if warning:
+            print(f"grader: {warning.replace('GRADER_SEED', 'the seed in bundle.json')}", flush=True)
+        results = grade(graded, submissions, seed=seed)
         # execution_time: this run's wall time, copying and start-up included.
         data = to_gradescope(results, execution_seconds=time.perf_counter() - started)
         for test in data["tests"]:  # "/tmp/grader-autograder-xyz/submission holds no ..." reads badly

@@ -31,6 +31,7 @@ from pathlib import Path
 from grader.autograder import CONFIG
 from grader.exercises import Exercise, ExerciseError, all_exercises
 from grader.release import TEMPLATES, copy_exercise, copy_package, copy_project_files, find_leaks
+from grader.seed import Seed
 
 EXECUTABLES = {"setup.sh", "run_autograder"}
 
@@ -43,14 +44,14 @@ class BundleError(ExerciseError):
 class BundleReport:
     out: Path
     exercises: list[str]
-    seed: int
+    seed: int | str
     max_score: float
     hidden_points: float
     files: list[str] = field(default_factory=list)
     reference_check: str = ""
 
 
-def stage(root: Path, folder: Path, exercises: list[Exercise], seed: int, only_submitted: bool) -> None:
+def stage(root: Path, folder: Path, exercises: list[Exercise], seed: int | str, only_submitted: bool) -> None:
     """Lay the bundle's files out in ``folder``."""
     for ex in exercises:
         copy_exercise(ex, folder / "exercises" / ex.name, include_hidden=True, include_readme=False)
@@ -82,7 +83,7 @@ def write_zip(folder: Path, out: Path) -> list[str]:
     return names
 
 
-def check_references(root: Path, exercises: list[Exercise], seed: int) -> str:
+def check_references(root: Path, exercises: list[Exercise], seed: int | str) -> str:
     """Grade every reference with the bundle's seed, hidden checks included; raise unless full marks."""
     from grader.grading import GraderFault, grade
     from grader.validate import reference_path
@@ -92,7 +93,9 @@ def check_references(root: Path, exercises: list[Exercise], seed: int) -> str:
         raise BundleError(f"no reference solution for {', '.join(missing)} (solutions/EX/<file>): cannot check "
                           f"the bundle (give --no-check to skip)")
     try:
-        results = grade(exercises, {ex.name: reference_path(ex, root) for ex in exercises}, seed=seed)
+        # The inputs Gradescope will use: the bundle's seed is a secret one there.
+        results = grade(exercises, {ex.name: reference_path(ex, root) for ex in exercises},
+                        seed=Seed.from_secret(seed))
     except GraderFault as exc:
         raise BundleError(f"grading the references failed: {exc}") from None
     bad = [f"{r.exercise} {r.score:g} / {r.max_score:g}" for r in results
@@ -103,7 +106,7 @@ def check_references(root: Path, exercises: list[Exercise], seed: int) -> str:
     return f"references score full marks with seed {seed} ({sum(r.max_score for r in results):g} points)"
 
 
-def bundle(root: Path, out: Path, exercises: list[Exercise] | None = None, seed: int | None = None,
+def bundle(root: Path, out: Path, exercises: list[Exercise] | None = None, seed: int | str | None = None,
            only_submitted: bool = False, check: bool = True) -> BundleReport:
     root = root.resolve()
     exercises = exercises if exercises is not None else all_exercises(root)
@@ -113,7 +116,8 @@ def bundle(root: Path, out: Path, exercises: list[Exercise] | None = None, seed:
         raise BundleError(f"the bundle is a zip file: {out} should end in .zip")
     if not out.parent.is_dir():
         raise BundleError(f"no such folder: {out.parent}")
-    seed = seed if seed is not None else secrets.randbelow(2**31 - 1) + 1
+    # Secret on Gradescope (grader.seed): 128 random bits unless the instructor chose one.
+    seed = seed if seed is not None else secrets.token_hex(16)
     report = BundleReport(out.resolve(), [ex.name for ex in exercises], seed,
                           max_score=sum(ex.max_score for ex in exercises),
                           hidden_points=sum(c.points for ex in exercises for c in ex.checks.values() if c.hidden))

@@ -42,9 +42,11 @@ from grader.results import ERROR, FAILED, PASSED, CheckResult, ExerciseResult
 
 # -- escaping -------------------------------------------------------------------------
 
-# Characters XML 1.0 cannot hold (not even as references), and C1 controls and
-# DEL, which it can but no CI viewer shows sensibly.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Characters XML 1.0 cannot hold (not even as references); C1 controls and
+# DEL, which it can but no CI viewer shows sensibly; and the characters that
+# fake a line break or reorder text (U+2028, U+2029, bidirectional controls).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+                          "\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 def xml_clean(text: str) -> str:
@@ -197,7 +199,7 @@ def _points(x: float) -> str:
 
 
 def _first_line(text: str) -> str:
-    for line in (text or "").splitlines():
+    for line in xml_clean(text or "").replace("\r", "\n").split("\n"):
         if line.strip():
             return line.strip()
     return ""
@@ -253,11 +255,9 @@ def to_junit(results: list[ExerciseResult], show_seed: bool = True) -> str:
 # -- GitHub: job summary and annotations ----------------------------------------------------
 
 
-def _hint(text: str) -> str:
-    for line in (text or "").splitlines():
-        if line.strip().startswith("Hint:"):
-            return line.strip()
-    return ""
+def _hint(check: CheckResult) -> str:
+    """The grader's first hint for ``check`` (structural: never read out of its output)."""
+    return xml_clean(check.hints[0]) if check.hints else ""
 
 
 def _cut(text: str, n: int) -> str:
@@ -270,7 +270,7 @@ def _what_failed(failed: list[CheckResult]) -> str:
     for t in failed:
         first = "(hidden check)" if t.hidden else (_first_line(t.output) or t.status)
         lines.append(f"**{md_text(t.name)}**: {md_text(_cut(first, 160))}")
-        hint = "" if t.hidden else _hint(t.output)
+        hint = "" if t.hidden else _hint(t)
         if hint and hint not in hints:
             hints.append(hint)
     lines += [f"*{md_text(_cut(h, 300))}*" for h in hints[:3]]
@@ -332,17 +332,17 @@ def github_annotations(results: list[ExerciseResult], limit: int = 50) -> str:
             shown = [t for t in checks if not t.hidden]
             first = shown[0] if shown else None
             body = [_first_line(first.output)] if first else ["hidden check(s) failed"]
-            hint = _hint(first.output) if first else ""
+            hint = _hint(first) if first else ""
             if hint and hint not in body:
                 body.append(hint)
             if len(checks) > 1:
                 body.append(f"({len(checks)} checks failed here: {names})")
             props = []
             if file:
-                props.append(f"file={escape_property(file)}")
+                props.append(f"file={escape_property(xml_clean(file))}")
                 if line:
                     props.append(f"line={int(line)}")
-            props.append(f"title={escape_property(title)}")
+            props.append(f"title={escape_property(xml_clean(title))}")
             command = "warning" if fault else "error"
             message = xml_clean(chr(10).join(body))  # no control characters (no terminal escapes) either
             out.append(f"::{command} {','.join(props)}::{escape_data(message)}")

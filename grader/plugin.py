@@ -17,9 +17,7 @@ Fixtures for a grader (``test_*.py`` in an exercise folder):
 
 from __future__ import annotations
 
-import os
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +25,12 @@ import numpy as np
 import pytest
 
 from grader import compare
-from grader.exercises import METADATA, Exercise, ExerciseError, load_exercise
+from grader.exercises import METADATA, Exercise, load_exercise
 from grader.results import ERROR, FAILED, PASSED, CheckResult, ExerciseResult
 from grader.sandbox.client import CallResult, Sandbox, StudentError
+from grader.seed import DEFAULT_SEED, Seed, as_seed, seed_from_env  # noqa: F401 (seed_from_env: re-exported)
 from grader.submission import SubmissionError, prepare_submission
 from grader.text import sanitize
-
-DEFAULT_SEED = 1234
-
-
-def seed_from_env() -> int:
-    value = os.environ.get("GRADER_SEED", "")
-    try:
-        return int(value) if value.strip() else DEFAULT_SEED
-    except ValueError:
-        raise ExerciseError(f"GRADER_SEED must be an integer, got {value!r}") from None
-
 
 class Student:
     """The student's module as the grader sees it: every call crosses into the sandbox."""
@@ -133,8 +121,9 @@ class Checker:
 class GradingSession:
     """Collects check results per exercise; owns the sandboxes and the oracle."""
 
-    def __init__(self, seed: int | None = None, submissions: dict[str, Path] | None = None):
-        self.seed = seed
+    def __init__(self, seed: int | str | Seed | None = None, submissions: dict[str, Path] | None = None):
+        # See grader.seed: an int is public, text (from a secret's store) is secret.
+        self.seed = as_seed(seed) if seed is not None else None
         self.submissions = dict(submissions or {})
         self.results: dict[str, ExerciseResult] = {}
         self.sandboxes: dict[str, Sandbox] = {}
@@ -233,7 +222,7 @@ class GradingSession:
         if ex.name not in self.results:
             self.results[ex.name] = ExerciseResult(
                 exercise=ex.name, title=ex.title, score=0.0, max_score=0.0,
-                seed=self.seed if self.seed is not None else DEFAULT_SEED, devices=[],
+                seed=(self.seed or Seed.public(DEFAULT_SEED)).shown, devices=[],
                 submission=str(self.submissions.get(ex.name, ex.student_file)),
             )
         return self.results[ex.name]
@@ -249,14 +238,19 @@ class GradingSession:
         self._elapsed[ex.name] = self._elapsed.get(ex.name, 0.0) + call.duration
         if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
             exc = call.excinfo.value if call.excinfo else None
+            hints: list[str] = []
             if report.outcome == "passed":
                 status, output, kind = PASSED, "\n".join(_notes(item)), ""
             elif report.outcome == "skipped":
                 status, output, kind = FAILED, f"skipped: {_skip_reason(report)}", "skipped"
             elif isinstance(exc, StudentError):
                 status, output, kind = FAILED, str(exc), exc.kind
+                # The cause is the grader's (with one-line fragments of the student's);
+                # the details are the student's own text, quoted: never a hint.
+                hints = _hints(exc.cause) if exc.kind != "submission" else []
             elif isinstance(exc, compare.GradingFailure):
                 status, output, kind = FAILED, str(exc), "mismatch"
+                hints = _hints(str(exc))
             else:
                 status, kind = ERROR, "grader"
                 output = (f"internal error in the grader (not your fault; please report it): "
@@ -292,6 +286,7 @@ class GradingSession:
                 hidden=check.hidden if check else False,
                 kind=kind,
                 function=called[-1] if called else "",
+                hints=hints,
             ))
 
     def pytest_sessionfinish(self, session):
@@ -321,6 +316,20 @@ class GradingSession:
         terminalreporter.section("grader")
         for result in self.results.values():
             terminalreporter.write(format_text(result, color=terminalreporter.hasmarkup) + "\n")
+
+
+def _hints(grader_text: str) -> list[str]:
+    """The ``Hint: ...`` lines of a message the grader wrote (each once, one line each).
+
+    Student text reaches such a message only as one-line fragments (an
+    exception's type and first line, reprs, opaque type names), never at the
+    start of a line, so every line found here is the grader's."""
+    found = []
+    for line in sanitize(grader_text, 20000).split("\n"):
+        line = line.strip()
+        if line.startswith("Hint:") and line not in found:
+            found.append(line)
+    return found
 
 
 def _notes(item) -> list[str]:
@@ -362,13 +371,14 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     session = _session(config)
-    if session is None:
-        seed = config.getoption("grader_seed")
-        session = GradingSession(seed=seed if seed is not None else seed_from_env())
-        config.pluginmanager.register(session, "grader-session")
-    elif session.seed is None:
-        seed = config.getoption("grader_seed")
-        session.seed = seed if seed is not None else seed_from_env()
+    if session is None or session.seed is None:
+        seed = config.getoption("grader_seed")  # derived only when needed: a short secret costs 0.5 s
+        seed = Seed.public(seed) if seed is not None else seed_from_env()
+        if session is None:
+            session = GradingSession(seed=seed)
+            config.pluginmanager.register(session, "grader-session")
+        else:
+            session.seed = seed
     config.stash[_SESSION] = session
 
 
@@ -422,9 +432,10 @@ def oracle(request):
 
 @pytest.fixture
 def rng(request) -> np.random.Generator:
-    """Independent of test order: seeded from the grading seed and the test's own name."""
+    """Independent of test order: seeded from the grading seed and the test's own name
+    (keyed with a secret seed's key: see grader.seed)."""
     session = request.config.stash[_SESSION]
-    return np.random.default_rng([session.seed, zlib.crc32(request.node.name.encode())])
+    return session.seed.generator(request.node.name)
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """Report formats: a terminal report, JSON, and Gradescope's results.json.
 
 Every string that came from the student's side (exception messages, printed
-output) was sanitised in the sandbox client; the formats only lay it out.
+output) was sanitised and quoted under a label in the sandbox client and the
+plugin (see :mod:`grader.text`); the formats sanitise once more (it is
+idempotent), so that no format can carry a line break other than ``\n``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from grader.results import ERROR, PASSED, ExerciseResult
-from grader.text import indent, sanitize
+from grader.text import indent, one_line, sanitize
 
 _COLORS = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2"}
 
@@ -26,15 +28,19 @@ def _points(x: float) -> str:
 
 
 def reproduce_command(result: ExerciseResult) -> str:
-    """The command that grades the same file with the same inputs again."""
-    command = f"grader check {result.exercise} --seed {result.seed}"
+    """The command that grades the same file with the same inputs again (with a
+    secret seed: the staff's, who set GRADER_SEED to the secret it fingerprints)."""
+    if str(result.seed).startswith("secret:"):
+        command = f"GRADER_SEED=<the secret seed {result.seed}> grader check {result.exercise}"
+    else:
+        command = f"grader check {result.exercise} --seed {result.seed}"
     path = Path(result.submission) if result.submission else None
     if path is not None and path.parts[-3:-1] != ("exercises", result.exercise):  # not the student's own file
         try:
             path = path.relative_to(Path.cwd())
         except ValueError:
             pass
-        command += f" --submission {shlex.quote(sanitize(str(path), 300))}"
+        command += f" --submission {shlex.quote(one_line(str(path), 300))}"
     return command
 
 
@@ -53,7 +59,7 @@ def format_text(result: ExerciseResult, color: bool = False, verbose: bool = Fal
             mark = _c("FAIL", "red", color)
         lines.append(f"  {mark:<5} {t.name:<{width}}  {_points(t.score):>5} / {_points(t.max_score)}")
         if t.output:
-            lines.append(indent(t.output, "        "))
+            lines.append(indent(sanitize(t.output, 20000), "        "))
     pct = 100.0 * result.score / result.max_score if result.max_score else 0.0
     lines.append(_c(f"  Score: {_points(result.score)} / {_points(result.max_score)} ({pct:.0f}%)", "bold", color))
     v = result.versions
@@ -105,7 +111,7 @@ def to_gradescope(results: Iterable[ExerciseResult], visibility: str = "visible"
                 "score": round(t.score, 6),
                 "max_score": round(t.max_score, 6),
                 "status": "passed" if t.status == PASSED else "failed",
-                "output": t.output or (t.description if t.status == PASSED else ""),
+                "output": sanitize(t.output or (t.description if t.status == PASSED else ""), 20000),
                 "output_format": "text",
                 "visibility": "hidden" if t.hidden else "visible",
                 "tags": [r.exercise],

@@ -25,6 +25,9 @@ class CheckResult:
     file: str = ""  # the student's file and line, when known (for CI annotations)
     line: int | None = None
     function: str = ""  # the student's function the check called last (a failure is about it)
+    # The grader's own hints for this failure (never parsed out of text the
+    # student's code produced): what reports and batch summaries show as hints.
+    hints: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -33,7 +36,7 @@ class ExerciseResult:
     title: str
     score: float
     max_score: float
-    seed: int
+    seed: int | str  # a public seed, or "secret:<fingerprint>" (grader.seed.Seed.shown)
     devices: list[str]
     tests: list[CheckResult] = field(default_factory=list)
     versions: dict = field(default_factory=dict)

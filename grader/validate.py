@@ -312,7 +312,7 @@ def validate_exercise(ex: Exercise, root: Path, seeds: list[int], min_mutants: i
                       progress=None) -> Validation:
     """Run every validation step on ``ex``; see the module docstring."""
     started = time.perf_counter()
-    v = Validation(ex.name, ex.title, seeds=list(seeds))
+    v = Validation(ex.name, ex.title, seeds=[getattr(s, "shown", s) for s in seeds])
     say = progress or (lambda message: None)
 
     def step(name: str, problems: list[str], message: str, since: float) -> None:

@@ -4,6 +4,7 @@ results.json: full marks for the reference (hidden checks included, marked hidde
 wrong submission."""
 
 import json
+import re
 import os
 import shutil
 import stat
@@ -54,6 +55,8 @@ def run_autograder(root: Path, log: list | None = None) -> dict:
         log += [proc.stdout, time.perf_counter() - started]
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads((root / "results" / "results.json").read_text())
+    if data["tests"]:  # the bundles here have short seeds: the staff (who alone see this output) are warned
+        assert "fewer than 64" in proc.stdout
     jsonschema.validate(data, SCHEMA)
     assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
     return data
@@ -99,7 +102,7 @@ def test_reference_scores_full_marks_with_hidden_checks_marked_hidden(bundle_zip
     assert all(t["status"] == "passed" for t in data["tests"])
     hidden = {t["name"] for t in data["tests"] if t["visibility"] == "hidden"}
     assert hidden == {"ex10_linreg: test_fit_course_data"}
-    assert f"seed {SEED}" in data["output"]
+    assert re.search(r"seed secret:[0-9a-f]{10}", data["output"]) and str(SEED) not in data["output"]
     assert list((root / "submission").iterdir()), "the submission itself is left alone"
 
 

@@ -244,6 +244,7 @@ def test_head_checkout_and_secret_seed(course, tmp_path):
     for name in ("summary.md", "junit.xml", "results.json", "report.json", "step-summary.md"):
         assert "98765" not in (tmp_path / "out" / name).read_text(), name
     assert "98765" not in proc.stdout
+    assert "fewer than 64" in proc.stderr and "secrets.token_hex(16)" in proc.stderr  # a weak secret: warned
 
 
 @needs_git

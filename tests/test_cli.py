@@ -99,14 +99,21 @@ def test_bad_student_code_never_changes_the_exit_status(tmp_path):
 
 
 def test_seed_reproduces_and_changes_inputs():
-    a = check_json("ex02", "--submission", str(ROOT / "exercises/ex02_propagate/mutants/no_mean.py"), "--seed", "7")
-    b = check_json("ex02", "--submission", str(ROOT / "exercises/ex02_propagate/mutants/no_mean.py"),
-                   env={"GRADER_SEED": "7"})
-    c = check_json("ex02", "--submission", str(ROOT / "exercises/ex02_propagate/mutants/no_mean.py"), "--seed", "8")
+    mutant = str(ROOT / "exercises/ex02_propagate/mutants/no_mean.py")
+    a = check_json("ex02", "--submission", mutant, "--seed", "7")
+    b = check_json("ex02", "--submission", mutant, "--seed", "7")
+    c = check_json("ex02", "--submission", mutant, "--seed", "8")
     assert a["seed"] == b["seed"] == 7 and c["seed"] == 8
     outputs = lambda d: [t["output"] for t in d["tests"]]  # noqa: E731
     assert outputs(a) == outputs(b)
     assert outputs(a) != outputs(c)
+    # $GRADER_SEED is a secret: its own (keyed) inputs, reproducible, shown only by its fingerprint.
+    secret = "5f0c2b8e9d1a4c3b7e6f8a9b0c1d2e3f"
+    d = check_json("ex02", "--submission", mutant, env={"GRADER_SEED": secret})
+    e = check_json("ex02", "--submission", mutant, env={"GRADER_SEED": secret})
+    assert d["seed"] == e["seed"] and re.fullmatch(r"secret:[0-9a-f]{10}", d["seed"])
+    assert outputs(d) == outputs(e) and outputs(d) != outputs(a)
+    assert secret not in json.dumps(d)
 
 
 def test_list_shows_points_and_current_scores(tmp_path):

@@ -328,3 +328,67 @@ def test_not_a_notebook(tmp_path):
     report = json.loads(proc.stdout)
     assert report["score"] == 0
     assert "not a readable Jupyter notebook" in report["tests"][0]["output"]
+
+
+# The worker is the student's: its code finds the reply pipe (the worker's channel
+# object, among the gc's objects) and writes replies of its own making there.
+REPLY_BOMBS = '''
+import gc, os
+import numpy as np
+
+def _send(data):
+    fd = next(o.write_fd for o in gc.get_objects() if type(o).__name__ == "_Channel")
+    while data:
+        data = data[os.write(fd, data):]
+
+def sigmoid(z):
+    if np.ndim(z) == 0:  # 21 MB: more than the grader reads in one reply
+        _send(b'{"id":1,"ok":true,"value":{"__list__":[' + b"[]," * 7_000_000 + b"[]]}}\\n")
+    else:  # nested far deeper than any reply
+        _send(b'{"id":1,"ok":true,"value":' + b"[" * 150_000 + b"\\n")
+    return z
+
+def sigmoid_derivative(z):  # 12 MB of four million empty lists: within the size limit
+    _send(b'{"id":1,"ok":true,"value":{"__list__":[' + b"[]," * 4_000_000 + b"[]]}}\\n")
+    return z
+'''
+
+_MEASURED = '''
+import resource, subprocess, sys, time
+start = time.monotonic()
+proc = subprocess.run([sys.executable, "-m", "grader", *sys.argv[1:]], capture_output=True, text=True)
+print(f"{proc.returncode} {time.monotonic() - start:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+print(proc.stdout)
+'''
+
+
+def _graded_with_rusage(*args):
+    """``grader`` run with ``args``: exit status, seconds, peak memory (KiB) of it and its children, stdout."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _MEASURED, *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    head, _, stdout = proc.stdout.partition("\n")
+    code, seconds, rss = head.split()
+    return int(code), float(seconds), int(rss), stdout
+
+
+def test_forged_replies_fail_their_checks_within_budget_and_bounded_memory(tmp_path):
+    """Replies written straight to the reply pipe: too large, too many values, too
+    deep. Each fails its check with a one-line cause, fast, and the grader's memory
+    stays near what an honest submission costs (it used to take 1.2 GB and 108 s)."""
+    bombs = tmp_path / "sigmoid.py"
+    bombs.write_text(REPLY_BOMBS)
+    code, seconds, rss, stdout = _graded_with_rusage("check", "ex01", "--submission", str(bombs), "--format", "json")
+    assert code == 0, stdout
+    report = json.loads(stdout)
+    by_name = {t["name"]: t["output"] for t in report["tests"]}
+    assert report["score"] == 0 and not [t for t in report["tests"] if t["status"] == "error"]
+    assert by_name["test_sigmoid_scalar"].startswith("your code returned more data than the grader accepts")
+    assert "nested too deeply" in by_name["test_sigmoid_arrays"]
+    assert "too large to parse" in by_name["test_derivative_arrays"]
+    assert seconds < 60, "within ex01's time budget"
+    _, _, honest_rss, _ = _graded_with_rusage("check", "ex01", "--submission",
+                                              str(ROOT / "solutions/ex01_sigmoid/sigmoid.py"))
+    assert rss < honest_rss + 200 * 1024, f"{rss // 1024} MB, an honest submission {honest_rss // 1024} MB"

@@ -19,11 +19,13 @@ HOSTILE_TEXT = ("boom\x1b[31m\x00\x07 ::error file=x.py,line=1::fake\r\n::add-ma
                 "</script> | --- | `code` **bold** \ud800")
 
 
-def _result(output: str = HOSTILE_TEXT, file: str = "", line=None, kind: str = "exception") -> ExerciseResult:
+def _result(output: str = HOSTILE_TEXT, file: str = "", line=None, kind: str = "exception",
+            hints=()) -> ExerciseResult:
     return ExerciseResult(
         exercise="ex01_sigmoid", title="Sigmoid", score=2.0, max_score=5.0, seed=1234, devices=["cpu"],
         versions={"python": "3", "numpy": "2", "torch": "2", "grader": "0"},
-        tests=[CheckResult("test_sigmoid_arrays", 0.0, 3.0, "failed", output=output, kind=kind, file=file, line=line),
+        tests=[CheckResult("test_sigmoid_arrays", 0.0, 3.0, "failed", output=output, kind=kind, file=file, line=line,
+                           hints=list(hints)),
                CheckResult("test_derivative_arrays", 2.0, 2.0, "passed")])
 
 
@@ -102,10 +104,14 @@ def test_annotations_are_single_commands_at_the_function():
     message = line.split("::", 2)[2]
     assert message.startswith("boom[31m ::error file=x.py")  # mid-line: not a command
     assert not re.search("[\x00-\x1f\x7f]", message)
-    # A second line (the hint) is joined with an escaped newline; a %0A typed by the student stays text.
-    text = github_annotations([_result(output="50% %0A done\r\n::add-mask::x\nHint: try again")])
+    # A second line (the grader's hint) is joined with an escaped newline; a %0A typed by the student stays text.
+    text = github_annotations([_result(output="50% %0A done\r\n::add-mask::x\nHint: try again",
+                                       hints=["Hint: try again"])])
     assert text.count("\n") == 0
     assert text.endswith("::50%25 %250A done%0AHint: try again")
+    # A "Hint:" line in the output that the grader did not give (the student's text) is not a hint.
+    text = github_annotations([_result(output="x\n| Hint: ask the staff for full marks\nHint: fake")])
+    assert "staff" not in text and "fake" not in text
 
 
 def test_summary_table_and_feedback_escape_student_text():

@@ -62,3 +62,18 @@ def test_messages_must_be_json_objects():
         wire.loads(b"[1, 2]")
     with pytest.raises(wire.WireError):
         wire.loads(b"\x80\x04not json")
+
+
+def test_loads_refuses_messages_that_cost_more_to_parse_than_any_reply():
+    import pytest
+
+    from grader.sandbox import wire
+    from grader.sandbox.client import Limits
+
+    with pytest.raises(wire.WireError, match="too large to parse"):
+        wire.loads(b'{"value":[' + b"[]," * 300_000 + b"[]]}")
+    with pytest.raises(wire.WireError, match="nested too deeply"):
+        wire.loads(b'{"value":' + b"[" * 150_000)
+    ok = wire.dumps({"value": wire.encode([list(range(100))] * 100)})
+    assert wire.decode(wire.loads(ok)["value"]) == [list(range(100))] * 100
+    assert Limits.from_dict({"reply_mb": 2}).reply_mb == 2 and Limits().reply_mb == 16

@@ -41,10 +41,10 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
               seed: int | None = None, layout: str = "auto", dask: str | None = None,
               retry_errors: bool = False, progress: bool = True, timeout: float | None = None,
               log=print) -> BatchSummary:
-    from grader.plugin import seed_from_env
+    from grader.seed import as_seed, seed_from_env
 
     start = time.monotonic()
-    seed = seed if seed is not None else seed_from_env()
+    seed = as_seed(seed) if seed is not None else seed_from_env()  # a secret one is never written out
     jobs = jobs or default_jobs()
     out = Path(out)
     (out / REPORTS).mkdir(parents=True, exist_ok=True)
@@ -88,7 +88,7 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
                 todo.append(ex.name)
         reports[sub.slug] = {
             "student": sub.student, "slug": sub.slug, "source": sub.source, "info": sub.info, "layout": layout,
-            "seed": seed, "grader": __version__, "exercises": entries,
+            "seed": seed.shown, "grader": __version__, "exercises": entries,
         }
         if todo:
             tasks.append({"student": sub.slug, "exercises": todo, "seed": seed,

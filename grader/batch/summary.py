@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from grader.batch.common import not_reached
 from grader.exercises import Exercise
 from grader.text import sanitize
-
-_HINT = re.compile(r"^\s*Hint:\s*(.+)$", re.MULTILINE)
-# Where the student's own text starts in a check's output (a printed "Hint:" is not a hint).
-_STUDENT_TEXT = re.compile(r"^\s*(Traceback \(your code\):|Your code printed:)", re.MULTILINE)
-
 
 def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
     """Figures for the instructor: score distribution, the checks that fail most, the commonest hints.
@@ -56,12 +50,12 @@ def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
                     continue
                 failed[(name, t["name"])] += 1
                 kinds[t.get("kind") or t["status"]] += 1
-                output = t.get("output") or ""
-                cut = _STUDENT_TEXT.search(output)
-                for h in _HINT.findall(output[: cut.start()] if cut else output):
+                # The grader's own hints (CheckResult.hints), never text read out of the output.
+                for h in t.get("hints") or []:
+                    h = str(h).removeprefix("Hint:").strip()
                     if (name, h) not in seen_hints:  # once per student and exercise
                         seen_hints.add((name, h))
-                        hints[(name, h.strip())] += 1
+                        hints[(name, h)] += 1
     median = percents[len(percents) // 2] if percents else 0.0
     return {
         "students": len(reports),

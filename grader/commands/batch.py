@@ -59,8 +59,14 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
         parser.error("--jobs must be at least 1")
     if args.similarity_threshold is not None and not 0 < args.similarity_threshold <= 1:
         parser.error("--similarity-threshold must be above 0 and at most 1")
+    from grader.seed import Seed, seed_from_env, weak_secret_warning
+
+    # Derived once here (a short secret is stretched): the job processes get the key.
+    seed = Seed.public(args.seed) if args.seed is not None else seed_from_env()
+    if weak_secret_warning(seed):
+        print(f"grader: {weak_secret_warning(seed)}", file=sys.stderr)
     try:
-        summary = run_batch(args.submissions, exercises, args.out, jobs=args.jobs, seed=args.seed,
+        summary = run_batch(args.submissions, exercises, args.out, jobs=args.jobs, seed=seed,
                             layout=args.layout, dask=args.dask, retry_errors=args.retry_errors,
                             progress=not args.no_progress, timeout=args.timeout)
     except BatchError as exc:

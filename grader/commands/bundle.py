@@ -16,8 +16,9 @@ def add_parser(sub) -> None:
                     "writing it, the references are graded with the bundle's seed (full marks expected).")
     p.add_argument("exercises", nargs="*", help="the exercises this assignment grades (default: all)")
     p.add_argument("--gradescope", type=Path, required=True, metavar="OUT.zip", help="the zip file to write")
-    p.add_argument("--seed", type=int,
-                   help="the grading seed on Gradescope (default: a random one, printed and kept in bundle.json)")
+    p.add_argument("--seed", type=lambda s: int(s) if s.strip().isdigit() else s.strip(),
+                   help="the grading seed on Gradescope, kept secret from students (default: a random 128-bit "
+                        "one, printed and kept in bundle.json)")
     p.add_argument("--only-submitted", action="store_true",
                    help="grade only the exercises whose file is in the submission (default: all; a missing "
                         "file scores 0 with a message)")

@@ -47,8 +47,12 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
             pass_mark = float(value) if value else 0.0
         except ValueError:
             parser.error(f"GRADER_PASS_MARK must be a number, got {value!r}")
+    from grader.seed import Seed, weak_secret_warning
+
     secret = args.seed is None and bool(os.environ.get("GRADER_SEED", "").strip())
-    seed = args.seed if args.seed is not None else seed_from_env()
+    seed = Seed.public(args.seed) if args.seed is not None else seed_from_env()
+    if weak_secret_warning(seed):
+        print(f"grader: {weak_secret_warning(seed)}", file=sys.stderr)
     changed = None
     if args.changed_files is not None:
         try:

@@ -36,8 +36,10 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     exercises = all_exercises(root) if args.all else [resolve(args.exercise, root)]
-    first = args.seed if args.seed is not None else seed_from_env()
-    seeds = [first + i for i in range(args.seeds)]
+    from grader.seed import Seed
+
+    first = Seed.public(args.seed) if args.seed is not None else seed_from_env()
+    seeds = [first.offset(i) for i in range(args.seeds)]
     min_mutants = DEFAULT_MIN_MUTANTS if args.min_mutants is None else args.min_mutants
     started = time.perf_counter()
     validations = []

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import confine, forkserver, isolation, runtime, wire
-from grader.text import sanitize
+from grader.text import lines, one_line, quote, sanitize
 
 # NumPy only: the deep-learning frameworks, and the libraries that would do the
 # exercise for the student (scipy.special.expit, softmax, convolve2d; sklearn).
@@ -57,6 +57,9 @@ class Limits:
     processes: int = 32
     output_kb: int = 1024
     open_files: int = 64
+    # The largest reply the grader reads from the student's process. The course's
+    # largest (ex05) is 32 KB; past this the check fails, the worker is killed.
+    reply_mb: float = 16
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Limits":
@@ -133,7 +136,7 @@ class Sandbox:
         self.module_name = module_name
         self.limits = limits or Limits()
         self.forbidden = tuple(forbidden)
-        self.display_name = display_name or self.source.name
+        self.display_name = one_line(display_name or self.source.name, 100)  # shown in causes
         self._proc: subprocess.Popen | None = None
         self._root: Path | None = None
         self._buffer = b""
@@ -377,17 +380,20 @@ class Sandbox:
         self._check_forbidden(f"`{func}`")
         if not reply.get("ok"):
             raise self._error_from(_error_of(reply), func, output)
+        decoding = time.monotonic()
         try:
             value = wire.decode(reply.get("value"))
         except (wire.WireError, ValueError, TypeError, OverflowError, MemoryError, RecursionError) as exc:
             # Only a worker that the student's code took over sends such things.
             raise StudentError(f"`{func}` returned something the grader cannot read "
-                               f"({sanitize(str(exc), 200)})") from None
+                               f"({one_line(str(exc), 200)})") from None
+        finally:
+            self._used_seconds += time.monotonic() - decoding
         _anchor_opaques(value, call_id)
         return CallResult(
             value=value,
             seconds=seconds,
-            warnings=[sanitize(str(w), 300) for w in _as_list(reply.get("warnings"))][:20],
+            warnings=[one_line(str(w), 300) for w in _as_list(reply.get("warnings"))][:20],
             mutated=[[where, key] for where, key in (e for e in _as_list(reply.get("mutated"))
                                                      if type(e) is list and len(e) == 2)
                      if type(where) in (int, str) and (key is None or type(key) is str)][:50],
@@ -432,7 +438,7 @@ class Sandbox:
                 reason = {
                     "output": f"it wrote more than the {self.limits.output_kb} KB output limit",
                     "memory": f"it ran out of memory (the limit is {self.limits.memory_mb} MB)",
-                    "exit": f"it called {err.get('message')} at import time",
+                    "exit": f"it called {one_line(err.get('message'), 200)} at import time",
                 }.get(err.get("kind"), _one_line(err.get("type"), err.get("message")))
                 self._import_error = StudentError(
                     f"{self.display_name} could not be imported: {reason}", _details(err, output), kind="import")
@@ -461,21 +467,27 @@ class Sandbox:
                 else f"time budget of {self.limits.total_seconds:g} s for this exercise"
             raise StudentError(
                 f"{what} did not finish within the {limit} (an endless loop, or far too slow?)",
-                self._read_output(),
+                _details({}, self._read_output()),
                 kind="timeout",
             ) from None
         except (BrokenPipeError, EOFError, OSError):
             self._used_seconds += time.monotonic() - start
             raise self._died(what) from None
-        self._used_seconds += time.monotonic() - start
+        except StudentError:  # a reply over the size limit
+            self._used_seconds += time.monotonic() - start
+            raise
         try:
             return wire.loads(line)
         except wire.WireError as exc:
             self._kill()
-            raise StudentError(f"the process running your code sent garbage during {what} ({exc})") from None
+            raise StudentError(f"the process running your code sent garbage during {what} "
+                               f"({one_line(str(exc), 200)})") from None
+        finally:
+            # Parsing the reply is work the student's code caused: it counts too.
+            self._used_seconds += time.monotonic() - start
 
     def _read_line(self, deadline: float) -> bytes:
-        max_bytes = 512 * 1024 * 1024
+        max_bytes = int(self.limits.reply_mb * 1024 * 1024)
         # Chunks are kept in a list and joined once: appending to one bytes object
         # would copy the whole reply again for every chunk of a large one.
         chunks, size = [self._buffer], len(self._buffer)
@@ -497,7 +509,8 @@ class Sandbox:
             if size > max_bytes:
                 self._buffer = b""
                 self._kill()
-                raise StudentError("your code returned more data than the grader accepts (512 MB)")
+                raise StudentError(f"your code returned more data than the grader accepts in one reply "
+                                   f"({self.limits.reply_mb:g} MB)", kind="reply")
         line, _, self._buffer = b"".join(chunks).partition(b"\n")
         return line
 
@@ -526,7 +539,7 @@ class Sandbox:
         else:
             cause = (f"your code ended the process during {what} (exit status {code}): "
                      f"graded functions must return a value, not exit")
-        return StudentError(cause, output, kind="died")
+        return StudentError(cause, _details({}, output), kind="died")
 
     def _read_output(self) -> str:
         """What the student's code printed since the last read (sanitised)."""
@@ -575,19 +588,19 @@ class Sandbox:
         if kind == "missing":
             return StudentError(
                 f"{self.display_name} has no function `{func}` (check the spelling, and that "
-                f"it is defined at the top level of the file)", output, kind="missing")
+                f"it is defined at the top level of the file)", _details({}, output), kind="missing")
         if kind == "not_callable":
-            return StudentError(f"`{func}` in {self.display_name} is a {err.get('message')}, not a function",
-                                output, kind="missing")
+            return StudentError(f"`{func}` in {self.display_name} is a {one_line(err.get('message'), 200)}, "
+                                "not a function", _details({}, output), kind="missing")
         if err.get("type") == "NotebookFunctionMissing":  # raised by the module grader made of a notebook
             cause = sanitize(str(err.get("message") or ""), 500).strip().splitlines() or ["not defined"]
-            return StudentError(f"`{func}` cannot be graded: {cause[0]}", output, kind="missing")
+            return StudentError(f"`{func}` cannot be graded: {cause[0]}", _details({}, output), kind="missing")
         if err.get("type") == "NotImplementedError":
             return StudentError(f"`{func}` is not implemented yet (it raises NotImplementedError)",
-                                output, kind="not_implemented")
+                                _details({}, output), kind="not_implemented")
         if kind == "exit":
             self._kill()
-            return StudentError(f"`{func}` called {err.get('message')}: graded functions must return a "
+            return StudentError(f"`{func}` called {one_line(err.get('message'), 200)}: graded functions must return a "
                                 f"value, not exit", details, kind="exit")
         if kind == "memory":
             self._kill()
@@ -666,23 +679,22 @@ def _as_list(value: Any) -> list:
 
 
 def _one_line(type_name: Any, message: Any) -> str:
-    text = f"{type_name or 'an error'}"
-    msg = sanitize(str(message or ""), 300).strip().splitlines()
+    """'Type: first line of the message', both the student's: one line of a cause."""
+    text = one_line(type_name or "an error", 100)
+    msg = lines(sanitize(str(message or ""), 300).strip())
     return text + (f": {msg[0]}" if msg else "")
 
 
 def _details(err: dict, output: str) -> str:
-    parts = []
-    trace = sanitize(str(err.get("trace") or ""), 3000).rstrip()
-    if trace:
-        parts.append("Traceback (your code):\n" + trace)
+    """The student's own text (traceback, a message of several lines, what it
+    printed), each part quoted under a label that says whose it is."""
     message = sanitize(str(err.get("message") or ""), 2000).strip()
-    if message and "\n" in message:
-        parts.append(message)
-    if output:
-        shown = output if len(output) <= 1500 else output[:1500] + f"\n... ({len(output) - 1500} more characters)"
-        parts.append("Your code printed:\n" + shown)
-    return "\n".join(parts)
+    if output and len(output) > 1500:
+        output = output[:1500] + f"\n... ({len(output) - 1500} more characters)"
+    parts = [quote("Traceback (your code):", str(err.get("trace") or ""), 3000),
+             quote("Your exception's full message:", message) if "\n" in message else "",
+             quote("Your code printed:", output or "")]
+    return "\n".join(p for p in parts if p)
 
 
 def _give_to_sandbox_user(path: Path) -> None:

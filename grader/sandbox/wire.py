@@ -21,6 +21,12 @@ import numpy as np
 # Dtype kinds allowed across the boundary: bool, signed/unsigned int, float.
 _ALLOWED_KINDS = "biuf"
 _MAX_NDIM = 8
+# The most JSON values (containers and scalars) one message may hold. A reply of
+# the course's largest exercise holds a few hundred; millions of tiny ones
+# ("[],[],...") would cost the grader seconds and gigabytes to parse, so such a
+# message is refused before it is parsed. Depth is bounded twice: json's own
+# recursion guard (a RecursionError, turned into a WireError) and decode's.
+MAX_ITEMS = 200_000
 
 
 class WireError(ValueError):
@@ -167,7 +173,9 @@ def decode(data: Any, _depth: int = 0, _path: list | None = None) -> Any:
             raise WireError("malformed dict")
         return {str(k): decode(v, _depth + 1, path + [k]) for k, v in body.items()}
     if tag == "__opaque__":
-        return Opaque(str(body)[:200], path)
+        # The student names the type (a class's __qualname__ is theirs): keep it on one
+        # line and free of controls, since reports show it inside the grader's sentences.
+        return Opaque("".join(c if c.isprintable() else "\ufffd" for c in str(body)[:200]), path)
     if tag == "__ref__":
         if type(body) is not list:
             raise WireError("malformed reference")
@@ -213,11 +221,19 @@ def dumps(message: dict) -> bytes:
     return json.dumps(message, allow_nan=False, separators=(",", ":")).encode() + b"\n"
 
 
-def loads(line: bytes) -> dict:
-    """Parse one protocol line, refusing anything that is not a JSON object."""
+def loads(line: bytes, max_items: int = MAX_ITEMS) -> dict:
+    """Parse one protocol line, refusing anything that is not a JSON object, or
+    that would cost far more to parse than a real message (see :data:`MAX_ITEMS`)."""
+    # Every value after the first follows a ',' or opens a container: a cheap bound
+    # on what parsing would build (base64 array data holds none of these bytes).
+    items = line.count(b",") + line.count(b"[") + line.count(b"{")
+    if items > max_items:
+        raise WireError(f"message too large to parse: over {max_items} values")
     try:
         msg = json.loads(line)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise WireError("message nested too deeply") from None
+    except (ValueError, MemoryError) as exc:
         raise WireError(f"malformed message: {str(exc)[:80]}") from None
     if type(msg) is not dict:
         raise WireError("malformed message")
