@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import confine, forkserver, isolation, runtime, wire
+from grader.sandbox import confine, forkserver, isolation, runtime, shared_inputs, wire
 from grader.text import sanitize
 
 # NumPy only: the deep-learning frameworks, and the libraries that would do the
@@ -147,6 +147,8 @@ class Sandbox:
         self.use_fork_server = use_fork_server
         self._plan: isolation.Plan | None = None
         self.forked = False  # whether the current worker came from the fork server
+        self._inputs: shared_inputs.Channel | None = None  # hands the worker its input arrays
+        self._stored: dict[int, shared_inputs.SharedFile] = {}  # stored values, as the worker maps them
 
     # -- life cycle -------------------------------------------------------
 
@@ -168,6 +170,7 @@ class Sandbox:
 
     def close(self) -> None:
         self._kill()
+        self._close_inputs()
         if self._output is not None:
             self._output.close()
             self._output = None
@@ -232,6 +235,7 @@ class Sandbox:
             # of the user's processes, so allow for those already running.
             self._nproc = None if os.getuid() == 0 else _user_process_count() + int(self.limits.processes)
         cgroup_fd = isolation.open_cgroup_procs(self._plan.cgroup) if self._plan.cgroup else None
+        inputs = shared_inputs.Channel()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         proc = None
@@ -243,31 +247,35 @@ class Sandbox:
                          "env": runtime.environment(work), "work": str(work), "module": self.module_name,
                          "file": str(target), "forbidden": list(self.forbidden)},
                         [to_child_r, from_child_w, self._output.fileno()],
-                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd})
+                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd, "inputs": inputs.worker_fd()})
                 except forkserver.ForkServerError:
                     pass
             else:
-                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w, cgroup_fd)
+                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w, cgroup_fd,
+                                          inputs.worker_fd())
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
+            inputs.handed_over()
             if cgroup_fd is not None:
                 os.close(cgroup_fd)
             self._plan.close()
             if proc is None:
                 os.close(to_child_w)
                 os.close(from_child_r)
+                inputs.close()
         if proc is not None:
             self._to_child, self._from_child = to_child_w, from_child_r
+            self._inputs = inputs
         return proc
 
     def _start_worker(self, runtime_dir: Path, site_dir: Path, work: Path, target: Path,
-                      read_fd: int, write_fd: int, cgroup_fd: int | None) -> subprocess.Popen:
+                      read_fd: int, write_fd: int, cgroup_fd: int | None, inputs_fd: int) -> subprocess.Popen:
         """A fresh interpreter running the worker, confined between fork and exec."""
         argv = [
             runtime.python(), "-I", "-S", "-B", str(runtime_dir / "worker.py"),
             str(read_fd), str(write_fd), str(runtime_dir), str(site_dir),
-            str(work), self.module_name, str(target), ",".join(self.forbidden),
+            str(work), self.module_name, str(target), ",".join(self.forbidden), str(inputs_fd),
         ]
         plan, rlimits = self._plan, self._rlimits()
 
@@ -281,7 +289,7 @@ class Sandbox:
             stderr=subprocess.STDOUT,
             cwd=work,
             env=runtime.environment(work),
-            pass_fds=(read_fd, write_fd),
+            pass_fds=(read_fd, write_fd, inputs_fd),
             start_new_session=True,
             preexec_fn=confine_child,
         )
@@ -329,6 +337,16 @@ class Sandbox:
                 os.close(fd)
             except OSError:
                 pass
+        self._close_inputs()
+
+    def _close_inputs(self) -> None:
+        """Forget what the worker was handed: a new worker starts with nothing stored."""
+        if self._inputs is not None:
+            self._inputs.close()
+            self._inputs = None
+        for shared in self._stored.values():
+            shared.close()
+        self._stored.clear()
 
     # -- calls --------------------------------------------------------------
 
@@ -339,16 +357,27 @@ class Sandbox:
         """
         self._ensure_ready(func)
         call_id = self._new_id()
+        # Input arrays travel in shared memory that the grader reads back after
+        # the call: what was changed in place is seen here, never reported.
+        inline_args, inline_kwargs, arrays = shared_inputs.split_call(list(args), dict(kwargs))
         message = {
             "op": "call",
             "id": call_id,
             "func": func,
-            "args": _encode_args(list(args)),
-            "kwargs": _encode_args(dict(kwargs)),
+            "args": _encode_args(inline_args),
+            "kwargs": _encode_args(inline_kwargs),
         }
-        start = time.perf_counter()
-        reply = self._request(message, what=f"`{func}`")
-        seconds = time.perf_counter() - start
+        shared = shared_inputs.place(arrays) if arrays else None
+        try:
+            if shared is not None:
+                message["inputs"] = shared_inputs.spec(shared)
+            start = time.perf_counter()
+            reply = self._request(message, what=f"`{func}`", inputs=shared)
+            seconds = time.perf_counter() - start
+            mutated = shared_inputs.mutations(shared, self._stored, list(args), dict(kwargs))
+        finally:
+            if shared is not None:
+                shared.close()
         output = self._read_output()
         self._check_forbidden(f"`{func}`")
         if not reply.get("ok"):
@@ -364,9 +393,7 @@ class Sandbox:
             value=value,
             seconds=seconds,
             warnings=[sanitize(str(w), 300) for w in _as_list(reply.get("warnings"))][:20],
-            mutated=[[where, key] for where, key in (e for e in _as_list(reply.get("mutated"))
-                                                     if type(e) is list and len(e) == 2)
-                     if type(where) in (int, str) and (key is None or type(key) is str)][:50],
+            mutated=mutated,
             output=output,
             call_id=call_id,
         )
@@ -375,7 +402,23 @@ class Sandbox:
         """Keep ``value`` in the worker, to pass by reference (no transfer cost)."""
         self._ensure_ready("store")
         key = self._new_id()
-        self._request({"op": "store", "id": key, "value": wire.encode(value)}, what="the grader")
+        inline, arrays = shared_inputs.split(value, ["value"])
+        message = {"op": "store", "id": key, "value": wire.encode(inline)}
+        shared = shared_inputs.place(arrays) if arrays else None
+        try:
+            if shared is not None:
+                message["inputs"] = shared_inputs.spec(shared)
+            reply = self._request(message, what="the grader", inputs=shared)
+        except BaseException:
+            if shared is not None:
+                shared.close()
+            raise
+        if not reply.get("ok"):
+            if shared is not None:
+                shared.close()
+            raise self._error_from(_error_of(reply), "store", self._read_output())
+        if shared is not None:
+            self._stored[key] = shared  # checked after every call, restored when changed
         return wire.Ref([key])
 
     def _new_id(self) -> int:
@@ -421,12 +464,16 @@ class Sandbox:
             f"not run: your code used up this exercise's time budget ({self.limits.total_seconds:g} s in all)",
             kind="budget")
 
-    def _request(self, message: dict | None, what: str) -> dict:
-        """Send ``message`` (None: just wait for the next one) and read the reply."""
+    def _request(self, message: dict | None, what: str,
+                 inputs: shared_inputs.SharedFile | None = None) -> dict:
+        """Send ``message`` (None: just wait for the next one), with the file of
+        its ``inputs`` handed over first, and read the reply."""
         budget_left = self.limits.total_seconds - self._used_seconds
         timeout = min(self.limits.call_seconds, max(budget_left, 0.0))
         start = time.monotonic()
         try:
+            if inputs is not None:
+                self._inputs.send(message["id"], inputs)
             if message is not None:
                 _write_all(self._to_child, wire.dumps(message), start + timeout)
             line = self._read_line(start + timeout)
@@ -440,6 +487,12 @@ class Sandbox:
                 self._read_output(),
                 kind="timeout",
             ) from None
+        except shared_inputs.InputsError as exc:
+            self._used_seconds += time.monotonic() - start
+            output = self._read_output()
+            self._kill()
+            raise StudentError(f"the process running your code could not be given the inputs of {what}: "
+                               f"{exc}", output, kind="died") from None
         except (BrokenPipeError, EOFError, OSError):
             self._used_seconds += time.monotonic() - start
             raise self._died(what) from None
@@ -568,6 +621,10 @@ class Sandbox:
                                 f"{_one_line(err.get('type'), err.get('message'))}", details, kind="type")
         if kind == "protocol":
             return StudentError(f"the process running your code could not run `{func}`", details)
+        if kind == "inputs":
+            return StudentError(f"the process running your code could not take the inputs of `{func}` "
+                                f"({_one_line(err.get('type'), err.get('message'))}): did your code close or "
+                                f"read the grader's channel?", details, kind="inputs")
         return StudentError(f"`{func}` raised {_one_line(err.get('type'), err.get('message'))}",
                             details, kind="exception")
 
