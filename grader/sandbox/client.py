@@ -34,8 +34,9 @@ from grader.text import sanitize
 DEFAULT_FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib", "cupy", "mxnet", "paddle", "scipy", "sklearn",
                      "numba")
 
-# Shared libraries that betray a forbidden framework in the worker's memory,
-# however it was loaded.
+# Shared libraries that betray a forbidden framework in the worker's memory (or
+# a child's), however it was loaded. Folder names, not bare names: NumPy's own
+# wheels ship a "libscipy_openblas".
 _FORBIDDEN_LIBRARIES = {
     "torch": ("libtorch", "libc10", "torch/_C"),
     "tensorflow": ("libtensorflow", "_pywrap_tensorflow"),
@@ -44,6 +45,9 @@ _FORBIDDEN_LIBRARIES = {
     "cupy": ("cupy",),
     "mxnet": ("libmxnet",),
     "paddle": ("libpaddle",),
+    "scipy": ("/scipy/", "/scipy.libs/"),
+    "sklearn": ("/sklearn/", "/scikit_learn.libs/"),
+    "numba": ("/numba/", "/llvmlite/", "libllvmlite"),
 }
 
 
@@ -572,19 +576,47 @@ class Sandbox:
         return sanitize(data.decode("utf-8", "replace"), 4000).rstrip()
 
     def _check_forbidden(self, what: str) -> None:
-        """Trusted check of the worker's memory maps for forbidden libraries."""
+        """Trusted check of the memory maps of the worker and the processes it
+        started for forbidden libraries."""
         if self._proc is None:
             return
-        try:
-            maps = Path(f"/proc/{self._proc.pid}/maps").read_text(errors="replace")
-        except OSError:
-            return
+        texts = []
+        for pid in self._sandbox_processes():
+            try:
+                texts.append(Path(f"/proc/{pid}/maps").read_text(errors="replace"))
+            except OSError:
+                pass
+        maps = "".join(texts)
         for package in self.forbidden:
             if any(marker in maps for marker in _FORBIDDEN_LIBRARIES.get(package, ())):
                 self._kill()
                 raise StudentError(
                     f"your code loaded {package} during {what}: this exercise must be written "
                     f"with NumPy only", kind="forbidden")
+
+    def _sandbox_processes(self, most: int = 256) -> list[int]:
+        """The worker, its descendants, and (with a cgroup) every process in it."""
+        pids = [self._proc.pid]
+        if self._plan is not None and self._plan.cgroup:
+            try:
+                with open(os.path.join(self._plan.cgroup, "cgroup.procs")) as f:
+                    pids += [int(p) for p in f.read().split() if int(p) not in pids]
+            except (OSError, ValueError):
+                pass
+        i = 0
+        while i < len(pids) and len(pids) < most:
+            try:
+                tasks = os.listdir(f"/proc/{pids[i]}/task")
+            except OSError:
+                tasks = []
+            for task in tasks:
+                try:
+                    with open(f"/proc/{pids[i]}/task/{task}/children") as f:
+                        pids += [int(p) for p in f.read().split() if int(p) not in pids]
+                except (OSError, ValueError):
+                    pass
+            i += 1
+        return pids[:most]
 
     def _error_from(self, err: dict, func: str, output: str) -> StudentError:
         kind = err.get("kind")
