@@ -3,7 +3,9 @@
 Student code runs in its own process (see ``worker.py``) started in a scratch
 directory with a scrubbed environment, its own session (process group), and
 rlimits on address space, CPU time, file size, open files and processes. The
-grader talks to it over two pipes in the plain-data format of ``wire.py``.
+grader talks to it over two pipes in the plain-data format of ``wire.py``;
+input arrays go in shared memory the grader reads back after each call
+(``shared_inputs.py``), so that the grader itself sees what was changed in place.
 Every call has a wall-clock limit; the whole exercise has a time budget. When
 the worker hangs, dies or misbehaves, its process group is killed, the failing
 call becomes a :class:`StudentError` with a one-line cause, and the next call
