@@ -309,3 +309,22 @@ def test_a_forbidden_library_in_a_child_process_is_caught(make):
         box.call("sigmoid", np.zeros(3))
     assert info.value.kind == "forbidden" and "loaded scipy" in info.value.cause, info.value.cause
 
+
+
+def test_a_student_holding_every_open_file_is_told_why_its_call_fails(make):
+    box = make("""
+    import os
+    held = []
+    def hog(x):
+        while True:
+            try:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+            except OSError:
+                return 0.0
+    def total(x):
+        return float(x.sum())
+    """, open_files=32)
+    assert box.call("hog", np.ones(2)).value == 0.0
+    with pytest.raises(StudentError) as info:
+        box.call("total", np.ones(2))
+    assert "could not take the inputs of `total`" in info.value.cause and "too many open files" in info.value.cause

@@ -655,9 +655,8 @@ class Sandbox:
         if kind == "protocol":
             return StudentError(f"the process running your code could not run `{func}`", details)
         if kind == "inputs":
-            return StudentError(f"the process running your code could not take the inputs of `{func}` "
-                                f"({_one_line(err.get('type'), err.get('message'))}): did your code close or "
-                                f"read the grader's channel?", details, kind="inputs")
+            return StudentError(f"the process running your code could not take the inputs of `{func}`: "
+                                f"{_one_line(err.get('type'), err.get('message'))}", details, kind="inputs")
         return StudentError(f"`{func}` raised {_one_line(err.get('type'), err.get('message'))}",
                             details, kind="exception")
 

@@ -388,9 +388,11 @@ def _receive_file(channel, tag):
         raise RuntimeError("this process has no channel for the grader's inputs")
     while True:
         try:
-            data, fds, _, _ = socket.recv_fds(channel.inputs, 64, 4, socket.MSG_DONTWAIT)
+            data, fds, flags, _ = socket.recv_fds(channel.inputs, 64, 4, socket.MSG_DONTWAIT)
         except BlockingIOError:
             raise RuntimeError("the grader's inputs did not arrive") from None
+        if flags & getattr(socket, "MSG_CTRUNC", 0) and not fds:
+            raise OSError(24, "too many open files: the grader's inputs could not be received")
         if not data and not fds:
             raise RuntimeError("the grader's inputs channel is closed")
         if data == str(tag).encode() and len(fds) == 1:
