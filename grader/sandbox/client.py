@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import resource
 import select
 import shutil
@@ -667,12 +668,12 @@ def _mapped_files(pid: int) -> set[str]:
         maps = Path(f"/proc/{pid}/maps").read_text(errors="replace")
     except OSError:
         return set()
-    files = set()
-    for line in maps.splitlines():
-        fields = line.split(None, 5)  # address perms offset dev inode path (which may hold spaces)
-        if len(fields) == 6:
-            files.add(fields[5])
-    return files
+    # A line is "address perms offset dev inode path": no field before the path
+    # holds a "/", so a file's path (spaces and all) starts at the line's first " /".
+    return set(_MAPPED_PATH.findall(maps))
+
+
+_MAPPED_PATH = re.compile(r" (/.*)")
 
 
 def _anchor_opaques(value: Any, call_id: int) -> None:
