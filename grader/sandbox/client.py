@@ -406,7 +406,11 @@ class Sandbox:
         )
 
     def store(self, value: Any) -> wire.Ref:
-        """Keep ``value`` in the worker, to pass by reference (no transfer cost)."""
+        """Keep ``value`` in the worker, to pass by reference (no transfer cost).
+
+        Its arrays stay in shared memory that the grader checks after every
+        call (and restores when changed) until the worker ends; each stored
+        value holds a file descriptor of the grader's until then."""
         self._ensure_ready("store")
         key = self._new_id()
         inline, arrays = shared_inputs.split(value, ["value"])

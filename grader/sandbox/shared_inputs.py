@@ -70,8 +70,11 @@ class SharedFile:
         return [r for r in self.regions if _read(self.fd, r.offset, len(r.original)) != r.original]
 
     def restore(self, regions: list[Region]) -> None:
-        for r in regions:
-            _write(self.fd, r.original, r.offset)
+        try:
+            for r in regions:
+                _write(self.fd, r.original, r.offset)
+        except OSError:
+            pass  # sealed files always take it; otherwise only this student's next call sees its own changes
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -92,7 +95,7 @@ def split(value: Any, path: list) -> tuple[Any, list[tuple[list, np.ndarray]]]:
     with the path the worker puts each one back at."""
     if shareable(value):
         return None, [(path, value)]
-    if type(value) is dict:
+    if type(value) is dict and all(type(key) is str for key in value):  # keys as the wire carries them
         inline, arrays = {}, []
         for key, item in value.items():
             if shareable(item):
@@ -156,7 +159,7 @@ def mutations(call_file: SharedFile | None, stored: dict[int, SharedFile], args:
             for r in changed.get(ref.path[0] if ref.path else None, ()):
                 part = r.at[1] if len(r.at) > 1 else None  # the stored dict's key, None for an array
                 tail = ref.path[1:]
-                if not tail or (part is not None and tail[0] == part):
+                if not tail or part is None or tail[0] == part:  # the reference reaches that array
                     found.append([where, dict_key if dict_key is not None else part if not tail else None])
     unique = []
     for entry in found:
