@@ -283,8 +283,15 @@ def test_a_forbidden_package_loaded_by_any_route_is_caught(make, package, librar
     """, memory_mb=2048)
     with pytest.raises(StudentError) as info:
         box.call("sigmoid", np.zeros(3))
-    assert info.value.kind == "forbidden" and f"loaded {library}" in info.value.cause, info.value.cause
+    assert _forbidden_or_unloadable(info.value, library), info.value.cause
     assert box.call("good", 1.0).value == 2.0, "the next check runs in a fresh worker"
+
+
+def _forbidden_or_unloadable(err, library):
+    """Caught by the memory maps; or, where the sandbox's folder allows no code to be
+    mapped from it (a noexec mount), the shared object could not be loaded at all."""
+    return err.kind == "forbidden" and f"loaded {library}" in err.cause or \
+        err.kind == "exception" and "failed to map segment" in err.cause
 
 
 def test_numpy_own_libraries_are_not_mistaken_for_scipy(make):
@@ -299,15 +306,24 @@ def test_a_forbidden_library_in_a_child_process_is_caught(make):
     def sigmoid(z):
         pid = os.fork()
         if pid == 0:
-            _fake("scipy.special", None)
+            try:
+                _fake("scipy.special", None)
+            except ImportError:
+                os._exit(3)
             time.sleep(30)
             os._exit(0)
         time.sleep(1.5)
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return -1.0  # the child could not load it
         return 1 / (1 + np.exp(-z))
     """, memory_mb=2048)
-    with pytest.raises(StudentError) as info:
-        box.call("sigmoid", np.zeros(3))
-    assert info.value.kind == "forbidden" and "loaded scipy" in info.value.cause, info.value.cause
+    try:
+        value = box.call("sigmoid", np.zeros(3)).value
+    except StudentError as err:
+        assert err.kind == "forbidden" and "loaded scipy" in err.cause, err.cause
+    else:
+        assert value == -1.0, "the child loaded the library and nothing saw it"
+        pytest.skip("no shared object can be loaded from the sandbox's folder here")
 
 
 
