@@ -9,6 +9,7 @@ and would keep the point if the grader believed it.
 import os
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -344,3 +345,28 @@ def test_a_student_holding_every_open_file_is_told_why_its_call_fails(make):
     with pytest.raises(StudentError) as info:
         box.call("total", np.ones(2))
     assert "could not take the inputs of `total`" in info.value.cause and "too many open files" in info.value.cause
+
+
+def test_a_frozen_sandbox_burns_no_cpu_while_another_is_timed(make):
+    # A thread left spinning in the student's process would slow a baseline
+    # timed meanwhile (and flatter the student's ratio): frozen, it stops.
+    box = make("""
+    import threading
+    count = [0]
+    def _spin():
+        while True:
+            count[0] += 1
+    def start():
+        threading.Thread(target=_spin, daemon=True).start()
+        return 0.0
+    def read():
+        return float(count[0])
+    """)
+    box.call("start")
+    first = box.call("read").value
+    time.sleep(0.5)
+    free = box.call("read").value - first  # counted in half a second running free
+    with box.frozen():  # (no call in here: a stopped worker does not answer)
+        time.sleep(0.5)
+    frozen = box.call("read").value - first - free
+    assert free > 0 and frozen < free / 3, (free, frozen)
