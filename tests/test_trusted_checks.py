@@ -370,3 +370,19 @@ def test_a_frozen_sandbox_burns_no_cpu_while_another_is_timed(make):
         time.sleep(0.5)
     frozen = box.call("read").value - first - free
     assert free > 0 and frozen < free / 3, (free, frozen)
+
+
+def test_the_inputs_file_is_sealed_and_a_shrunk_one_reads_as_changed(monkeypatch):
+    from grader.sandbox import shared_inputs
+
+    shared = shared_inputs.place([(["args", 0], np.arange(1000.0))])
+    if hasattr(os, "memfd_create"):
+        with pytest.raises(OSError):
+            os.ftruncate(shared.fd, 0)  # the student cannot shrink what the grader reads back
+    shared.close()
+    # Where no seal is to be had (no memfd), a shrunk file is a changed input, never a fault.
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    shared = shared_inputs.place([(["args", 0], np.arange(1000.0)), (["args", 1, "W"], np.ones(3))])
+    os.ftruncate(shared.fd, 100)
+    assert [r.at for r in shared.changed()] == [["args", 0], ["args", 1, "W"]]
+    shared.close()
