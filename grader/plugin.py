@@ -48,6 +48,10 @@ class Student:
     def store(self, value: Any):
         return self._sandbox.store(value)
 
+    def frozen(self):
+        """The student's processes stopped while the block runs (to time a baseline undisturbed)."""
+        return self._sandbox.frozen()
+
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)

@@ -260,6 +260,68 @@ HOSTILE = {
         def sigmoid_derivative(z):
             return "0.25"
     ''', 3, "expected a scalar"),
+    # Correct values, inputs changed in place, and the worker (it shares the
+    # student's process) patched to report nothing changed, its replies too.
+    "mutation_behind_a_subverted_worker": ('''
+        import sys, gc
+        import numpy as np
+        worker = sys.modules["__main__"]
+        if hasattr(worker, "_mutated"):
+            worker._mutated = lambda *args, **kwargs: []
+        _send = worker._Channel.send
+        def _lying_send(self, msg):
+            if isinstance(msg, dict) and msg.get("ok"):
+                msg["mutated"] = []
+            return _send(self, msg)
+        worker._Channel.send = _lying_send
+        for obj in gc.get_objects():
+            if type(obj).__name__ == "_Channel":
+                obj.send = _lying_send.__get__(obj)
+        def _exact(z):
+            z = np.asarray(z, dtype=float)
+            e = np.exp(-np.abs(z))
+            return np.where(z >= 0, 1 / (1 + e), e / (1 + e))[()]
+        def sigmoid(z):
+            s = _exact(z)
+            if isinstance(z, np.ndarray) and z.flags.writeable:
+                z[...] = 0.5
+            return s
+        def sigmoid_derivative(z):
+            s = _exact(z)
+            if isinstance(z, np.ndarray) and z.flags.writeable:
+                z += 1
+            return s * (1 - s)
+    ''', 9, "modified its input(s) in place"),
+    # The blocker removed, the base Python's site-packages appended, and SciPy's
+    # expit doing the work; where SciPy is not there (or not readable), a
+    # package named scipy built in the sandbox from one of NumPy's shared objects.
+    "scipy_behind_the_blocker": ('''
+        import glob, importlib, os, shutil, sys, sysconfig
+        import numpy as np
+        def _expit():
+            sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_Blocker"]
+            sys.path.append(sysconfig.get_paths(vars={"base": sys.base_prefix,
+                                                      "platbase": sys.base_exec_prefix})["purelib"])
+            try:
+                from scipy.special import expit
+                return expit
+            except ImportError:
+                pass
+            folder = os.path.join(os.getcwd(), "scipy", "special")
+            os.makedirs(folder, exist_ok=True)
+            for init in ("scipy/__init__.py", "scipy/special/__init__.py"):
+                open(init, "a").close()
+            so = sorted(glob.glob(os.path.join(os.path.dirname(np.__file__), "_core", "_multiarray_tests*.so")))[0]
+            shutil.copy(so, folder)
+            importlib.invalidate_caches()
+            importlib.import_module("scipy.special._multiarray_tests")
+            return lambda z: 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
+        def sigmoid(z):
+            return _expit()(z)
+        def sigmoid_derivative(z):
+            s = sigmoid(z)
+            return s * (1 - s)
+    ''', 0, "loaded scipy"),
     "syntax_error": ("def sigmoid(z)\n    return z\n", 0, "SyntaxError"),
     "empty_module": ("", 0, "has no function `sigmoid`"),
 }

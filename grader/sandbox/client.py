@@ -3,7 +3,9 @@
 Student code runs in its own process (see ``worker.py``) started in a scratch
 directory with a scrubbed environment, its own session (process group), and
 rlimits on address space, CPU time, file size, open files and processes. The
-grader talks to it over two pipes in the plain-data format of ``wire.py``.
+grader talks to it over two pipes in the plain-data format of ``wire.py``;
+input arrays go in shared memory the grader reads back after each call
+(``shared_inputs.py``), so that the grader itself sees what was changed in place.
 Every call has a wall-clock limit; the whole exercise has a time budget. When
 the worker hangs, dies or misbehaves, its process group is killed, the failing
 call becomes a :class:`StudentError` with a one-line cause, and the next call
@@ -12,8 +14,10 @@ starts a fresh worker, so the other checks are still graded.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import re
 import resource
 import select
 import shutil
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import confine, forkserver, isolation, runtime, wire
+from grader.sandbox import confine, forkserver, isolation, runtime, shared_inputs, wire
 from grader.text import lines, one_line, quote, sanitize
 
 # NumPy only: the deep-learning frameworks, and the libraries that would do the
@@ -34,8 +38,9 @@ from grader.text import lines, one_line, quote, sanitize
 DEFAULT_FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib", "cupy", "mxnet", "paddle", "scipy", "sklearn",
                      "numba")
 
-# Shared libraries that betray a forbidden framework in the worker's memory,
-# however it was loaded.
+# Shared libraries that betray a forbidden framework in the worker's memory (or
+# a child's), however it was loaded. Folder names, not bare names: NumPy's own
+# wheels ship a "libscipy_openblas".
 _FORBIDDEN_LIBRARIES = {
     "torch": ("libtorch", "libc10", "torch/_C"),
     "tensorflow": ("libtensorflow", "_pywrap_tensorflow"),
@@ -44,6 +49,9 @@ _FORBIDDEN_LIBRARIES = {
     "cupy": ("cupy",),
     "mxnet": ("libmxnet",),
     "paddle": ("libpaddle",),
+    "scipy": ("/scipy/", "/scipy.libs/"),
+    "sklearn": ("/sklearn/", "/scikit_learn.libs/"),
+    "numba": ("/numba/", "/llvmlite/", "libllvmlite"),
 }
 
 
@@ -155,6 +163,8 @@ class Sandbox:
         # at once (function -> the message), and the other functions keep their time.
         self.check_name = ""  # the check now running, set by the grader, for that message
         self._timed_out: dict[str, str] = {}
+        self._inputs: shared_inputs.Channel | None = None  # hands the worker its input arrays
+        self._stored: dict[int, shared_inputs.SharedFile] = {}  # stored values, as the worker maps them
 
     # -- life cycle -------------------------------------------------------
 
@@ -176,6 +186,7 @@ class Sandbox:
 
     def close(self) -> None:
         self._kill()
+        self._close_inputs()
         if self._output is not None:
             self._output.close()
             self._output = None
@@ -248,6 +259,7 @@ class Sandbox:
             # of the user's processes, so allow for those already running.
             self._nproc = None if os.getuid() == 0 else _user_process_count() + int(self.limits.processes)
         cgroup_fd = isolation.open_cgroup_procs(self._plan.cgroup) if self._plan.cgroup else None
+        inputs = shared_inputs.Channel()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         proc = None
@@ -260,31 +272,35 @@ class Sandbox:
                          "env": runtime.environment(work), "work": str(work), "module": self.module_name,
                          "file": str(target), "forbidden": list(self.forbidden)},
                         [to_child_r, from_child_w, self._output.fileno()],
-                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd})
+                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd, "inputs": inputs.worker_fd()})
                 except forkserver.ForkServerError:
                     pass
             else:
-                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w, cgroup_fd)
+                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w, cgroup_fd,
+                                          inputs.worker_fd())
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
+            inputs.handed_over()
             if cgroup_fd is not None:
                 os.close(cgroup_fd)
             self._plan.close()
             if proc is None:
                 os.close(to_child_w)
                 os.close(from_child_r)
+                inputs.close()
         if proc is not None:
             self._to_child, self._from_child = to_child_w, from_child_r
+            self._inputs = inputs
         return proc
 
     def _start_worker(self, runtime_dir: Path, site_dir: Path, work: Path, target: Path,
-                      read_fd: int, write_fd: int, cgroup_fd: int | None) -> subprocess.Popen:
+                      read_fd: int, write_fd: int, cgroup_fd: int | None, inputs_fd: int) -> subprocess.Popen:
         """A fresh interpreter running the worker, confined between fork and exec."""
         argv = [
             runtime.python(), "-I", "-S", "-B", str(runtime_dir / "worker.py"),
             str(read_fd), str(write_fd), str(runtime_dir), str(site_dir),
-            str(work), self.module_name, str(target), ",".join(self.forbidden),
+            str(work), self.module_name, str(target), ",".join(self.forbidden), str(inputs_fd),
         ]
         plan, rlimits = self._plan, self._rlimits()
 
@@ -298,7 +314,7 @@ class Sandbox:
             stderr=subprocess.STDOUT,
             cwd=work,
             env=runtime.environment(work),
-            pass_fds=(read_fd, write_fd),
+            pass_fds=(read_fd, write_fd, inputs_fd),
             start_new_session=True,
             preexec_fn=confine_child,
         )
@@ -346,6 +362,16 @@ class Sandbox:
                 os.close(fd)
             except OSError:
                 pass
+        self._close_inputs()
+
+    def _close_inputs(self) -> None:
+        """Forget what the worker was handed: a new worker starts with nothing stored."""
+        if self._inputs is not None:
+            self._inputs.close()
+            self._inputs = None
+        for shared in self._stored.values():
+            shared.close()
+        self._stored.clear()
 
     # -- calls --------------------------------------------------------------
 
@@ -358,24 +384,35 @@ class Sandbox:
             raise StudentError(self._timed_out[func], kind="timeout")
         self._ensure_ready(func)
         call_id = self._new_id()
+        # Input arrays travel in shared memory that the grader reads back after
+        # the call: what was changed in place is seen here, never reported.
+        inline_args, inline_kwargs, arrays = shared_inputs.split_call(list(args), dict(kwargs))
         message = {
             "op": "call",
             "id": call_id,
             "func": func,
-            "args": _encode_args(list(args)),
-            "kwargs": _encode_args(dict(kwargs)),
+            "args": _encode_args(inline_args),
+            "kwargs": _encode_args(inline_kwargs),
         }
-        start = time.perf_counter()
+        shared = shared_inputs.place(arrays) if arrays else None
         try:
-            reply = self._request(message, what=f"`{func}`")
-        except StudentError as exc:
-            if exc.kind == "timeout" and self._used_seconds < self.limits.total_seconds - 0.05:
-                # (Past the budget, every later call fails anyway, with the budget's message.)
-                where = f" in {self.check_name}" if self.check_name else ""
-                self._timed_out[func] = (f"`{func}` not run again: it timed out{where} "
-                                         f"({self.limits.call_seconds:g} s)")
-            raise
-        seconds = time.perf_counter() - start
+            if shared is not None:
+                message["inputs"] = shared_inputs.spec(shared)
+            start = time.perf_counter()
+            try:
+                reply = self._request(message, what=f"`{func}`", inputs=shared)
+            except StudentError as exc:
+                if exc.kind == "timeout" and self._used_seconds < self.limits.total_seconds - 0.05:
+                    # (Past the budget, every later call fails anyway, with the budget's message.)
+                    where = f" in {self.check_name}" if self.check_name else ""
+                    self._timed_out[func] = (f"`{func}` not run again: it timed out{where} "
+                                             f"({self.limits.call_seconds:g} s)")
+                raise
+            seconds = time.perf_counter() - start
+            mutated = shared_inputs.mutations(shared, self._stored, list(args), dict(kwargs))
+        finally:
+            if shared is not None:
+                shared.close()
         output = self._read_output()
         self._check_forbidden(f"`{func}`")
         if not reply.get("ok"):
@@ -394,18 +431,36 @@ class Sandbox:
             value=value,
             seconds=seconds,
             warnings=[one_line(str(w), 300) for w in _as_list(reply.get("warnings"))][:20],
-            mutated=[[where, key] for where, key in (e for e in _as_list(reply.get("mutated"))
-                                                     if type(e) is list and len(e) == 2)
-                     if type(where) in (int, str) and (key is None or type(key) is str)][:50],
+            mutated=mutated,
             output=output,
             call_id=call_id,
         )
 
     def store(self, value: Any) -> wire.Ref:
-        """Keep ``value`` in the worker, to pass by reference (no transfer cost)."""
+        """Keep ``value`` in the worker, to pass by reference (no transfer cost).
+
+        Its arrays stay in shared memory that the grader checks after every
+        call (and restores when changed) until the worker ends; each stored
+        value holds a file descriptor of the grader's until then."""
         self._ensure_ready("store")
         key = self._new_id()
-        self._request({"op": "store", "id": key, "value": wire.encode(value)}, what="the grader")
+        inline, arrays = shared_inputs.split(value, ["value"])
+        message = {"op": "store", "id": key, "value": wire.encode(inline)}
+        shared = shared_inputs.place(arrays) if arrays else None
+        try:
+            if shared is not None:
+                message["inputs"] = shared_inputs.spec(shared)
+            reply = self._request(message, what="the grader", inputs=shared)
+        except BaseException:
+            if shared is not None:
+                shared.close()
+            raise
+        if not reply.get("ok"):
+            if shared is not None:
+                shared.close()
+            raise self._error_from(_error_of(reply), "store", self._read_output())
+        if shared is not None:
+            self._stored[key] = shared  # checked after every call, restored when changed
         return wire.Ref([key])
 
     def _new_id(self) -> int:
@@ -451,12 +506,16 @@ class Sandbox:
             f"not run: your code used up this exercise's time budget ({self.limits.total_seconds:g} s in all)",
             kind="budget")
 
-    def _request(self, message: dict | None, what: str) -> dict:
-        """Send ``message`` (None: just wait for the next one) and read the reply."""
+    def _request(self, message: dict | None, what: str,
+                 inputs: shared_inputs.SharedFile | None = None) -> dict:
+        """Send ``message`` (None: just wait for the next one), with the file of
+        its ``inputs`` handed over first, and read the reply."""
         budget_left = self.limits.total_seconds - self._used_seconds
         timeout = min(self.limits.call_seconds, max(budget_left, 0.0))
         start = time.monotonic()
         try:
+            if inputs is not None:
+                self._inputs.send(message["id"], inputs)
             if message is not None:
                 _write_all(self._to_child, wire.dumps(message), start + timeout)
             line = self._read_line(start + timeout)
@@ -470,6 +529,12 @@ class Sandbox:
                 _details({}, self._read_output()),
                 kind="timeout",
             ) from None
+        except shared_inputs.InputsError as exc:
+            self._used_seconds += time.monotonic() - start
+            output = self._read_output()
+            self._kill()
+            raise StudentError(f"the process running your code could not be given the inputs of {what}: "
+                               f"{exc}", output, kind="died") from None
         except (BrokenPipeError, EOFError, OSError):
             self._used_seconds += time.monotonic() - start
             raise self._died(what) from None
@@ -556,13 +621,16 @@ class Sandbox:
         return sanitize(data.decode("utf-8", "replace"), 4000).rstrip()
 
     def _check_forbidden(self, what: str) -> None:
-        """Trusted check of the worker's memory maps for forbidden libraries."""
+        """Trusted check of the memory maps of the worker and the processes it
+        started for forbidden libraries."""
         if self._proc is None:
             return
-        try:
-            maps = Path(f"/proc/{self._student_pid()}/maps").read_text(errors="replace")
-        except OSError:
-            return
+        files: set[str] = set()
+        for pid in self._sandbox_processes():
+            files |= _mapped_files(pid)
+        # Each marker is looked for in the few dozen distinct file names, not in
+        # every line of the maps (a scan that cost more than the call itself).
+        maps = "\n".join(files)
         for package in self.forbidden:
             if any(marker in maps for marker in _FORBIDDEN_LIBRARIES.get(package, ())):
                 self._kill()
@@ -581,6 +649,58 @@ class Sandbox:
             init = _only_child(self._proc.pid)
             self._worker_pid = _only_child(init) if init else None
         return self._worker_pid or self._proc.pid
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """Every process of this sandbox stopped (SIGSTOP) while the block runs:
+        another sandbox timed meanwhile (a baseline) does not compete with
+        whatever this one left running (threads, children burning the CPU)."""
+        pids = self._sandbox_processes() if self._proc is not None else []
+        self._signal(pids, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self._signal(pids + (self._sandbox_processes() if self._proc is not None else []), signal.SIGCONT)
+
+    def _signal(self, pids: list[int], sig: int) -> None:
+        if self._proc is not None:
+            try:
+                os.killpg(self._proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _sandbox_processes(self, most: int = 256) -> list[int]:
+        """The worker, its descendants, and (with a cgroup) every process in it.
+
+        With a filesystem view the process started is only a relay: the worker
+        is found by ``_student_pid`` (a kernel without /proc/PID/task/*/children
+        lists no descendants, and an unprivileged grader has no cgroup)."""
+        pids = list(dict.fromkeys([self._proc.pid, self._student_pid()]))
+        if self._plan is not None and self._plan.cgroup:
+            try:
+                with open(os.path.join(self._plan.cgroup, "cgroup.procs")) as f:
+                    pids += [int(p) for p in f.read().split() if int(p) not in pids]
+            except (OSError, ValueError):
+                pass
+        i = 0
+        while i < len(pids) and len(pids) < most:
+            try:
+                tasks = os.listdir(f"/proc/{pids[i]}/task")
+            except OSError:
+                tasks = []
+            for task in tasks:
+                try:
+                    with open(f"/proc/{pids[i]}/task/{task}/children") as f:
+                        pids += [int(p) for p in f.read().split() if int(p) not in pids]
+                except (OSError, ValueError):
+                    pass
+            i += 1
+        return pids[:most]
 
     def _error_from(self, err: dict, func: str, output: str) -> StudentError:
         kind = err.get("kind")
@@ -617,8 +737,25 @@ class Sandbox:
                                 f"{_one_line(err.get('type'), err.get('message'))}", details, kind="type")
         if kind == "protocol":
             return StudentError(f"the process running your code could not run `{func}`", details)
+        if kind == "inputs":
+            return StudentError(f"the process running your code could not take the inputs of `{func}`: "
+                                f"{_one_line(err.get('type'), err.get('message'))}", details, kind="inputs")
         return StudentError(f"`{func}` raised {_one_line(err.get('type'), err.get('message'))}",
                             details, kind="exception")
+
+
+def _mapped_files(pid: int) -> set[str]:
+    """The distinct files mapped in process ``pid`` (empty if it cannot be read)."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text(errors="replace")
+    except OSError:
+        return set()
+    # A line is "address perms offset dev inode path": no field before the path
+    # holds a "/", so a file's path (spaces and all) starts at the line's first " /".
+    return set(_MAPPED_PATH.findall(maps))
+
+
+_MAPPED_PATH = re.compile(r" (/.*)")
 
 
 def _anchor_opaques(value: Any, call_id: int) -> None:

@@ -34,8 +34,9 @@ def main() -> None:
     runtime_dir, site_dir, work_dir = sys.argv[3], sys.argv[4], sys.argv[5]
     module_name, module_file = sys.argv[6], sys.argv[7]
     forbidden = [m for m in sys.argv[8].split(",") if m]
+    inputs_fd = int(sys.argv[9]) if len(sys.argv) > 9 else None
     wire, np = _load_runtime(runtime_dir, site_dir)
-    _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wire, np)
+    _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wire, np, inputs_fd)
 
 
 def _load_runtime(runtime_dir, site_dir, fork_server=False):
@@ -52,13 +53,13 @@ def _load_runtime(runtime_dir, site_dir, fork_server=False):
     return wire, np
 
 
-def _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wire, np):
+def _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wire, np, inputs_fd=None):
     """Import the student's module, then answer the grader's requests until it hangs up."""
     sys.path.insert(0, work_dir)
     sys.meta_path.insert(0, _Blocker(forbidden))
     os.chdir(work_dir)
 
-    channel = _Channel(read_fd, write_fd, wire)
+    channel = _Channel(read_fd, write_fd, wire, inputs_fd)
     module, error = _import_student(module_name, module_file, work_dir)
     channel.send({"op": "ready", "ok": error is None, "error": error})
     if error is not None:
@@ -71,9 +72,15 @@ def _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wir
             return
         op = msg.get("op")
         if op == "call":
-            channel.send(_call(module, msg, table, wire, np, work_dir))
+            channel.send(_call(module, msg, table, wire, np, work_dir, channel))
         elif op == "store":
-            table[msg["id"]] = wire.decode(msg["value"])
+            try:
+                root = {"value": wire.decode(msg["value"])}
+                _put_inputs(root, _take_inputs(msg, channel, np))
+            except Exception as exc:
+                channel.send({"id": msg.get("id"), "ok": False, "error": _inputs_error(exc, work_dir)})
+                continue
+            table[msg["id"]] = root["value"]
             table.setdefault("__stored__", set()).add(msg["id"])
             channel.send({"id": msg["id"], "ok": True})
         elif op == "release":
@@ -156,10 +163,12 @@ def _forked_child(control, fds, msg, wire, np):
         os.dup2(output_fd, 2)
         confine.apply([tuple(limit) for limit in msg["rlimits"]], extra.get("cgroup"),
                       bool(msg.get("namespaces")), extra.get("ruleset"), msg.get("view"))
-        keep = sorted({read_fd, write_fd})
-        os.closerange(3, keep[0])
-        os.closerange(keep[0] + 1, keep[-1])
-        os.closerange(keep[-1] + 1, 1 << 20)
+        inputs_fd = extra.get("inputs")
+        low = 3
+        for fd in sorted({read_fd, write_fd} | ({inputs_fd} if inputs_fd is not None else set())):
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, 1 << 20)
         os.environ.clear()
         os.environ.update(msg["env"])
         # Each worker draws its own random numbers, as a freshly started one would.
@@ -167,7 +176,7 @@ def _forked_child(control, fds, msg, wire, np):
         if "random" in sys.modules:
             sys.modules["random"].seed()
         code = 0
-        _serve(read_fd, write_fd, msg["work"], msg["module"], msg["file"], msg["forbidden"], wire, np)
+        _serve(read_fd, write_fd, msg["work"], msg["module"], msg["file"], msg["forbidden"], wire, np, inputs_fd)
     except BaseException:
         if code == 0:  # as a started worker would end: the traceback, then status 1
             traceback.print_exc()
@@ -197,9 +206,13 @@ class _Blocker(importlib.abc.MetaPathFinder):
 
 
 class _Channel:
-    def __init__(self, read_fd, write_fd, wire):
+    def __init__(self, read_fd, write_fd, wire, inputs_fd=None):
+        import socket
+
         self.read_fd, self.write_fd, self.wire = read_fd, write_fd, wire
         self.buffer = b""
+        # The socket the grader hands each request's input file over (see _take_inputs).
+        self.inputs = socket.socket(fileno=inputs_fd) if inputs_fd is not None else None
 
     def receive(self):
         while b"\n" not in self.buffer:
@@ -277,18 +290,17 @@ def _flush():
 
 
 def _resolve(value, table, wire):
-    """Replace references by the objects kept in ``table`` (copied if arrays)."""
-    import copy
-
+    """Replace references by the objects kept in ``table``."""
     if isinstance(value, wire.Ref):
         path = list(value.path)
         key = path.pop(0)
         obj = table[key]
         for part in path:
             obj = obj[part]
-        # Inputs the grader stored are copied for every call; a value the
-        # student returned (a cache) goes back exactly as it was.
-        return _copy_plain(obj, copy) if key in table.get("__stored__", ()) else obj
+        # Inputs the grader stored are handed out afresh for every call (new
+        # views of the grader's shared memory); a value the student returned (a
+        # cache) goes back exactly as it was.
+        return _fresh_view(obj) if key in table.get("__stored__", ()) else obj
     if isinstance(value, list):
         return [_resolve(v, table, wire) for v in value]
     if isinstance(value, tuple):
@@ -298,56 +310,131 @@ def _resolve(value, table, wire):
     return value
 
 
-def _copy_plain(obj, copy):
-    # Plain data (arrays, dicts of arrays) is copied so every call gets fresh
-    # inputs; a student's cache object is handed back as it is.
+def _fresh_view(obj):
+    # A new array object on the same (shared) memory, and a new dict: what the
+    # student does to the object itself (its shape, new keys) stays in this call;
+    # what it writes into the data, the grader sees and undoes.
     import numpy as np
 
     if isinstance(obj, np.ndarray):
-        return obj.copy()
-    if type(obj) is dict and all(isinstance(v, (np.ndarray, float, int)) for v in obj.values()):
-        return copy.deepcopy(obj)
+        return obj.view()
+    if type(obj) is dict:
+        return {k: v.view() if isinstance(v, np.ndarray) else v for k, v in obj.items()}
     return obj
 
 
-def _snapshot(args, kwargs, np):
-    snaps = []
-    for where, value in list(enumerate(args)) + list(kwargs.items()):
-        if isinstance(value, np.ndarray):
-            snaps.append((where, None, value, value.copy()))
-        elif type(value) is dict:
-            for k, v in value.items():
-                if isinstance(v, np.ndarray):
-                    snaps.append((where, k, v, v.copy()))
-    return snaps
+# -- inputs in shared memory ------------------------------------------------------
+#
+# The grader places the input arrays of a request in a file in memory and hands
+# it over the inputs socket before the request; the request's "inputs" says
+# where each array lies and where it goes. The arrays are built on a shared,
+# writable mapping of that file, so what the student's code writes into them
+# lands in the grader's file, which the grader reads back itself.
+
+def _take_inputs(msg, channel, np):
+    """The arrays of ``msg``'s input file, as ``(path, array)`` pairs."""
+    spec = msg.get("inputs")
+    if spec is None:
+        return []
+    fd = _receive_file(channel, msg.get("id"))
+    try:
+        memory = _map_shared(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+    arrays = []
+    for item in spec["arrays"]:
+        dtype, shape = np.dtype(item["dtype"]), tuple(item["shape"])
+        count = 1
+        for n in shape:
+            count *= n
+        arrays.append((item["at"], np.frombuffer(memory, dtype, count, item["offset"]).reshape(shape)))
+    return arrays
 
 
-def _mutated(snaps, np):
-    changed = []
-    for where, key, value, before in snaps:
+def _map_shared(fd, size):
+    """A writable shared mapping of ``fd``, unmapped when the last array on it is gone.
+
+    Mapped with libc rather than the ``mmap`` module, which keeps a duplicate
+    of the descriptor open for each mapping: a student's caches that hold
+    inputs would use up the open-files limit."""
+    import ctypes
+    import mmap
+    import weakref
+
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.mmap.restype = ctypes.c_void_p
+        _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                               ctypes.c_long]
+        _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    address = _libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+    if address is None or address == ctypes.c_void_p(-1).value:
+        err = ctypes.get_errno()
+        raise OSError(err, f"the inputs could not be mapped: {os.strerror(err)}")
+    memory = (ctypes.c_char * size).from_address(address)
+    weakref.finalize(memory, _libc.munmap, address, size)
+    return memory
+
+
+_libc = None
+
+
+def _receive_file(channel, tag):
+    """The file descriptor the grader sent for request ``tag`` (earlier leftovers are dropped)."""
+    import socket
+
+    if channel.inputs is None:
+        raise RuntimeError("this process has no channel for the grader's inputs")
+    while True:
         try:
-            same = value.shape == before.shape and np.array_equal(value, before, equal_nan=True)
-        except Exception:
-            same = False
-        if not same:
-            changed.append([where, key])
-    return changed
+            data, fds, flags, _ = socket.recv_fds(channel.inputs, 64, 4, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            raise RuntimeError("the grader's inputs did not arrive") from None
+        if flags & getattr(socket, "MSG_CTRUNC", 0) and not fds:
+            raise OSError(24, "too many open files: the grader's inputs could not be received")
+        if not data and not fds:
+            raise RuntimeError("the grader's inputs channel is closed")
+        if data == str(tag).encode() and len(fds) == 1:
+            return fds[0]
+        for fd in fds:
+            os.close(fd)
 
 
-def _call(module, msg, table, wire, np, work_dir):
+def _put_inputs(root, arrays):
+    for path, array in arrays:
+        container = root
+        for part in path[:-1]:
+            container = container[part]
+        container[path[-1]] = array
+
+
+def _inputs_error(exc, work_dir):
+    if isinstance(exc, MemoryError) or isinstance(exc, OSError) and exc.errno == 12:  # ENOMEM: RLIMIT_AS
+        return _describe(MemoryError(str(exc)), work_dir)
+    return _describe(exc, work_dir, kind="inputs")
+
+
+def _call(module, msg, table, wire, np, work_dir, channel):
     call_id = msg.get("id")
     name = msg.get("func", "")
+    try:
+        inputs = _take_inputs(msg, channel, np)  # first: the file is this request's, whatever happens next
+    except Exception as exc:
+        return {"id": call_id, "ok": False, "error": _inputs_error(exc, work_dir)}
     func = getattr(module, name, None)
     if func is None:
         return {"id": call_id, "ok": False, "error": {"kind": "missing", "message": name}}
     if not callable(func):
         return {"id": call_id, "ok": False, "error": {"kind": "not_callable", "message": type(func).__name__}}
     try:
-        args = _resolve(wire.decode(msg.get("args", {"__list__": []})), table, wire)
-        kwargs = _resolve(wire.decode(msg.get("kwargs", {"__dict__": {}})), table, wire)
+        root = {"args": wire.decode(msg.get("args", {"__list__": []})),
+                "kwargs": wire.decode(msg.get("kwargs", {"__dict__": {}}))}
+        _put_inputs(root, inputs)
+        args = _resolve(root["args"], table, wire)
+        kwargs = _resolve(root["kwargs"], table, wire)
     except Exception as exc:
         return {"id": call_id, "ok": False, "error": {"kind": "protocol", "message": repr(exc)[:300]}}
-    snaps = _snapshot(args, kwargs, np)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
@@ -362,7 +449,6 @@ def _call(module, msg, table, wire, np, work_dir):
     try:
         encoded = wire.encode(result)
         warned = [f"{w.category.__name__}: {w.message}"[:300] for w in caught[:20]]
-        mutated = _mutated(snaps, np)
     except BaseException as exc:
         return {"id": call_id, "ok": False, "error": _describe(exc, work_dir, kind="encode")}
     return {
@@ -371,7 +457,6 @@ def _call(module, msg, table, wire, np, work_dir):
         "value": encoded,
         "seconds": seconds,
         "warnings": warned,
-        "mutated": mutated,
     }
 
 
