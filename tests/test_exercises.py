@@ -88,3 +88,24 @@ def test_a_requirement_must_name_a_check(tmp_path):
     (folder / "exercise.yaml").write_text(yaml.safe_dump(meta))
     with pytest.raises(ExerciseError, match="requires test_no_such_check, which is not a check"):
         load_exercise(folder)
+
+
+def _graded_variant(tmp_path, ex_name, edit):
+    """Grade the reference of ``ex_name`` with ``edit`` (source -> source) applied."""
+    (ex,) = [e for e in EXERCISES if e.name == ex_name]
+    source = (ROOT / "solutions" / ex.name / ex.file).read_text()
+    changed = edit(source)
+    assert changed != source, "the edit must change the reference"
+    path = tmp_path / ex.file
+    path.write_text(changed)
+    (result,) = grade([ex], {ex.name: path})
+    return result
+
+
+def test_a_template_shape_assert_costs_only_the_multi_output_checks(tmp_path):
+    # The deeplearning.ai notebook's own line, kept by many students: right for n_y = 1 only.
+    result = _graded_variant(tmp_path, "ex04_backprop", lambda s: s.replace(
+        "    return A2, {", "    assert A2.shape == (1, X.shape[1])\n    return A2, {", 1))
+    lost = {t.name for t in result.tests if t.status != "passed"}
+    assert lost == {"test_forward_multi_output_and_one_example", "test_backward_multi_output"}, _summary(result)
+    assert not result.grader_faults

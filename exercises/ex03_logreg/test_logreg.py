@@ -142,11 +142,8 @@ def test_model(student, oracle, check, rng):
     check.scalar(d["num_iterations"], iterations, "model(...)['num_iterations']")
 
 
-def test_inputs_unchanged(student, oracle, check, rng):
+def test_inputs_unchanged(student, check, rng):
     w = rng.normal(size=(3, 1))
     X, Y = make_data(rng, 3, 8)
     result = student.call("optimize", w, 0.1, X, Y, 5, 0.1, False)
     check.no_mutation(result, "optimize(w, b, X, Y, ...)", names=["w", "b", "X", "Y"])
-    params = check.keys(check.tuple(result.value, 3, "optimize(...)")[0], ["w", "b"], "params")
-    check.close(params["w"], oracle(oracle_optimize, w, np.array(0.1), X, Y, 5, 0.1)["w"],
-                "params['w']")  # the point is for correct code

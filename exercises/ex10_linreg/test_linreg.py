@@ -137,11 +137,9 @@ def test_fit_losses(student, oracle, check, rng):
                               expected["losses_after"]})
 
 
-def test_inputs_unchanged(student, oracle, check, rng):
+def test_inputs_unchanged(student, check, rng):
     w, b, X, Y = make_case(rng, 3, 6)
     result = student.call("mse_loss", w, b, X, Y)
     check.no_mutation(result, "mse_loss(w, b, X, Y)", names=["w", "b", "X", "Y"])
     result = student.call("fit", X, Y, 3, 0.1)
     check.no_mutation(result, "fit(X, Y, ...)", names=["X", "Y"])
-    w_fit = check.tuple(result.value, 3, "fit(X, Y, ...)")[0]
-    check.close(w_fit, oracle(oracle_fit, X, Y, 3, 0.1)["w"], "w returned by fit")  # for correct code
