@@ -268,7 +268,8 @@ def _close(a: np.ndarray, b: Any, rtol: float, abs_tol: float) -> bool:
     with np.errstate(invalid="ignore"):
         # inf matches the same inf and NaN matches NaN: a mistake can be modelled by its NaN or inf.
         same = (a == b) | (np.isnan(a) & np.isnan(b))
-        return bool(np.all(same | (np.abs(a - b) <= abs_tol + max(rtol, 1e-6) * np.abs(b))))
+        near = np.isfinite(b) & (np.abs(a - b) <= abs_tol + max(rtol, 1e-6) * np.abs(b))
+        return bool(np.all(same | near))
 
 
 def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu") -> str:
