@@ -121,6 +121,22 @@ def test_predict(student, oracle, check, rng):
         check.close(got, expected, "predict(w, b, X)", inputs={"w": w, "X": X},
                     mistakes={"ones and zeros are swapped: predict 1 where the probability is above 0.5":
                               1.0 - expected.value})
+    # Examples at probability exactly 0.5 (z = 0: b = 0 and a column of zeros): the
+    # contract predicts 1 only where the probability is above 0.5.
+    w = rng.normal(size=(3, 1))
+    X = rng.normal(size=(3, 8))
+    X[:, [1, 4, 5]] = 0.0
+    got = student.predict(w, 0.0, X)
+    expected = oracle(lambda w, X: (torch.sigmoid(w.T @ X) > 0.5).double(), w, X)
+    at_half = expected.value.copy()
+    at_half[:, [1, 4, 5]] = 1.0
+    check.close(got, expected, "predict(w, 0.0, X) with examples at probability exactly 0.5",
+                inputs={"w": w, "X": X},
+                mistakes={"at probability exactly 0.5 (columns 1, 4 and 5 of X are zeros and b = 0) the "
+                          "prediction is 0: predict 1 only where the probability is above 0.5 (A > 0.5), "
+                          "not where it is at least 0.5 (A >= 0.5)": at_half,
+                          "ones and zeros are swapped: predict 1 where the probability is above 0.5":
+                              1.0 - expected.value})
 
 
 def test_model(student, oracle, check, rng):
