@@ -177,13 +177,16 @@ def check_close(
     factors: Mapping[float, str] | None = None,
     inputs: Mapping[str, Any] | None = None,
     shapes: Mapping[tuple, str] | None = None,
+    nonfinite_hint: str | None = None,
 ) -> None:
     """Raise Mismatch unless ``actual`` matches the expected value on every device.
 
     ``mistakes`` maps a hint to the value a known wrong implementation gives;
     ``factors`` maps a constant factor (such as ``m``) to a hint; ``shapes``
     maps a wrong shape that a known mistake produces to a hint; ``inputs``
-    are described (shapes) in the message.
+    are described (shapes) in the message, and an input returned unchanged is
+    named; ``nonfinite_hint`` explains NaN or inf where the answer is finite
+    (instead of the general explanation) when no known mistake does.
     """
     for device, exp in _devices(expected).items():
         exp = np.asarray(exp, dtype=np.float64)
@@ -195,13 +198,24 @@ def check_close(
                            + context + (f"\nHint: {hint}" if hint else ""))
         arr_dtype = arr.dtype
         arr = arr.astype(np.float64)
-        _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device, arr_dtype)
+        _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device, arr_dtype,
+                      inputs, nonfinite_hint)
 
 
 _NAN_HINT = ("NaN or inf where the answer is finite usually comes from overflow, e.g. np.exp of a large "
              "number or log(0) (use a numerically stable formula), from 0 / 0 (a mean or a max over "
              "nothing: an empty slice?), or from gradient descent diverging (a step too large: a sum "
              "where a mean was meant?)")
+
+
+def _unchanged_input(arr: np.ndarray, inputs: Mapping[str, Any] | None) -> str:
+    """Name the input that was returned as it came (a backward pass that passes dout through, say)."""
+    for name, value in (inputs or {}).items():
+        if isinstance(value, np.ndarray) and value.shape == arr.shape and value.dtype.kind in "biuf" \
+                and np.array_equal(arr, value):
+            return (f"every value equals the input {name}, unchanged: the result was never computed "
+                    f"from it (a `return {name}` left in place, or a variable that was never updated?)")
+    return ""
 
 
 def _precision_hint(dtype: np.dtype, arr: np.ndarray, exp: np.ndarray) -> str:
@@ -218,7 +232,8 @@ def _precision_hint(dtype: np.dtype, arr: np.ndarray, exp: np.ndarray) -> str:
     return ""
 
 
-def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device, arr_dtype=np.dtype(np.float64)):
+def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device, arr_dtype=np.dtype(np.float64),
+                  inputs=None, nonfinite_hint=None):
     scale = float(np.max(np.abs(exp[np.isfinite(exp)]), initial=0.0))
     abs_tol = atol * max(scale, 1e-300) if scale > 0 else atol
     bad_finite = ~np.isfinite(arr) & np.isfinite(exp)
@@ -240,7 +255,7 @@ def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device
                      f"expected {fmt_number(exp[idx])}" + (f" ({plural(n, 'such entry', 'such entries')})"
                                                           if arr.ndim else ""))
         hint = diagnose(arr, exp, rtol, abs_tol, mistakes, None, device)
-        lines.append("Hint: " + (hint or _NAN_HINT))
+        lines.append("Hint: " + (hint or nonfinite_hint or _NAN_HINT))
         raise Mismatch("\n".join(lines))
     finite_err = np.where(np.isfinite(err), err, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -255,7 +270,8 @@ def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device
                  f"{_at(tuple(map(int, ir)))} (up to {rtol:.2g} allowed)")
     lines.append(f"{'First mismatch' + _at(first) if arr.ndim else 'Value'}: expected {fmt_number(exp[first])}, "
                  f"got {fmt_number(arr[first])}")
-    hint = diagnose(arr, exp, rtol, abs_tol, mistakes, factors, device) or _precision_hint(arr_dtype, arr, exp)
+    hint = (diagnose(arr, exp, rtol, abs_tol, mistakes, factors, device) or _unchanged_input(arr, inputs)
+            or _precision_hint(arr_dtype, arr, exp))
     if hint:
         lines.append(f"Hint: {hint}")
     raise Mismatch("\n".join(lines))
@@ -279,6 +295,10 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
         wrong_value = by_device.get(device, by_device.get("cpu"))
         if _close(arr, wrong_value, rtol, abs_tol):
             return hint
+    if np.any(exp != 0) and not np.any(arr):
+        return (("every value is" if arr.ndim else "the value is") + " 0: nothing was computed or accumulated "
+                "(an array from np.zeros that the loop never updates, or a result that is returned before it "
+                "is filled in?)")
     if np.any(exp != 0) and _close(arr, -exp, rtol, abs_tol):
         return "the sign is flipped (every value is the negative of the expected one)"
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.shape[0] > 1 and _close(arr, exp.T, rtol, abs_tol):
