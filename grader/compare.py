@@ -251,9 +251,11 @@ def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device
     if bad_finite.any():
         idx = tuple(int(i) for i in np.argwhere(bad_finite)[0]) if arr.ndim else ()
         n = int(bad_finite.sum())
-        lines.append(f"{'NaN or inf' if arr.ndim else 'Got NaN or inf'}{_at(idx)}: got {fmt_number(arr[idx])}, "
-                     f"expected {fmt_number(exp[idx])}" + (f" ({plural(n, 'such entry', 'such entries')})"
-                                                          if arr.ndim else ""))
+        if arr.ndim:
+            lines.append(f"NaN or inf{_at(idx)}: got {fmt_number(arr[idx])}, expected {fmt_number(exp[idx])}"
+                         f" ({plural(n, 'such entry', 'such entries')})")
+        else:
+            lines.append(f"Got {fmt_number(arr[idx])} where the answer is finite: expected {fmt_number(exp[idx])}")
         hint = diagnose(arr, exp, rtol, abs_tol, mistakes, None, device)
         lines.append("Hint: " + (hint or nonfinite_hint or _NAN_HINT))
         raise Mismatch("\n".join(lines))
