@@ -111,6 +111,8 @@ def _not_real(x: Any) -> str:
         return f"a string ({str(x)[:40]!r})"
     if isinstance(x, np.ndarray) and x.ndim == 0:
         return _not_real(x[()])
+    if isinstance(x, Opaque):
+        return f"an object of type {x.type_name}"
     return f"an object of type {type(x).__name__}"
 
 

@@ -109,3 +109,35 @@ def test_a_template_shape_assert_costs_only_the_multi_output_checks(tmp_path):
     lost = {t.name for t in result.tests if t.status != "passed"}
     assert lost == {"test_forward_multi_output_and_one_example", "test_backward_multi_output"}, _summary(result)
     assert not result.grader_faults
+
+
+def test_only_numpy_floating_point_warnings_cost_points(tmp_path):
+    # A correct softmax that also warns about other things (an unclosed resource, a
+    # deprecation, its own warnings.warn) keeps every point; those warnings are only mentioned.
+    noisy = ("import warnings\n\n\ndef _noise():\n"
+             "    warnings.warn('unclosed socket', ResourceWarning)\n"
+             "    warnings.warn('old API', DeprecationWarning)\n"
+             "    warnings.warn('my own note')\n\n\n")
+    result = _graded_variant(tmp_path, "ex05_softmax", lambda s: s.replace(
+        "def log_softmax(z, axis=-1):\n", noisy + "def log_softmax(z, axis=-1):\n    _noise()\n", 1).replace(
+        "def softmax(z, axis=-1):\n", "def softmax(z, axis=-1):\n    _noise()\n", 1))
+    assert result.score == pytest.approx(result.max_score), _summary(result)
+    assert any("ResourceWarning" in t.output and "not graded" in t.output for t in result.tests), _summary(result)
+
+
+def test_an_object_array_of_exact_floats_scores_full_marks(tmp_path):
+    # np.frompyfunc returns an array of dtype object holding Python floats: exact values are exact.
+    result = _graded_variant(tmp_path, "ex01_sigmoid", lambda s: s.replace(
+        "def sigmoid_derivative(z):\n",
+        "_exact = sigmoid\n\n\ndef sigmoid(z):\n"
+        "    values = np.frompyfunc(lambda v: float(_exact(np.float64(v))), 1, 1)(z)\n"
+        "    return values if isinstance(values, np.ndarray) else float(values)\n\n\n"
+        "def sigmoid_derivative(z):\n    z = np.asarray(z, dtype=np.float64)\n", 1))
+    assert result.score == pytest.approx(result.max_score), _summary(result)
+
+
+def test_a_point_tied_to_correct_values_says_why_it_was_not_awarded(tmp_path):
+    result = _graded_variant(tmp_path, "ex02_propagate", lambda s: s.replace("    return {", "    cost = 2 * cost\n    return {", 1))
+    (check,) = [t for t in result.tests if t.name == "test_inputs_unchanged"]
+    assert check.score == 0 and check.kind == "requires"
+    assert "this check itself passes" in check.output and "awarded once test_cost passes" in check.output
