@@ -141,3 +141,13 @@ def test_a_point_tied_to_correct_values_says_why_it_was_not_awarded(tmp_path):
     (check,) = [t for t in result.tests if t.name == "test_inputs_unchanged"]
     assert check.score == 0 and check.kind == "requires"
     assert "this check itself passes" in check.output and "awarded once test_cost passes" in check.output
+
+
+def test_a_divisibility_assert_costs_only_the_checks_of_rounding_down(tmp_path):
+    # CS231n's code may assert that the stride divides the padded size; PyTorch rounds down.
+    result = _graded_variant(tmp_path, "ex06_conv", lambda s: s.replace(
+        "    H_out = (H + 2 * ph - KH) // sh + 1\n",
+        "    assert (H + 2 * ph - KH) % sh == 0 and (W + 2 * pw - KW) % sw == 0, 'does not divide'\n"
+        "    H_out = (H + 2 * ph - KH) // sh + 1\n", 1))
+    lost = {t.name for t in result.tests if t.status != "passed"}
+    assert lost == {"test_forward_stride", "test_output_shapes", "test_edge_cases"}, _summary(result)

@@ -75,15 +75,20 @@ PADDING = [Case(2, 2, 6, 5, 3, 3, 3, 1, 1), Case(2, 3, 5, 7, 2, 3, 2, 1, (1, 2))
 # (W + 2pw - KW), so the output sizes are rounded down.
 STRIDE = [Case(2, 2, 8, 7, 3, 3, 2, 2, 0), Case(2, 3, 9, 8, 2, 2, 3, (2, 3), 0),
           Case(1, 2, 11, 10, 3, 3, 3, (3, 2), 1), Case(2, 2, 8, 11, 2, 3, 2, (2, 3), (1, 2))]
-# Backward with strides and padding (overlapping and non-overlapping windows).
-STRIDED = [Case(2, 3, 8, 7, 3, 3, 2, 2, 1), Case(2, 2, 9, 10, 3, 2, 3, (2, 3), (0, 1)),
-           Case(3, 2, 7, 8, 2, 3, 3, (3, 2), (2, 1)), Case(2, 2, 10, 9, 4, 2, 2, 3, 0)]
+# Backward with strides and padding (overlapping and non-overlapping windows). The
+# strides divide the padded sizes: rounding down is the business of the checks named
+# after it (test_forward_stride, test_output_shapes and one edge case), so that code
+# that asserts divisibility (as CS231n's does) loses those and nothing else.
+STRIDED = [Case(2, 3, 9, 8, 3, 3, 2, 2, 1), Case(2, 2, 8, 10, 3, 2, 3, (2, 3), (0, 1)),
+           Case(3, 2, 8, 9, 2, 3, 3, (3, 2), (2, 1)), Case(2, 2, 11, 8, 4, 2, 2, 3, 0)]
 EDGE = [
     (Case(1, 1, 5, 6, 1, 2, 3), "N = C = F = 1"),
-    (Case(2, 3, 7, 8, 2, 1, 1, 2, 0), "a 1x1 kernel with stride 2"),
+    (Case(2, 3, 7, 9, 2, 1, 1, 2, 0), "a 1x1 kernel with stride 2"),
     (Case(2, 2, 4, 5, 3, 4, 5, 1, 0), "a kernel as large as the input (1x1 output)"),
     (Case(2, 2, 3, 4, 2, 2, 2, 1, (2, 3)), "padding wider than the kernel (windows of zeros only)"),
-    (Case(2, 2, 8, 9, 2, 2, 2, 3, 0), "a stride larger than the kernel (some pixels are never used)"),
+    (Case(2, 2, 11, 8, 2, 2, 2, 3, 0), "a stride larger than the kernel (some pixels are never used)"),
+    (Case(2, 3, 8, 7, 3, 3, 2, 2, 1), "strides that do not divide the padded size (the last rows and columns "
+                                      "are in no window)"),
 ]
 
 
@@ -536,7 +541,7 @@ def test_edge_cases(student, oracle, check, rng):
 
 
 def test_inputs_unchanged(student, check, rng):
-    case = Case(2, 2, 6, 7, 3, 3, 2, (2, 1), (1, 2))
+    case = Case(2, 2, 7, 7, 3, 3, 2, (2, 1), (1, 2))
     x, w, b = case.data(rng)
     fwd = student.call("conv2d_forward", x, w, b, case.stride, case.padding)
     check.no_mutation(fwd, f"conv2d_forward(x, w, b, {case.args})", names=["x", "w", "b"])
