@@ -299,7 +299,9 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
         wrong_value = by_device.get(device, by_device.get("cpu"))
         if _close(arr, wrong_value, rtol, abs_tol):
             return hint
-    if np.any(exp != 0) and not np.any(arr):
+    # All zeros from code that never filled its result in (not for 0/1 predictions,
+    # where all zeros is also what a wrong threshold gives).
+    if np.any(exp != 0) and not np.any(arr) and not np.all(np.isin(exp, (0.0, 1.0))):
         return (("every value is" if arr.ndim else "the value is") + " 0: nothing was computed or accumulated "
                 "(an array from np.zeros that the loop never updates, or a result that is returned before it "
                 "is filled in?)")

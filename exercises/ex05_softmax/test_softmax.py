@@ -253,8 +253,8 @@ def far_row_mistakes(oracle, logits, labels):
         return -torch.log(p + eps).mean()
 
     out = {
-        "the loss takes -log of a probability, and a correct class far (> 745) below its row's maximum has "
-        "probability exp(-745) = 0 in float64, so -log(0) = inf: compute the loss from log_softmax, "
+        "the loss takes -log of a probability, and a correct class more than 745 below its row's maximum has a "
+        "probability below exp(-745), which is 0 in float64, so -log(0) = inf: compute the loss from log_softmax, "
         "-(z[y] - max) + log(sum(exp(z - max))), which is finite for any logits":
             oracle(lambda t, y: from_probability(t, y, 0.0), logits, labels),
     }
