@@ -117,7 +117,8 @@ def _encode_array(a: np.ndarray, scalar: bool = False) -> Any:
         # An object array (np.frompyfunc's result, say) crosses element by element, each
         # as plain data, so that the grader can compare numbers by value and say what
         # the other elements are.
-        items = [encode(x, 1) for x in np.ndarray.view(a, np.ndarray).ravel(order="C").tolist()]
+        items = [encode(np.complex128(x) if type(x) is complex else x, 1)
+                 for x in np.ndarray.view(a, np.ndarray).ravel(order="C").tolist()]
         return {"__objarray__": {"shape": list(a.shape), "items": items}}
     if a.dtype.kind not in _ALLOWED_KINDS and a.dtype.kind != "c":
         return {"__opaque__": f"numpy array of dtype {a.dtype}"}
