@@ -302,9 +302,9 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
     # All zeros from code that never filled its result in (not for 0/1 predictions,
     # where all zeros is also what a wrong threshold gives).
     if np.any(exp != 0) and not np.any(arr) and not np.all(np.isin(exp, (0.0, 1.0))):
-        return (("every value is" if arr.ndim else "the value is") + " 0: nothing was computed or accumulated "
-                "(an array from np.zeros that the loop never updates, or a result that is returned before it "
-                "is filled in?)")
+        return (("every value is" if arr.ndim else "the value is") + " 0: no contribution reached the result "
+                "(an array from np.zeros that the loop never updates, a mask that never matches, or a result "
+                "returned before it is filled in?)")
     if np.any(exp != 0) and _close(arr, -exp, rtol, abs_tol):
         return "the sign is flipped (every value is the negative of the expected one)"
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.shape[0] > 1 and _close(arr, exp.T, rtol, abs_tol):
