@@ -379,7 +379,8 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
 WINDOW_CRASH = ("a window of x_pad and the kernel have different shapes: a window that runs past the edge of "
                 "the padded input (an output size rounded up with math.ceil or round(); PyTorch rounds it down, "
                 "H_out = (H + 2*ph - KH) // sh + 1, W_out = (W + 2*pw - KW) // sw + 1), or the kernel's height "
-                "and width (or a stride or padding pair) mixed up")
+                "and width (or a stride or padding pair) mixed up, or np.pad(x, p) padding the batch and channel "
+                "axes too (pad only the last two: np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))))")
 
 
 def call_forward(student, case, x, w, b):

@@ -156,6 +156,14 @@ def pool_with_steps(kind, case, x, steps):
     return out
 
 
+def pool_over_everything(kind, case, x):
+    """out where each window was reduced without axis=(2, 3): over the batch and channels too."""
+    out = np.empty(x.shape[:2] + case.out_hw)
+    for i, j, idx in windows(case):
+        out[:, :, i, j] = x[idx].max() if kind == "max" else x[idx].mean()
+    return out
+
+
 def overwritten_avg_dx(case, x, dout):
     dx = np.zeros_like(x)
     kh, kw = case.k
@@ -345,6 +353,11 @@ def check_forward(student, oracle, check, kind, case, rng, label=""):
         factors = avg_factors(case)
     for hint, variant in swapped_variants(case).items():
         mistakes[hint] = oracle(oracle_forward(kind, variant), x)
+    if case.N * case.C > 1:
+        reduce = "np.max" if kind == "max" else "np.mean"
+        mistakes[f"{reduce}(window) without an axis reduces over the batch and the channels too: reduce "
+                 f"each window over its own rows and columns only, {reduce}(window, axis=(2, 3))"] = \
+            pool_over_everything(kind, case, x)
     (sh, sw) = case.s
     if sh != sw:
         mistakes["the row stride sh was used for the columns too: window (i, j) starts at row i*sh and "
