@@ -108,6 +108,17 @@ def softmax_mistakes(oracle, z, axis, log=False):
     else:
         out["you returned log_softmax(z): softmax is exp(z - max) / sum(exp(z - max))"] = \
             oracle(lambda t: torch.log_softmax(t, axis), z)
+    if z.ndim > 1:
+        global_sum = (f"the sum has no axis, so {name} normalises over the whole array: sum along the axis, "
+                      "np.sum(e, axis=axis, keepdims=True)")
+        if log:
+            out[global_sum] = oracle(lambda t: (t - t.amax(axis, keepdim=True))
+                                     - torch.log(torch.exp(t - t.amax(axis, keepdim=True)).sum()), z)
+        else:
+            out[global_sum] = oracle(lambda t: torch.exp(t - t.amax(axis, keepdim=True))
+                                     / torch.exp(t - t.amax(axis, keepdim=True)).sum(), z)
+            out[global_sum + " (here without the max shift: e = np.exp(z))"] = \
+                oracle(lambda t: torch.exp(t) / torch.exp(t).sum(), z)
     other = other_axis(z, axis)
     if other is not None:
         where = "the last axis" if other == z.ndim - 1 else f"axis {other}"
