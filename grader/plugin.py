@@ -304,9 +304,9 @@ class GradingSession:
 
 def requires_message(description: str, missing: list[str]) -> str:
     """Why a check that passed earns nothing: its point goes with correct values elsewhere."""
-    said = description.strip().rstrip(".") if description else "this check passes"
+    said = f" ({description.strip().rstrip('.')})" if description and description.strip() else ""
     names = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " and " + missing[-1]
-    return (f"not awarded yet: this check itself passes ({said}); its point is awarded once {names} "
+    return (f"not awarded yet: this check itself passes{said}; its point is awarded once {names} "
             f"{'passes' if len(missing) == 1 else 'pass'}, because it goes with correct values")
 
 
