@@ -34,6 +34,27 @@ def fmt_shape(shape: tuple) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def fmt_number(x: Any) -> str:
+    """A number as a student reads it: ``nan``, ``-inf``, ``2.2626``, ``3`` (never ``np.float64(nan)``)."""
+    try:
+        x = complex(x)
+    except (TypeError, ValueError, OverflowError):
+        return str(x)
+    if x.imag:
+        return f"{x.real:.10g}{x.imag:+.10g}j"
+    return f"{x.real:.10g}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 entry``, ``2 entries``: the count with the right form of the word."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _at(index: tuple) -> str:
+    """`` at index (1, 0)``, or nothing for a scalar (whose only index is ())."""
+    return f" at index {index}" if index != () else ""
+
+
 def describe(value: Any) -> str:
     """A short description of a returned value, for messages."""
     if value is None:
@@ -41,13 +62,15 @@ def describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {fmt_shape(value.shape)} and dtype {value.dtype}"
     if isinstance(value, np.generic):
-        return f"a NumPy scalar ({value.dtype})"
+        return f"a NumPy scalar ({value.dtype}: {fmt_number(value) if value.dtype.kind in 'biufc' else value})"
     if isinstance(value, Opaque):
         return f"an object of type {value.type_name}"
     if isinstance(value, (list, tuple)):
         return f"a {type(value).__name__} of {len(value)} items"
     if isinstance(value, dict):
         return f"a dict with keys {sorted(value)}"
+    if isinstance(value, (int, float)):
+        return f"a {type(value).__name__} ({fmt_number(value)})"
     return f"a {type(value).__name__} ({value!r})"[:120]
 
 
@@ -73,9 +96,51 @@ def as_array(actual: Any, what: str, expected_shape: tuple) -> np.ndarray:
     if not isinstance(actual, np.ndarray):
         raise Mismatch(f"{what}: expected a NumPy array of shape {fmt_shape(expected_shape)}, "
                        f"got {describe(actual)}")
-    if actual.dtype.kind not in "biuf":
-        raise Mismatch(f"{what}: expected real numbers, got an array of dtype {actual.dtype}")
-    return actual
+    return real_array(actual, what)
+
+
+def _not_real(x: Any) -> str:
+    """Why ``x`` (one element) is not a real number, or '' when it is one."""
+    if isinstance(x, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return ""
+    if isinstance(x, (complex, np.complexfloating)):
+        return "" if x.imag == 0 else f"a complex number with a nonzero imaginary part ({fmt_number(x)})"
+    if x is None:
+        return "None"
+    if isinstance(x, (str, bytes, np.str_, np.bytes_)):
+        return f"a string ({str(x)[:40]!r})"
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        return _not_real(x[()])
+    if isinstance(x, Opaque):
+        return f"an object of type {x.type_name}"
+    return f"an object of type {type(x).__name__}"
+
+
+def real_array(arr: np.ndarray, what: str) -> np.ndarray:
+    """``arr`` if its elements are real numbers of any dtype (int, bool, float32,
+    an object array of Python floats...), converted to float64 when they are
+    not already a real dtype; a Mismatch naming the first element that is not a
+    real number (a string, None, a complex with a nonzero imaginary part)."""
+    kind = arr.dtype.kind
+    if kind in "biuf":
+        return arr
+    if kind == "c":
+        bad = np.argwhere(arr.imag != 0)
+        if bad.size == 0:
+            return arr.real.astype(np.float64)
+        index = tuple(int(i) for i in bad[0])
+        raise Mismatch(f"{what}: expected real numbers, got a complex number with a nonzero imaginary "
+                       f"part ({fmt_number(arr[index])}){_at(index)}")
+    if kind == "O":
+        for index, x in np.ndenumerate(arr):
+            reason = _not_real(x)
+            if reason:
+                raise Mismatch(f"{what}: expected real numbers, got {reason}{_at(index)} "
+                               f"(an array of dtype object)")
+        return np.array([complex(x).real for x in arr.ravel()], dtype=np.float64).reshape(arr.shape)
+    if kind in "US":
+        raise Mismatch(f"{what}: expected real numbers, got strings (an array of dtype {arr.dtype})")
+    raise Mismatch(f"{what}: expected real numbers, got an array of dtype {arr.dtype}")
 
 
 def _shape_hint(actual: np.ndarray, shape: tuple) -> str:
@@ -114,13 +179,16 @@ def check_close(
     factors: Mapping[float, str] | None = None,
     inputs: Mapping[str, Any] | None = None,
     shapes: Mapping[tuple, str] | None = None,
+    nonfinite_hint: str | None = None,
 ) -> None:
     """Raise Mismatch unless ``actual`` matches the expected value on every device.
 
     ``mistakes`` maps a hint to the value a known wrong implementation gives;
     ``factors`` maps a constant factor (such as ``m``) to a hint; ``shapes``
     maps a wrong shape that a known mistake produces to a hint; ``inputs``
-    are described (shapes) in the message.
+    are described (shapes) in the message, and an input returned unchanged is
+    named; ``nonfinite_hint`` explains NaN or inf where the answer is finite
+    (instead of the general explanation) when no known mistake does.
     """
     for device, exp in _devices(expected).items():
         exp = np.asarray(exp, dtype=np.float64)
@@ -130,11 +198,44 @@ def check_close(
             hint = (shapes or {}).get(tuple(arr.shape)) or _shape_hint(arr, exp.shape)
             raise Mismatch(f"{what}: expected shape {fmt_shape(exp.shape)}, got {fmt_shape(arr.shape)}"
                            + context + (f"\nHint: {hint}" if hint else ""))
+        arr_dtype = arr.dtype
         arr = arr.astype(np.float64)
-        _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device)
+        _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device, arr_dtype,
+                      inputs, nonfinite_hint)
 
 
-def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device):
+_NAN_HINT = ("NaN or inf where the answer is finite usually comes from overflow, e.g. np.exp of a large "
+             "number or log(0) (use a numerically stable formula), from 0 / 0 (a mean or a max over "
+             "nothing: an empty slice?), or from gradient descent diverging (a step too large: a sum "
+             "where a mean was meant?)")
+
+
+def _unchanged_input(arr: np.ndarray, inputs: Mapping[str, Any] | None) -> str:
+    """Name the input that was returned as it came (a backward pass that passes dout through, say)."""
+    for name, value in (inputs or {}).items():
+        if isinstance(value, np.ndarray) and value.shape == arr.shape and value.dtype.kind in "biuf" \
+                and np.array_equal(arr, value):
+            return (f"every value equals the input {name}, unchanged: the result was never computed "
+                    f"from it (a `return {name}` left in place, or a variable that was never updated?)")
+    return ""
+
+
+def _precision_hint(dtype: np.dtype, arr: np.ndarray, exp: np.ndarray) -> str:
+    """When a low-precision float's rounding explains the difference, say so."""
+    if dtype.kind != "f" or dtype.itemsize >= 8:
+        return ""
+    eps = float(np.finfo(dtype).eps)
+    scale = float(np.max(np.abs(exp[np.isfinite(exp)]), initial=0.0))
+    with np.errstate(invalid="ignore"):
+        if np.all(np.abs(arr - exp) <= 4 * eps * (np.abs(exp) + 1e-6 * scale) + np.finfo(dtype).tiny):
+            return (f"your array is {dtype}, which keeps only about {int(np.finfo(dtype).precision)} digits; "
+                    "compute in float64 (NumPy's default: drop the astype/dtype that asks for "
+                    f"{dtype})")
+    return ""
+
+
+def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device, arr_dtype=np.dtype(np.float64),
+                  inputs=None, nonfinite_hint=None):
     scale = float(np.max(np.abs(exp[np.isfinite(exp)]), initial=0.0))
     abs_tol = atol * max(scale, 1e-300) if scale > 0 else atol
     bad_finite = ~np.isfinite(arr) & np.isfinite(exp)
@@ -151,24 +252,30 @@ def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device
         lines.append(context.strip())
     if bad_finite.any():
         idx = tuple(int(i) for i in np.argwhere(bad_finite)[0]) if arr.ndim else ()
-        lines.append(f"NaN or inf at index {idx}: got {arr[idx]!r}, expected {exp[idx]:.10g}"
-                     f" ({int(bad_finite.sum())} such entries)")
-        lines.append("Hint: NaN/inf where the answer is finite usually comes from overflow, e.g. "
-                     "np.exp of a large number or log(0) (use a numerically stable formula), or from "
-                     "gradient descent diverging (a step too large: a sum where a mean was meant?)")
+        n = int(bad_finite.sum())
+        if arr.ndim:
+            lines.append(f"NaN or inf{_at(idx)}: got {fmt_number(arr[idx])}, expected {fmt_number(exp[idx])}"
+                         f" ({plural(n, 'such entry', 'such entries')})")
+        else:
+            lines.append(f"Got {fmt_number(arr[idx])} where the answer is finite: expected {fmt_number(exp[idx])}")
+        hint = diagnose(arr, exp, rtol, abs_tol, mistakes, None, device)
+        lines.append("Hint: " + (hint or nonfinite_hint or _NAN_HINT))
         raise Mismatch("\n".join(lines))
     finite_err = np.where(np.isfinite(err), err, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(np.abs(exp) > 0, finite_err / np.abs(exp), np.where(finite_err > 0, np.inf, 0.0))
     ia = np.unravel_index(int(np.argmax(finite_err)), arr.shape) if arr.ndim else ()
     ir = np.unravel_index(int(np.argmax(rel)), arr.shape) if arr.ndim else ()
-    lines.append(f"Mismatched elements: {n_bad} / {arr.size} ({100.0 * n_bad / max(arr.size, 1):.1f}%)")
-    lines.append(f"Greatest absolute difference: {finite_err[ia]:.4g} at index {tuple(map(int, ia))} "
-                 f"(up to {abs_tol:.2g} allowed)")
-    lines.append(f"Greatest relative difference: {rel[ir]:.4g} at index {tuple(map(int, ir))} "
-                 f"(up to {rtol:.2g} allowed)")
-    lines.append(f"First mismatch at index {first}: expected {exp[first]:.10g}, got {arr[first]:.10g}")
-    hint = diagnose(arr, exp, rtol, abs_tol, mistakes, factors, device)
+    if arr.ndim:
+        lines.append(f"Mismatched elements: {n_bad} / {arr.size} ({100.0 * n_bad / max(arr.size, 1):.1f}%)")
+    lines.append(f"{'Greatest absolute' if arr.ndim else 'Absolute'} difference: {finite_err[ia]:.4g}"
+                 f"{_at(tuple(map(int, ia)))} (up to {abs_tol:.2g} allowed)")
+    lines.append(f"{'Greatest relative' if arr.ndim else 'Relative'} difference: {rel[ir]:.4g}"
+                 f"{_at(tuple(map(int, ir)))} (up to {rtol:.2g} allowed)")
+    lines.append(f"{'First mismatch' + _at(first) if arr.ndim else 'Value'}: expected {fmt_number(exp[first])}, "
+                 f"got {fmt_number(arr[first])}")
+    hint = (diagnose(arr, exp, rtol, abs_tol, mistakes, factors, device) or _unchanged_input(arr, inputs)
+            or _precision_hint(arr_dtype, arr, exp))
     if hint:
         lines.append(f"Hint: {hint}")
     raise Mismatch("\n".join(lines))
@@ -179,7 +286,10 @@ def _close(a: np.ndarray, b: Any, rtol: float, abs_tol: float) -> bool:
     if a.shape != b.shape:
         return False
     with np.errstate(invalid="ignore"):
-        return bool(np.all(np.abs(a - b) <= abs_tol + max(rtol, 1e-6) * np.abs(b)))
+        # inf matches the same inf and NaN matches NaN: a mistake can be modelled by its NaN or inf.
+        same = (a == b) | (np.isnan(a) & np.isnan(b))
+        near = np.isfinite(b) & (np.abs(a - b) <= abs_tol + max(rtol, 1e-6) * np.abs(b))
+        return bool(np.all(same | near))
 
 
 def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu") -> str:
@@ -189,6 +299,12 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
         wrong_value = by_device.get(device, by_device.get("cpu"))
         if _close(arr, wrong_value, rtol, abs_tol):
             return hint
+    # All zeros from code that never filled its result in (not for 0/1 predictions,
+    # where all zeros is also what a wrong threshold gives).
+    if np.any(exp != 0) and not np.any(arr) and not np.all(np.isin(exp, (0.0, 1.0))):
+        return (("every value is" if arr.ndim else "the value is") + " 0: no contribution reached the result "
+                "(an array from np.zeros that the loop never updates, a mask that never matches, or a result "
+                "returned before it is filled in?)")
     if np.any(exp != 0) and _close(arr, -exp, rtol, abs_tol):
         return "the sign is flipped (every value is the negative of the expected one)"
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.shape[0] > 1 and _close(arr, exp.T, rtol, abs_tol):
@@ -222,12 +338,16 @@ def as_scalar(actual: Any, what: str) -> float:
         raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")
     if isinstance(actual, (list, tuple, dict, Opaque, str)) or actual is None:
         raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")
+    reason = _not_real(actual) if isinstance(actual, (np.ndarray, np.generic)) else ""
+    if reason and not reason.startswith("a complex"):
+        raise Mismatch(f"{what}: expected a scalar (a float), got {reason}")
     try:
         value = complex(actual)
     except (TypeError, ValueError, OverflowError):
         raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}") from None
     if value.imag != 0:
-        raise Mismatch(f"{what}: expected a real number, got the complex {value}")
+        raise Mismatch(f"{what}: expected a real number, got a complex number with a nonzero imaginary "
+                       f"part ({fmt_number(value)})")
     return value.real
 
 
@@ -236,9 +356,10 @@ def as_floats(actual: Any, what: str) -> np.ndarray:
     if isinstance(actual, (dict, str, Opaque)) or actual is None:
         raise Mismatch(f"{what}: expected numbers, got {describe(actual)}")
     try:
-        return np.asarray(actual, dtype=np.float64)
+        arr = np.asarray(actual)
     except (TypeError, ValueError, OverflowError):
         raise Mismatch(f"{what}: expected numbers, got {describe(actual)}") from None
+    return real_array(arr, what).astype(np.float64)
 
 
 def check_scalar(actual: Any, expected: ExpectedLike, what: str, **kwargs: Any) -> float:
@@ -272,5 +393,16 @@ def _inputs_line(inputs: Mapping[str, Any] | None) -> str:
         if isinstance(value, np.ndarray):
             parts.append(f"{name} of shape {fmt_shape(value.shape)}")
         else:
-            parts.append(f"{name}={value!r}")
+            parts.append(f"{name}={_fmt_input(value)}")
     return "\nInputs: " + ", ".join(parts)
+
+
+def _fmt_input(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return str(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return fmt_number(value)
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_fmt_input(v) for v in value)
+        return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
+    return repr(value)

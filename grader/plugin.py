@@ -17,6 +17,8 @@ Fixtures for a grader (``test_*.py`` in an exercise folder):
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -115,11 +117,30 @@ class Checker:
                 "not `w -= lr * dw`), or work on a copy (`x = x.copy()`)"))
 
     def no_warnings(self, result: CallResult, what: str) -> None:
-        if result.warnings:
+        """Fail on NumPy's floating-point warnings (overflow, invalid value, divide by zero):
+        those are the student's numerical fault. Any other warning (a ResourceWarning, a
+        DeprecationWarning, the student's own warnings.warn) costs nothing; it is only mentioned."""
+        numeric = [w for w in result.warnings if _FLOAT_WARNING.match(w)]
+        others = [w for w in result.warnings if not _FLOAT_WARNING.match(w)]
+        if others:
+            self.note(f"{what} also raised other warning(s), not graded: {'; '.join(others[:3])}")
+        if numeric:
+            hints = [hint for word, hint in _FLOAT_WARNING_HINTS if any(word in w for w in numeric)]
             raise compare.GradingFailure(
-                f"{what} raised NumPy warning(s): {'; '.join(result.warnings[:3])}\n"
-                f"Hint: an overflow warning means an intermediate value was too large; "
-                f"rewrite the formula so that np.exp never sees a large positive number")
+                f"{what} raised NumPy floating-point warning(s): {'; '.join(numeric[:3])}\n"
+                f"Hint: " + " ".join(hints))
+
+
+# NumPy's floating-point error messages ("overflow encountered in exp", ...), as the worker reports them.
+_FLOAT_WARNING = re.compile(r"^RuntimeWarning: (overflow|invalid value|divide by zero) encountered")
+_FLOAT_WARNING_HINTS = [
+    ("overflow", "An overflow warning means an intermediate value was too large: rewrite the formula "
+                 "so that np.exp never sees a large positive number."),
+    ("divide by zero", "A divide-by-zero warning usually means log(0) or x / 0: an exponential that "
+                       "underflowed to 0 before a log or a division?"),
+    ("invalid value", "An invalid-value warning means a NaN was made (inf - inf, 0 / 0, inf * 0): "
+                      "an intermediate that overflowed, or a mean or max over an empty slice?"),
+]
 
 
 class GradingSession:
@@ -268,8 +289,7 @@ class GradingSession:
                 missing = [r for r in check.requires if not outcomes.get(r) or not all(outcomes[r])]
                 if missing:
                     status, kind = FAILED, "requires"
-                    output = (f"not awarded: this check's points go with correct values, and "
-                              f"{', '.join(missing)} did not pass" + (f"\n{output}" if output else ""))
+                    output = requires_message(check.description, missing) + (f"\n{output}" if output else "")
             # Student text reaches the feedback by many routes (messages, type and
             # class names, reprs of exit codes, ...): defuse it all once, here.
             output = sanitize(output, 20000)
@@ -334,6 +354,14 @@ def _hints(grader_text: str) -> list[str]:
         if line.startswith("Hint:") and line not in found:
             found.append(line)
     return found
+
+
+def requires_message(description: str, missing: list[str]) -> str:
+    """Why a check that passed earns nothing: its point goes with correct values elsewhere."""
+    said = f" ({description.strip().rstrip('.')})" if description and description.strip() else ""
+    names = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " and " + missing[-1]
+    return (f"not awarded yet: this check itself passes{said}; its point is awarded once {names} "
+            f"{'passes' if len(missing) == 1 else 'pass'}, because it goes with correct values")
 
 
 def _notes(item) -> list[str]:

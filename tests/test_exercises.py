@@ -88,3 +88,66 @@ def test_a_requirement_must_name_a_check(tmp_path):
     (folder / "exercise.yaml").write_text(yaml.safe_dump(meta))
     with pytest.raises(ExerciseError, match="requires test_no_such_check, which is not a check"):
         load_exercise(folder)
+
+
+def _graded_variant(tmp_path, ex_name, edit):
+    """Grade the reference of ``ex_name`` with ``edit`` (source -> source) applied."""
+    (ex,) = [e for e in EXERCISES if e.name == ex_name]
+    source = (ROOT / "solutions" / ex.name / ex.file).read_text()
+    changed = edit(source)
+    assert changed != source, "the edit must change the reference"
+    path = tmp_path / ex.file
+    path.write_text(changed)
+    (result,) = grade([ex], {ex.name: path})
+    return result
+
+
+def test_a_template_shape_assert_costs_only_the_multi_output_checks(tmp_path):
+    # The deeplearning.ai notebook's own line, kept by many students: right for n_y = 1 only.
+    result = _graded_variant(tmp_path, "ex04_backprop", lambda s: s.replace(
+        "    return A2, {", "    assert A2.shape == (1, X.shape[1])\n    return A2, {", 1))
+    lost = {t.name for t in result.tests if t.status != "passed"}
+    assert lost == {"test_forward_multi_output_and_one_example", "test_backward_multi_output"}, _summary(result)
+    assert not result.grader_faults
+
+
+def test_only_numpy_floating_point_warnings_cost_points(tmp_path):
+    # A correct softmax that also warns about other things (an unclosed resource, a
+    # deprecation, its own warnings.warn) keeps every point; those warnings are only mentioned.
+    noisy = ("import warnings\n\n\ndef _noise():\n"
+             "    warnings.warn('unclosed socket', ResourceWarning)\n"
+             "    warnings.warn('old API', DeprecationWarning)\n"
+             "    warnings.warn('my own note')\n\n\n")
+    result = _graded_variant(tmp_path, "ex05_softmax", lambda s: s.replace(
+        "def log_softmax(z, axis=-1):\n", noisy + "def log_softmax(z, axis=-1):\n    _noise()\n", 1).replace(
+        "def softmax(z, axis=-1):\n", "def softmax(z, axis=-1):\n    _noise()\n", 1))
+    assert result.score == pytest.approx(result.max_score), _summary(result)
+    assert any("ResourceWarning" in t.output and "not graded" in t.output for t in result.tests), _summary(result)
+
+
+def test_an_object_array_of_exact_floats_scores_full_marks(tmp_path):
+    # np.frompyfunc returns an array of dtype object holding Python floats: exact values are exact.
+    result = _graded_variant(tmp_path, "ex01_sigmoid", lambda s: s.replace(
+        "def sigmoid_derivative(z):\n",
+        "_exact = sigmoid\n\n\ndef sigmoid(z):\n"
+        "    values = np.frompyfunc(lambda v: float(_exact(np.float64(v))), 1, 1)(z)\n"
+        "    return values if isinstance(values, np.ndarray) else float(values)\n\n\n"
+        "def sigmoid_derivative(z):\n    z = np.asarray(z, dtype=np.float64)\n", 1))
+    assert result.score == pytest.approx(result.max_score), _summary(result)
+
+
+def test_a_point_tied_to_correct_values_says_why_it_was_not_awarded(tmp_path):
+    result = _graded_variant(tmp_path, "ex02_propagate", lambda s: s.replace("    return {", "    cost = 2 * cost\n    return {", 1))
+    (check,) = [t for t in result.tests if t.name == "test_inputs_unchanged"]
+    assert check.score == 0 and check.kind == "requires"
+    assert "this check itself passes" in check.output and "awarded once test_cost passes" in check.output
+
+
+def test_a_divisibility_assert_costs_only_the_checks_of_rounding_down(tmp_path):
+    # CS231n's code may assert that the stride divides the padded size; PyTorch rounds down.
+    result = _graded_variant(tmp_path, "ex06_conv", lambda s: s.replace(
+        "    H_out = (H + 2 * ph - KH) // sh + 1\n",
+        "    assert (H + 2 * ph - KH) % sh == 0 and (W + 2 * pw - KW) % sw == 0, 'does not divide'\n"
+        "    H_out = (H + 2 * ph - KH) // sh + 1\n", 1))
+    lost = {t.name for t in result.tests if t.status != "passed"}
+    assert lost == {"test_forward_stride", "test_output_shapes", "test_edge_cases"}, _summary(result)

@@ -38,7 +38,19 @@ def test_objects_become_opaque_markers():
 
     marker = wire.decode(wire.encode({"cache": Thing()}))["cache"]
     assert isinstance(marker, wire.Opaque) and "Thing" in marker.type_name and marker.ref == ["cache"]
-    assert isinstance(wire.decode(wire.encode(np.array([object()]))), wire.Opaque)
+    # An object array crosses element by element: what is not plain data stays a marker.
+    back = wire.decode(wire.encode(np.array([object()])))
+    assert back.dtype == object and isinstance(back[0], wire.Opaque)
+
+
+def test_object_arrays_cross_as_their_elements():
+    a = np.frompyfunc(float, 1, 1)(np.arange(6.0).reshape(2, 3))
+    back = wire.decode(json.loads(wire.dumps({"v": wire.encode(a)}))["v"])
+    assert back.dtype == object and back.shape == (2, 3) and back.tolist() == a.tolist()
+    mixed = wire.decode(wire.encode(np.array([1.5, None, "x"], dtype=object)))
+    assert mixed.tolist() == [1.5, None, "x"]
+    with pytest.raises(wire.WireError):
+        wire.decode({"__objarray__": {"shape": [3], "items": [1.0]}})
 
 
 @pytest.mark.parametrize("bad", [

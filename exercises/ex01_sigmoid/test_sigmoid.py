@@ -82,9 +82,7 @@ def test_derivative_extremes(student, oracle, check):
     check.no_warnings(result, "sigmoid_derivative(z) for |z| up to 1e4")
 
 
-def test_inputs_unchanged(student, oracle, check, rng):
-    for func, fn in (("sigmoid", torch.sigmoid), ("sigmoid_derivative", derivative)):
+def test_inputs_unchanged(student, check, rng):
+    for func in ("sigmoid", "sigmoid_derivative"):
         z = rng.normal(size=(3, 3))
-        result = student.call(func, z)
-        check.no_mutation(result, f"{func}(z)", names=["z"])
-        check.close(result.value, oracle(fn, z), f"{func}(z)")  # the point is for correct code
+        check.no_mutation(student.call(func, z), f"{func}(z)", names=["z"])

@@ -81,9 +81,7 @@ def test_edge_cases(student, oracle, check, rng):
         check.scalar(grads["db"], expected["db"], f"grads['db'] with {label}")
 
 
-def test_inputs_unchanged(student, oracle, check, rng):
+def test_inputs_unchanged(student, check, rng):
     w, b, X, Y = make_case(rng, 3, 5)
     result = student.call("propagate", w, b, X, Y)
     check.no_mutation(result, "propagate(w, b, X, Y)", names=["w", "b", "X", "Y"])
-    grads, cost = check.tuple(result.value, 2, "propagate(w, b, X, Y)")
-    check.scalar(cost, oracle(oracle_propagate, w, np.array(b), X, Y)["cost"], "cost")  # for correct code

@@ -21,14 +21,18 @@ from grader.sandbox.client import StudentError
 KEYS = ["W1", "b1", "W2", "b2"]
 GRAD_KEYS = ["dW1", "db1", "dW2", "db2"]
 GENERIC_FACTOR = re.compile(r"^Hint: every value is \S+ times the expected one")
+DOT_HINT = ("np.dot(Y, np.log(A2).T) multiplies every output row by every other one, an (n_y, n_y) matrix; "
+            "use the elementwise product Y * np.log(A2) and sum all its entries")
 M_HINT = "did you forget the 1/m? Every gradient of the cost is divided by the number of examples m"
 
 # (n_x, n_h, n_y, m): no two of n_x, n_h and m equal unless said, so that a
-# transposed or unsummed result has a telling shape.
+# transposed or unsummed result has a telling shape. Only the checks named after
+# several outputs use n_y > 1: a template's `assert A2.shape == (1, X.shape[1])`
+# (kept by many students) costs those and nothing else.
 ONE_OUTPUT = [(3, 4, 1, 5), (5, 3, 1, 8)]
 SQUARE = (4, 4, 1, 6)          # W1 square: a transposed dW1 has the right shape
 MULTI_OUTPUT = [(4, 5, 3, 6), (2, 3, 2, 7)]
-ONE_EXAMPLE = [(3, 4, 1, 1), (4, 2, 3, 1)]
+ONE_EXAMPLE = [(3, 4, 1, 1), (4, 2, 1, 1)]
 
 
 # -- inputs ----------------------------------------------------------------------
@@ -271,20 +275,25 @@ def make_cost_case(rng, n_y, m):
 
 def cost_mistakes(oracle, A2, Y):
     m = Y.shape[1]
-    return {
+    mistakes = {
         "the labels are swapped: the cost is -(1/m) sum(Y log(A2) + (1 - Y) log(1 - A2))":
             oracle(lambda a, y: oracle_cost(a, 1 - y), A2, Y),
         "only the Y * log(A2) term: add (1 - Y) * log(1 - A2), the term for the examples labelled 0":
             oracle(lambda a, y: -(y * torch.log(a)).sum() / m, A2, Y),
     }
+    if Y.shape[0] > 1:
+        mistakes[DOT_HINT + " (summing that matrix adds the cross terms too)"] = oracle(
+            lambda a, y: -((y @ torch.log(a).T) + ((1 - y) @ torch.log(1 - a).T)).sum() / m, A2, Y)
+        mistakes[DOT_HINT + " (its [0, 0] entry is the cost of the first output only)"] = oracle(
+            lambda a, y: oracle_cost(a[:1], y[:1]), A2, Y)
+    return mistakes
 
 
 def check_cost_value(check, oracle, cost, A2, Y, label):
     n_y, m = Y.shape
     if isinstance(cost, np.ndarray) and cost.shape == (n_y, n_y) and n_y > 1:
         check.fail(f"compute_cost{label}: expected a scalar, got an array of shape {fmt_shape(cost.shape)}\n"
-                   "Hint: np.dot(Y, np.log(A2).T) multiplies every output row by every other one; "
-                   "use the elementwise product Y * np.log(A2) and sum all its entries")
+                   f"Hint: {DOT_HINT}")
     factors = {}
     if m > 1:
         factors[float(m)] = "the cost is divided by m, the number of examples"
@@ -304,7 +313,16 @@ def test_compute_cost(student, oracle, check, rng):
 def test_compute_cost_multi_output(student, oracle, check, rng):
     for n_y, m in ((3, 5), (2, 8)):
         A2, Y = make_cost_case(rng, n_y, m)
-        check_cost_value(check, oracle, student.compute_cost(A2, Y), A2, Y, f" with n_y = {n_y}, m = {m}")
+        try:
+            cost = student.compute_cost(A2, Y)
+        except StudentError as exc:
+            # float(np.squeeze(np.dot(Y, np.log(A2).T) ...)) fails on the (n_y, n_y) matrix.
+            if re.search(r"(size-1|length-1|0-dimensional|0-d) arrays? can be converted|an array of size 1",
+                         str(exc)):
+                raise StudentError(f"{exc.cause}\nHint: with n_y = {n_y} outputs, {DOT_HINT}",
+                                   exc.details, kind=exc.kind) from None
+            raise
+        check_cost_value(check, oracle, cost, A2, Y, f" with n_y = {n_y}, m = {m}")
 
 
 # -- backward -----------------------------------------------------------------------
@@ -348,7 +366,7 @@ def make_grads(rng, params):
 
 
 def test_update_parameters(student, oracle, check, rng):
-    for dims, lr in (((3, 4, 1, 5), 1.2), ((4, 5, 3, 6), 0.05)):
+    for dims, lr in (((3, 4, 1, 5), 1.2), ((4, 5, 1, 6), 0.05)):
         params, _, _ = make_net(rng, *dims)
         grads = make_grads(rng, params)
         new = check.keys(student.update_parameters(params, grads, lr), KEYS,
@@ -369,7 +387,7 @@ def test_update_parameters(student, oracle, check, rng):
 
 
 def test_update_parameters_not_in_place(student, check, rng):
-    params, _, _ = make_net(rng, 3, 4, 2, 5)
+    params, _, _ = make_net(rng, 3, 4, 1, 5)
     grads = make_grads(rng, params)
     check.no_mutation(student.call("update_parameters", params, grads, 0.5),
                       "update_parameters(parameters, grads, learning_rate)",
@@ -377,10 +395,10 @@ def test_update_parameters_not_in_place(student, check, rng):
 
 
 def test_inputs_unchanged(student, check, rng):
-    params, X, Y = make_net(rng, 3, 4, 2, 5)
+    params, X, Y = make_net(rng, 3, 4, 1, 5)
     fwd = student.call("forward_propagation", X, params)
     check.no_mutation(fwd, "forward_propagation(X, parameters)", names=["X", "parameters"])
-    A2, Y2 = make_cost_case(rng, 2, 5)
+    A2, Y2 = make_cost_case(rng, 1, 5)
     check.no_mutation(student.call("compute_cost", A2, Y2), "compute_cost(A2, Y)", names=["A2", "Y"])
     if isinstance(fwd.value, (tuple, list)) and len(fwd.value) == 2:
         back = student.call("backward_propagation", params, fwd.ref(1), X, Y)

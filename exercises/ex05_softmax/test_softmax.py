@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.compare import GradingFailure
+from grader.compare import GradingFailure, diagnose, fmt_number
 from grader.sandbox.client import StudentError
 
 GENERIC_FACTOR = re.compile(r"^Hint: every value is \S+ times the expected one")
@@ -60,8 +60,9 @@ def call(student, func, *args):
         raise
 
 
-def check_finite(check, value, expected, what, log=False):
-    """NaN or inf where the answer is finite: explain the max shift (and the direct log_softmax)."""
+def check_finite(check, value, expected, what, log=False, mistakes=None):
+    """NaN or inf where the answer is finite: name the modelled mistake whose value it is, or
+    explain the max shift (and the direct log_softmax)."""
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -72,8 +73,11 @@ def check_finite(check, value, expected, what, log=False):
     bad = ~np.isfinite(arr) & np.isfinite(exp)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
-        check.fail(f"{what}: got {arr[idx]!r} at index {idx} where the answer is {exp[idx]:.10g} "
-                   f"({int(bad.sum())} entries are NaN or inf)\nHint: " + MAX_HINT + (LOG_HINT if log else ""))
+        where = f" at index {idx}" if arr.ndim else ""
+        count = f" ({int(bad.sum())} {'entry is' if bad.sum() == 1 else 'entries are'} NaN or inf)" if arr.ndim else ""
+        hint = diagnose(arr, exp, check.rtol, check.atol * float(np.max(np.abs(exp), initial=0.0)), mistakes)
+        check.fail(f"{what}: got {fmt_number(arr[idx])}{where} where the answer is {fmt_number(exp[idx])}{count}"
+                   "\nHint: " + (hint or MAX_HINT + (LOG_HINT if log else "")))
 
 
 def scalar(check, actual, expected, what, **kwargs):
@@ -104,6 +108,17 @@ def softmax_mistakes(oracle, z, axis, log=False):
     else:
         out["you returned log_softmax(z): softmax is exp(z - max) / sum(exp(z - max))"] = \
             oracle(lambda t: torch.log_softmax(t, axis), z)
+    if z.ndim > 1:
+        global_sum = (f"the sum has no axis, so {name} normalises over the whole array: sum along the axis, "
+                      "np.sum(e, axis=axis, keepdims=True)")
+        if log:
+            out[global_sum] = oracle(lambda t: (t - t.amax(axis, keepdim=True))
+                                     - torch.log(torch.exp(t - t.amax(axis, keepdim=True)).sum()), z)
+        else:
+            out[global_sum] = oracle(lambda t: torch.exp(t - t.amax(axis, keepdim=True))
+                                     / torch.exp(t - t.amax(axis, keepdim=True)).sum(), z)
+            out[global_sum + " (here without the max shift: e = np.exp(z))"] = \
+                oracle(lambda t: torch.exp(t) / torch.exp(t).sum(), z)
     other = other_axis(z, axis)
     if other is not None:
         where = "the last axis" if other == z.ndim - 1 else f"axis {other}"
@@ -237,6 +252,32 @@ def dlogits_mistakes(oracle, logits, labels):
     return out
 
 
+# -log(p + eps) or -log(np.clip(p, eps, 1 - eps)): the epsilons seen in real code.
+EPSILONS = [1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-16, float(np.finfo(np.float64).eps), 1e-20,
+            1e-30, 1e-100, 1e-300]
+
+
+def far_row_mistakes(oracle, logits, labels):
+    """The loss from the probabilities, where a correct class's probability underflows to 0."""
+    def from_probability(t, y, eps):
+        p = torch.softmax(t, 1)[rows(t), y]
+        return -torch.log(p + eps).mean()
+
+    out = {
+        "the loss takes -log of a probability, and a correct class more than 745 below its row's maximum has a "
+        "probability below exp(-745), which is 0 in float64, so -log(0) = inf: compute the loss from log_softmax, "
+        "-(z[y] - max) + log(sum(exp(z - max))), which is finite for any logits":
+            oracle(lambda t, y: from_probability(t, y, 0.0), logits, labels),
+    }
+    for eps in EPSILONS:
+        out[f"the loss of a row whose correct class has probability 0 (far below its row's maximum) is capped at "
+            f"-log({eps:.3g}) = {-np.log(eps):.4g} by the epsilon added to (or clipped into) the probability; "
+            "the exact loss of that row is its gap to the log-sum-exp, in the thousands here: compute the loss "
+            "from log_softmax, -(z[y] - max) + log(sum(exp(z - max))), with no epsilon"] = \
+            oracle(lambda t, y, e=eps: from_probability(t, y, e), logits, labels)
+    return out
+
+
 def loss_factors(n, c):
     factors = {}
     if n > 1:
@@ -265,12 +306,15 @@ def describe_case(logits, labels, label=""):
     return f" with N = {n}, C = {c}{dtype}{label}"
 
 
-def check_loss(check, oracle, loss, logits, labels, label=""):
+def check_loss(check, oracle, loss, logits, labels, label="", far_row=False):
     expected = oracle(oracle_ce, logits, labels)["loss"]
     what = "loss" + describe_case(logits, labels, label)
-    check_finite(check, loss, expected, what)
+    mistakes = loss_mistakes(oracle, logits, labels)
+    if far_row:
+        mistakes.update(far_row_mistakes(oracle, logits, labels))
+    check_finite(check, loss, expected, what, mistakes=mistakes)
     scalar(check, loss, expected, what, inputs={"logits": logits, "labels": labels},
-                 mistakes=loss_mistakes(oracle, logits, labels), factors=loss_factors(*logits.shape))
+                 mistakes=mistakes, factors=loss_factors(*logits.shape))
 
 
 def check_dlogits(check, oracle, dlogits, logits, labels, label=""):
@@ -311,12 +355,15 @@ def test_cross_entropy_edge_cases(student, oracle, check, rng):
 
 
 def test_cross_entropy_large_logits(student, oracle, check, rng):
-    n, c = 6, 5
+    n, c = 7, 5
     logits, labels = make_ce_case(rng, n, c)
-    logits += np.array([1e4, -1e4, 1e4, -1e4, 5e3, 0.0])[:, None]
-    label = " and logits up to 1e4"
+    logits += np.array([1e4, -1e4, 1e4, -1e4, 5e3, 0.0, 0.0])[:, None]
+    # The last row's correct class is 5000 below that row's maximum: its probability
+    # underflows to 0, and only a loss computed from log_softmax stays exact.
+    logits[n - 1, labels[n - 1]] = logits[n - 1].max() - 5000.0
+    label = " and logits up to 1e4 (the last row's correct class 5000 below its maximum)"
     result, loss, dlogits = run_ce(student, check, logits, labels)
-    check_loss(check, oracle, loss, logits, labels, label)
+    check_loss(check, oracle, loss, logits, labels, label, far_row=True)
     check_dlogits(check, oracle, dlogits, logits, labels, label)
     check.no_warnings(result, "softmax_cross_entropy(logits, labels) with logits up to 1e4")
 

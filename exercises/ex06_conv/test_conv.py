@@ -75,15 +75,20 @@ PADDING = [Case(2, 2, 6, 5, 3, 3, 3, 1, 1), Case(2, 3, 5, 7, 2, 3, 2, 1, (1, 2))
 # (W + 2pw - KW), so the output sizes are rounded down.
 STRIDE = [Case(2, 2, 8, 7, 3, 3, 2, 2, 0), Case(2, 3, 9, 8, 2, 2, 3, (2, 3), 0),
           Case(1, 2, 11, 10, 3, 3, 3, (3, 2), 1), Case(2, 2, 8, 11, 2, 3, 2, (2, 3), (1, 2))]
-# Backward with strides and padding (overlapping and non-overlapping windows).
-STRIDED = [Case(2, 3, 8, 7, 3, 3, 2, 2, 1), Case(2, 2, 9, 10, 3, 2, 3, (2, 3), (0, 1)),
-           Case(3, 2, 7, 8, 2, 3, 3, (3, 2), (2, 1)), Case(2, 2, 10, 9, 4, 2, 2, 3, 0)]
+# Backward with strides and padding (overlapping and non-overlapping windows). The
+# strides divide the padded sizes: rounding down is the business of the checks named
+# after it (test_forward_stride, test_output_shapes and one edge case), so that code
+# that asserts divisibility (as CS231n's does) loses those and nothing else.
+STRIDED = [Case(2, 3, 9, 8, 3, 3, 2, 2, 1), Case(2, 2, 8, 10, 3, 2, 3, (2, 3), (0, 1)),
+           Case(3, 2, 8, 9, 2, 3, 3, (3, 2), (2, 1)), Case(2, 2, 11, 8, 4, 2, 2, 3, 0)]
 EDGE = [
     (Case(1, 1, 5, 6, 1, 2, 3), "N = C = F = 1"),
-    (Case(2, 3, 7, 8, 2, 1, 1, 2, 0), "a 1x1 kernel with stride 2"),
+    (Case(2, 3, 7, 9, 2, 1, 1, 2, 0), "a 1x1 kernel with stride 2"),
     (Case(2, 2, 4, 5, 3, 4, 5, 1, 0), "a kernel as large as the input (1x1 output)"),
     (Case(2, 2, 3, 4, 2, 2, 2, 1, (2, 3)), "padding wider than the kernel (windows of zeros only)"),
-    (Case(2, 2, 8, 9, 2, 2, 2, 3, 0), "a stride larger than the kernel (some pixels are never used)"),
+    (Case(2, 2, 11, 8, 2, 2, 2, 3, 0), "a stride larger than the kernel (some pixels are never used)"),
+    (Case(2, 3, 8, 7, 3, 3, 2, 2, 1), "strides that do not divide the padded size (the last rows and columns "
+                                      "are in no window)"),
 ]
 
 
@@ -144,6 +149,69 @@ STRIDE_IGNORED = ("the backward pass ignores the stride: output position (i, j) 
                   "(i*sh, j*sw) of x_pad, so that is where its gradient goes (and the x_pad values dw uses)")
 
 
+IM2COL = ("the im2col columns and the flattened kernel list (c, kh, kw) in different orders: flatten both "
+          "the same way, e.g. each column x_pad[n, :, i*sh:i*sh + KH, j*sw:j*sw + KW].reshape(-1) against "
+          "w.reshape(F, -1) (both channel first, then rows, then columns)")
+
+
+def im2col_kernels(w):
+    """The kernels a student effectively uses when the columns of im2col and the flattened
+    kernel (C, KH, KW order) are laid out in different orders."""
+    F_, C, KH, KW = w.shape
+    return {
+        "columns in (kh, kw, c) order": w.reshape(F_, KH, KW, C).permute(0, 3, 1, 2),
+        "kernel flattened in (kh, kw, c) order": w.permute(0, 2, 3, 1).reshape(F_, C, KH, KW),
+        "columns in (c, kw, kh) order": w.reshape(F_, C, KW, KH).transpose(2, 3),
+    }
+
+
+def permuted_dw(dw):
+    """dw as im2col with mismatched orders gives it (the inverse of each im2col_kernels permutation)."""
+    F_, C, KH, KW = dw.shape
+    return {
+        "columns in (kh, kw, c) order": dw.permute(0, 2, 3, 1).reshape(F_, C, KH, KW),
+        "kernel flattened in (kh, kw, c) order": dw.reshape(F_, KH, KW, C).permute(0, 3, 1, 2),
+        "columns in (c, kw, kh) order": dw.transpose(2, 3).reshape(F_, C, KH, KW),
+    }
+
+
+OVERWRITE_DX = ("overlapping windows overwrote each other's gradient in dx: with stride < kernel size an input "
+                "pixel is in several windows, so add each window's contribution with dx_pad[...] += ..., "
+                "not dx_pad[...] = ...")
+OVERWRITE_DW = ("dw holds one window's contribution only (dw[f] = ... instead of dw[f] += ... in the loop over "
+                "examples and output positions): dw[f] sums x_pad's window times dout[n, f, i, j] over all of them")
+
+
+def overwritten_grads(case, x, w, dout):
+    """dx (two loop forms) and dw of a naive backward pass that assigns (=) where it should add (+=)."""
+    (sh, sw), (ph, pw) = pair(case.stride), pair(case.padding)
+    N, C, H, W = x.shape
+    F_, _, KH, KW = w.shape
+    Ho, Wo = dout.shape[2:]
+    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    per_filter = np.zeros_like(x_pad)   # for n, f, i, j: dx_pad[n, :, win] = w[f] * dout[n, f, i, j]
+    all_filters = np.zeros_like(x_pad)  # for n, i, j: dx_pad[n, :, win] = sum_f w[f] * dout[n, f, i, j]
+    dw = np.zeros_like(w)
+    dw_batch = np.zeros_like(w)        # for i, j: dw = sum_n dout[n, :, i, j] x window[n] (vectorized over n)
+    for n in range(N):
+        for f in range(F_):
+            for i in range(Ho):
+                for j in range(Wo):
+                    win = (n, slice(None), slice(i * sh, i * sh + KH), slice(j * sw, j * sw + KW))
+                    per_filter[win] = w[f] * dout[n, f, i, j]
+                    dw[f] = x_pad[win] * dout[n, f, i, j]
+        for i in range(Ho):
+            for j in range(Wo):
+                win = (n, slice(None), slice(i * sh, i * sh + KH), slice(j * sw, j * sw + KW))
+                all_filters[win] = np.einsum("fckl,f->ckl", w, dout[n, :, i, j])
+    i, j = Ho - 1, Wo - 1
+    dw_batch[:] = np.einsum("nf,nckl->fckl", dout[:, :, i, j],
+                            x_pad[:, :, i * sh:i * sh + KH, j * sw:j * sw + KW])
+    crop = (slice(None), slice(None), slice(ph, ph + H), slice(pw, pw + W))
+    return ({OVERWRITE_DX: all_filters[crop], OVERWRITE_DX + " (here also across the filters f)": per_filter[crop]},
+            {OVERWRITE_DW: dw, OVERWRITE_DW + " (here: the last output position's)": dw_batch})
+
+
 def forward_mistakes(oracle, case, x, w, b):
     s, p = case.stride, case.padding
     (sh, sw), (ph, pw) = pair(s), pair(p)
@@ -167,6 +235,10 @@ def forward_mistakes(oracle, case, x, w, b):
     if sh != sw:
         mistakes["the stride pair is swapped: stride=(sh, sw) steps sh rows down and sw columns right"] = \
             oracle(lambda x, w, b: F.conv2d(x, w, b, stride=(sw, sh), padding=p), x, w, b)
+    for order in ("columns in (kh, kw, c) order", "kernel flattened in (kh, kw, c) order",
+                  "columns in (c, kw, kh) order"):
+        mistakes[f"{IM2COL} (here: {order})"] = oracle(
+            lambda x, w, b, o=order: F.conv2d(x, im2col_kernels(w)[o], b, stride=s, padding=p), x, w, b)
     return mistakes
 
 
@@ -178,11 +250,18 @@ def out_shape_hints(case) -> dict:
     def ceil(size, k, s, p):
         return -(-(size + 2 * p - k) // s) + 1
 
+    def rounded(size, k, s, p):
+        return round((size + 2 * p - k) / s) + 1
+
     formula = "H_out = (H + 2*ph - KH) // sh + 1, W_out = (W + 2*pw - KW) // sw + 1"
     candidates = [
         ((ceil(H, KH, sh, ph), ceil(W, KW, sw, pw)),
-         f"the output size is rounded up; PyTorch rounds it down: {formula} (a window that would run "
+         f"the output size is rounded up (math.ceil, or round() of a fraction of .5 or more); PyTorch rounds it "
+         f"down: {formula} (use integer division //: a window that would run "
          f"past the padded input is dropped)"),
+        ((rounded(H, KH, sh, ph), rounded(W, KW, sw, pw)),
+         f"the output size is rounded to the nearest integer (round()); PyTorch rounds it down: {formula} "
+         f"(use integer division //, a window that would run past the padded input is dropped)"),
         ((out_size(H, KH, sh, 0), out_size(W, KW, sw, 0)), f"the padding is ignored: {formula}"),
         (((H + ph - KH) // sh + 1, (W + pw - KW) // sw + 1), ONE_SIDE),
         ((H + 2 * ph - KH + 1, W + 2 * pw - KW + 1), f"the stride is ignored: {formula}"),
@@ -192,6 +271,12 @@ def out_shape_hints(case) -> dict:
          "the stride pair is swapped: stride=(sh, sw) steps sh rows down and sw columns right"),
         ((out_size(H, KW, sh, ph), out_size(W, KH, sw, pw)),
          "the kernel's height and width are swapped: w has shape (F, C, KH, KW)"),
+        ((out_size(H, KH, sh, ph), out_size(W, KH, sw, pw)),
+         "the kernel's height KH was used for its width too: w has shape (F, C, KH, KW), so the width "
+         "direction uses KW = w.shape[3]"),
+        ((out_size(H, KW, sh, ph), out_size(W, KW, sw, pw)),
+         "the kernel's width KW was used for its height too: w has shape (F, C, KH, KW), so the height "
+         "direction uses KH = w.shape[2]"),
         (((H + 2 * ph - KH) // sh, (W + 2 * pw - KW) // sw), f"the + 1 is missing: {formula}"),
         (tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, F, H_out, W_out)"),
     ]
@@ -275,9 +360,26 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
     check.close(actual, expected, what, inputs=inputs, **kwargs)
 
 
+WINDOW_CRASH = ("a window of x_pad and the kernel have different shapes: a window that runs past the edge of "
+                "the padded input (an output size rounded up with math.ceil or round(); PyTorch rounds it down, "
+                "H_out = (H + 2*ph - KH) // sh + 1, W_out = (W + 2*pw - KW) // sw + 1), or the kernel's height "
+                "and width (or a stride or padding pair) mixed up, or np.pad(x, p) padding the batch and channel "
+                "axes too (pad only the last two: np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))))")
+
+
+def call_forward(student, case, x, w, b):
+    """student.call of conv2d_forward, with a hint when a window and the kernel do not fit together."""
+    try:
+        return student.call("conv2d_forward", x, w, b, case.stride, case.padding)
+    except StudentError as exc:
+        if any(text in exc.cause for text in ("shape-mismatch", "could not be broadcast", "cannot reshape")):
+            raise StudentError(f"{exc.cause}\nHint: {WINDOW_CRASH}", exc.details, kind=exc.kind) from None
+        raise
+
+
 def forward(student, check, case, x, w, b):
     what = f"conv2d_forward(x, w, b, {case.args})"
-    return check.tuple(student.conv2d_forward(x, w, b, case.stride, case.padding), 2,
+    return check.tuple(call_forward(student, case, x, w, b).value, 2,
                        what + " (it must return (out, cache))")[0]
 
 
@@ -285,7 +387,7 @@ def backward(student, check, case, x, w, b, dout):
     """The student's (dx, dw, db), computed from the cache of the student's own forward pass."""
     what = f"conv2d_forward(x, w, b, {case.args})"
     try:
-        fwd = student.call("conv2d_forward", x, w, b, case.stride, case.padding)
+        fwd = call_forward(student, case, x, w, b)
     except StudentError as exc:
         raise StudentError(f"conv2d_backward is graded on the cache your conv2d_forward returns, and "
                            f"{what} failed: {exc.cause}", exc.details, exc.kind) from None
@@ -334,8 +436,9 @@ def compare_grads(oracle, check, case, x, w, b, dout, dx, dw, db, parts, label):
     one_side = oracle(oracle_grads(s, p, pad_end=True), x, w, b, dout) if (ph or pw) else None
     inputs = inputs_of(case, x, w, dout)
     after = f" from conv2d_backward ({case.args}){label}"
+    overwritten_dx, overwritten_dw = overwritten_grads(case, x, w, dout)
     if "dx" in parts:
-        mistakes = {FLIPPED: flipped[0]}
+        mistakes = {FLIPPED: flipped[0], **overwritten_dx}
         if ignored is not None:
             mistakes[STRIDE_IGNORED] = ignored[0]
         if one_side is not None:
@@ -345,7 +448,9 @@ def compare_grads(oracle, check, case, x, w, b, dout, dx, dw, db, parts, label):
         close(check, dx, expected[0], "dx" + after, inputs=inputs, shape_hints=dx_shape_hints(case),
               mistakes=mistakes)
     if "dw" in parts:
-        mistakes = {FLIPPED: flipped[1]}
+        mistakes = {FLIPPED: flipped[1], **overwritten_dw}
+        for order, value in permuted_dw(torch.as_tensor(expected[1].value)).items():
+            mistakes[f"{IM2COL} (here: {order})"] = value.numpy()
         if ignored is not None:
             mistakes[STRIDE_IGNORED] = ignored[1]
         if one_side is not None:
@@ -421,7 +526,7 @@ def test_edge_cases(student, oracle, check, rng):
 
 
 def test_inputs_unchanged(student, check, rng):
-    case = Case(2, 2, 6, 7, 3, 3, 2, (2, 1), (1, 2))
+    case = Case(2, 2, 7, 7, 3, 3, 2, (2, 1), (1, 2))
     x, w, b = case.data(rng)
     fwd = student.call("conv2d_forward", x, w, b, case.stride, case.padding)
     check.no_mutation(fwd, f"conv2d_forward(x, w, b, {case.args})", names=["x", "w", "b"])

@@ -131,6 +131,27 @@ def overwritten_max_dx(case, x, dout, whole_window):
     return dx
 
 
+def pool_with_steps(kind, case, x, steps):
+    """out of the right shape whose window (i, j) starts at (i * steps[0], j * steps[1]):
+    a stride used in the wrong direction. An empty window gives NaN (np.mean of nothing)."""
+    (kh, kw), (Ho, Wo) = case.k, case.out_hw
+    out = np.full(x.shape[:2] + (Ho, Wo), np.nan)
+    for i in range(Ho):
+        for j in range(Wo):
+            win = x[:, :, i * steps[0]:i * steps[0] + kh, j * steps[1]:j * steps[1] + kw]
+            if win.size:
+                out[:, :, i, j] = win.max(axis=(2, 3)) if kind == "max" else win.mean(axis=(2, 3))
+    return out
+
+
+def pool_over_everything(kind, case, x):
+    """out where each window was reduced without axis=(2, 3): over the batch and channels too."""
+    out = np.empty(x.shape[:2] + case.out_hw)
+    for i, j, idx in windows(case):
+        out[:, :, i, j] = x[idx].max() if kind == "max" else x[idx].mean()
+    return out
+
+
 def overwritten_avg_dx(case, x, dout):
     dx = np.zeros_like(x)
     kh, kw = case.k
@@ -149,6 +170,14 @@ OVERWRITTEN = ("overlapping windows overwrote each other's gradient: with stride
 STRIDE_NONE = "stride=None means stride = kernel_size (PyTorch's default), not 1"
 KERNEL_SWAPPED = "the kernel's height and width are swapped: kernel_size=(KH, KW) is height first"
 STRIDE_SWAPPED = "the stride pair is swapped: stride=(sh, sw) is height first"
+KH_BOTH = ("the kernel's height KH was used for its width too: kernel_size=(KH, KW) is height first, and the "
+           "width direction uses KW")
+KW_BOTH = ("the kernel's width KW was used for its height too: kernel_size=(KH, KW) is height first, and the "
+           "height direction uses KH")
+EMPTY_WINDOW = ("a window of x is empty or cut short: the mean (or max) of an empty slice is NaN (np.max of one "
+                "raises 'zero-size array'). Window (i, j) is x[:, :, i*sh:i*sh + KH, j*sw:j*sw + KW]: check that "
+                "KH, KW, sh and sw are each used in their own direction, and that the output size is rounded "
+                "down, H_out = (H - KH) // sh + 1")
 
 
 def out_shape_hints(case):
@@ -161,13 +190,20 @@ def out_shape_hints(case):
     def ceil(size, k, s):
         return -(-(size - k) // s) + 1
 
+    def rounded(size, k, s):
+        return round((size - k) / s) + 1
+
     formula = "H_out = (H - KH) // sh + 1 and W_out = (W - KW) // sw + 1"
     candidates = [
         ((floor(H, kh, 1), floor(W, kw, 1)),
          STRIDE_NONE if case.stride is None else f"the stride is ignored: {formula}"),
         ((ceil(H, kh, sh), ceil(W, kw, sw)),
-         f"the output size is rounded up; PyTorch's default (ceil_mode=False) rounds it down: {formula}; "
-         f"a partial window at the bottom or right edge is dropped"),
+         f"the output size is rounded up (math.ceil, or round() of a fraction of .5 or more); PyTorch's "
+         f"default (ceil_mode=False) rounds it down: {formula}; a partial window at the bottom or right edge "
+         f"is dropped"),
+        ((rounded(H, kh, sh), rounded(W, kw, sw)),
+         f"the output size is rounded to the nearest integer (round()); PyTorch's default rounds it down: "
+         f"{formula} (integer division //)"),
     ]
     if case.stride is None:
         candidates.append(((floor(H, kw, kw), floor(W, kh, kh)),
@@ -175,6 +211,8 @@ def out_shape_hints(case):
     candidates += [
         ((floor(H, kw, sh), floor(W, kh, sw)), KERNEL_SWAPPED),
         ((floor(H, kh, sw), floor(W, kw, sh)), STRIDE_SWAPPED),
+        ((floor(H, kh, sh), floor(W, kh, kh if case.stride is None else sw)), KH_BOTH),
+        ((floor(H, kw, kw if case.stride is None else sh), floor(W, kw, sw)), KW_BOTH),
         (((H - kh) // sh, (W - kw) // sw), f"the + 1 is missing: {formula}"),
         (tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, C, H_out, W_out)"),
     ]
@@ -209,6 +247,10 @@ def swapped_variants(case):
         variants[hint] = Case(case.N, case.C, case.H, case.W, (kw, kh), case.stride)
     if case.stride is not None and sh != sw:
         variants[STRIDE_SWAPPED] = Case(case.N, case.C, case.H, case.W, case.kernel, (sw, sh))
+    if kh != kw and kh <= case.W:
+        variants[KH_BOTH] = Case(case.N, case.C, case.H, case.W, (kh, kh), case.stride)
+    if kh != kw and kw <= case.H:
+        variants[KW_BOTH] = Case(case.N, case.C, case.H, case.W, (kw, kw), case.stride)
     return {hint: v for hint, v in variants.items() if v.out_hw == case.out_hw}
 
 
@@ -233,7 +275,17 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
                                   else f"{k}={v!r}" for k, v in (inputs or {}).items())
             check.fail(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
                        + (f"\nInputs: {described}" if described else "") + f"\nHint: {hint}")
-    check.close(actual, expected, what, inputs=inputs, **kwargs)
+    check.close(actual, expected, what, inputs=inputs, nonfinite_hint=EMPTY_WINDOW, **kwargs)
+
+
+def call(student, name, *args):
+    """student.call, with a hint when a window turns out empty (np.max of a zero-size slice)."""
+    try:
+        return student.call(name, *args)
+    except StudentError as exc:
+        if "zero-size array" in exc.cause:
+            raise StudentError(f"{exc.cause}\nHint: {EMPTY_WINDOW}", exc.details, kind=exc.kind) from None
+        raise
 
 
 @contextmanager
@@ -260,7 +312,7 @@ def inputs_of(case, x, dout=None):
 def forward(student, check, kind, case, x):
     name = KINDS[kind][1]
     what = f"{name}(x, {case.args})"
-    return check.tuple(student.call(name, x, case.kernel, case.stride).value, 2,
+    return check.tuple(call(student, name, x, case.kernel, case.stride).value, 2,
                        what + " (it must return (out, cache))")[0]
 
 
@@ -269,12 +321,12 @@ def backward(student, check, kind, case, x, dout):
     fname, bname = KINDS[kind][1:]
     what = f"{fname}(x, {case.args})"
     try:
-        fwd = student.call(fname, x, case.kernel, case.stride)
+        fwd = call(student, fname, x, case.kernel, case.stride)
     except StudentError as exc:
         raise StudentError(f"{bname} is graded on the cache your {fname} returns, and {what} failed: "
                            f"{exc.cause}", exc.details, exc.kind) from None
     out = check.tuple(fwd.value, 2, what + " (it must return (out, cache))")[0]
-    return student.call(bname, dout, fwd.ref(1)).value, np.shape(out) if isinstance(out, np.ndarray) else None
+    return call(student, bname, dout, fwd.ref(1)).value, np.shape(out) if isinstance(out, np.ndarray) else None
 
 
 def check_forward(student, oracle, check, kind, case, rng, label=""):
@@ -289,6 +341,17 @@ def check_forward(student, oracle, check, kind, case, rng, label=""):
         factors = avg_factors(case)
     for hint, variant in swapped_variants(case).items():
         mistakes[hint] = oracle(oracle_forward(kind, variant), x)
+    if case.N * case.C > 1:
+        reduce = "np.max" if kind == "max" else "np.mean"
+        mistakes[f"{reduce}(window) without an axis reduces over the batch and the channels too: reduce "
+                 f"each window over its own rows and columns only, {reduce}(window, axis=(2, 3))"] = \
+            pool_over_everything(kind, case, x)
+    (sh, sw) = case.s
+    if sh != sw:
+        mistakes["the row stride sh was used for the columns too: window (i, j) starts at row i*sh and "
+                 "column j*sw"] = pool_with_steps(kind, case, x, (sh, sh))
+        mistakes["the column stride sw was used for the rows too: window (i, j) starts at row i*sh and "
+                 "column j*sw"] = pool_with_steps(kind, case, x, (sw, sw))
     close(check, out, oracle(oracle_forward(kind, case), x), f"out of {KINDS[kind][1]}(x, {case.args}){label}",
           inputs=inputs_of(case, x), shape_hints=out_shape_hints(case), mistakes=mistakes, factors=factors)
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from grader.compare import describe
+from grader.sandbox.client import StudentError
 from grader.sandbox.wire import Opaque
 
 # -- hints ---------------------------------------------------------------------
@@ -43,6 +44,10 @@ ADAGRAD_EPS_INSIDE = ("epsilon inside the square root (the textbook's g / sqrt(G
 ADAGRAD_OLD_SUM = "the step used the sum before adding this step's g * g: update sum first, then divide by its root"
 RMS_EPS_INSIDE = ("epsilon inside the square root (g / sqrt(E[g²] + ε), as in Hinton's slides): PyTorch divides "
                   "by sqrt(square_avg) + eps")
+ADAGRAD_NO_SQRT = ("the step divides by the sum of squares itself: divide by its square root, "
+                   "w - lr * g / (np.sqrt(sum) + eps)")
+RMS_NO_SQRT = ("the step divides by square_avg itself: divide by its square root (the R in RMSprop), "
+               "w - lr * g / (np.sqrt(square_avg) + eps)")
 RMS_SWAPPED = ("the decay rates are swapped: square_avg = alpha * square_avg + (1 - alpha) * g * g "
                "(alpha weighs the OLD average)")
 RMS_OLD_AVG = "the step used square_avg before this step's update: update square_avg first, then divide"
@@ -66,6 +71,17 @@ ADAM_SWAPPED_1 = ("exp_avg's decay rate is swapped: exp_avg = beta1 * exp_avg + 
 ADAM_SWAPPED_2 = ("exp_avg_sq's decay rate is swapped: exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g**2 "
                   "(beta2 weighs the OLD average)")
 ADAM_EXCHANGED = "beta1 and beta2 are exchanged: beta1 goes with exp_avg (first moment), beta2 with exp_avg_sq"
+ADAM_T_LATE = ("the bias correction uses the step count one too high (t + 1: a counter that starts at 1 and is "
+               "incremented before use, or incremented twice): on the first step t = 1, so divide by 1 - beta1**1")
+ADAM_T_EARLY = ("the bias correction uses the step count before it is incremented (t = 0 on the first step: "
+                "1 - beta1**0 = 0, a division by zero): increment the step first, t = state.get('step', 0) + 1, "
+                "then correct with that t")
+ADAM_T_FROZEN = ("the step count never advances, so the bias correction stays at t = 1: store the incremented "
+                 "count in the state (new_state['step'] = t) and correct with 1 - beta**t")
+ADAM_STEP_STATE = ("new_state['step'] is the number of steps taken, 1 after the first call and one more after "
+                   "each call: t = state.get('step', 0) + 1, stored back as new_state['step'] = t")
+ADAM_BETA2_SQUARED = ("the second bias correction uses beta2 ** 2 where beta2 ** t was meant: "
+                      "v_hat = exp_avg_sq / (1 - beta2**t), t the step count")
 ADAM_EPS_INSIDE = "epsilon inside the square root: PyTorch divides by sqrt(v_hat) + eps, not sqrt(v_hat + eps)"
 ADAM_KINGMA = ("this is the paper's 'efficient' form, lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t) and "
                "w -= lr_t * m / (sqrt(v) + eps): there eps is added before the bias correction; PyTorch adds it "
@@ -131,22 +147,27 @@ def sgd_rule(w, g, st, lr, momentum=0.0, nesterov=False, weight_decay=0.0, *, fo
     return w, st
 
 
-def adagrad_rule(w, g, st, lr, eps=1e-10, *, eps_inside=False, old_sum=False):
+def adagrad_rule(w, g, st, lr, eps=1e-10, *, eps_inside=False, old_sum=False, no_sqrt=False):
     old = st.get("sum", torch.zeros_like(w))
     s = old + g * g
     st["sum"] = s
     used = old if old_sum else s
     denom = torch.sqrt(used + eps) if eps_inside else torch.sqrt(used) + eps
+    if no_sqrt:
+        denom = used + eps
     return w - lr * g / denom, st
 
 
-def rmsprop_rule(w, g, st, lr, alpha=0.99, eps=1e-8, *, eps_inside=False, swapped=False, old_avg=False):
+def rmsprop_rule(w, g, st, lr, alpha=0.99, eps=1e-8, *, eps_inside=False, swapped=False, old_avg=False,
+                 no_sqrt=False):
     old = st.get("square_avg", torch.zeros_like(w))
     a, b = (1 - alpha, alpha) if swapped else (alpha, 1 - alpha)
     s = a * old + b * g * g
     st["square_avg"] = s
     used = old if old_avg else s
     denom = torch.sqrt(used + eps) if eps_inside else torch.sqrt(used) + eps
+    if no_sqrt:
+        denom = used + eps
     return w - lr * g / denom, st
 
 
@@ -168,22 +189,29 @@ def adadelta_rule(w, g, st, lr=1.0, rho=0.9, eps=1e-6, *, no_lr=False, lr_in_acc
 
 
 def adam_rule(w, g, st, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, *, bias="both", swapped="none",
-              exchanged=False, eps_mode="pytorch"):
+              exchanged=False, eps_mode="pytorch", t_mode="pytorch", beta2_squared=False):
     b1, b2 = betas[::-1] if exchanged else betas
     t = st.get("step", 0) + 1
+    t_stored = t
+    if t_mode == "frozen":      # the counter never moves: every step is corrected as the first
+        t_stored = t = 1
+    elif t_mode == "late":      # corrected as if one step later
+        t = t + 1
+    elif t_mode == "early":     # corrected with the count before this step (0 on the first)
+        t = t - 1
     m_old = st.get("exp_avg", torch.zeros_like(w))
     v_old = st.get("exp_avg_sq", torch.zeros_like(w))
     m = (1 - b1) * m_old + b1 * g if swapped in ("both", "b1") else b1 * m_old + (1 - b1) * g
     v = (1 - b2) * v_old + b2 * g * g if swapped in ("both", "b2") else b2 * v_old + (1 - b2) * g * g
     bc1 = 1 - b1 ** t if bias in ("both", "m") else 1.0
-    bc2 = 1 - b2 ** t if bias in ("both", "v") else 1.0
+    bc2 = 1 - b2 ** (2 if beta2_squared else t) if bias in ("both", "v") else 1.0
     if eps_mode == "inside":
         update = (m / bc1) / torch.sqrt(v / bc2 + eps)
     elif eps_mode == "kingma":
         update = (bc2 ** 0.5 / bc1) * m / (torch.sqrt(v) + eps)
     else:
         update = (m / bc1) / (torch.sqrt(v) / bc2 ** 0.5 + eps)
-    st.update(step=t, exp_avg=m, exp_avg_sq=v)
+    st.update(step=t_stored, exp_avg=m, exp_avg_sq=v)
     return w - lr * update, st
 
 
@@ -222,9 +250,10 @@ SGD_DECAY_VARIANTS = {
     DECAY_SIGN: dict(decay="sign"),
     **SGD_MOMENTUM_VARIANTS,
 }
-ADAGRAD_VARIANTS = {ADAGRAD_EPS_INSIDE: dict(eps_inside=True), ADAGRAD_OLD_SUM: dict(old_sum=True)}
+ADAGRAD_VARIANTS = {ADAGRAD_EPS_INSIDE: dict(eps_inside=True), ADAGRAD_OLD_SUM: dict(old_sum=True),
+                    ADAGRAD_NO_SQRT: dict(no_sqrt=True)}
 RMSPROP_VARIANTS = {RMS_SWAPPED: dict(swapped=True), RMS_EPS_INSIDE: dict(eps_inside=True),
-                    RMS_OLD_AVG: dict(old_avg=True)}
+                    RMS_OLD_AVG: dict(old_avg=True), RMS_NO_SQRT: dict(no_sqrt=True)}
 ADADELTA_VARIANTS = {
     ADADELTA_NO_LR: dict(no_lr=True),
     ADADELTA_LR_IN_ACC: dict(lr_in_acc=True),
@@ -242,6 +271,10 @@ ADAM_VARIANTS = {
     ADAM_EXCHANGED: dict(exchanged=True),
     ADAM_EPS_INSIDE: dict(eps_mode="inside"),
     ADAM_KINGMA: dict(eps_mode="kingma"),
+    ADAM_T_LATE: dict(t_mode="late"),
+    ADAM_T_EARLY: dict(t_mode="early"),
+    ADAM_T_FROZEN: dict(t_mode="frozen"),
+    ADAM_BETA2_SQUARED: dict(beta2_squared=True),
 }
 
 
@@ -326,7 +359,12 @@ def run_optimizer(student, oracle, check, rng, name, hp, *, shape=(4, 3), steps=
         kw = dict(hp)
         if lrs is not None:
             kw["lr"] = lrs[t]
-        res = student.call(name, w, grads[t], state, **kw)
+        try:
+            res = student.call(name, w, grads[t], state, **kw)
+        except StudentError as exc:
+            if name == "adam" and t == 0 and "ZeroDivisionError" in exc.cause:
+                raise StudentError(f"{exc.cause}\nHint: {ADAM_T_EARLY}", exc.details, kind=exc.kind) from None
+            raise
         where = (f"{_signature(name, kw)}, step {t + 1} of {steps}"
                  + (f" (state: what your step {t} returned)" if t else " (state = {})")
                  + (f", learning rate changing every step: {list(lrs)}" if lrs is not None else ""))
@@ -336,7 +374,11 @@ def run_optimizer(student, oracle, check, rng, name, hp, *, shape=(4, 3), steps=
         for key in keys:
             what = f"new_state[{key!r}] of {where}"
             if key == "step":
-                check.scalar(new_state[key], expected[t][key], what)
+                step_mistakes = {ADAM_STEP_STATE + " (yours is one behind)": np.float64(t),
+                                 ADAM_STEP_STATE + " (yours is one ahead)": np.float64(t + 2)}
+                if t > 1:
+                    step_mistakes[ADAM_T_FROZEN] = np.float64(1.0)
+                check.scalar(new_state[key], expected[t][key], what, mistakes=step_mistakes)
                 continue
             mistakes = {h: v[t][key] for h, v in wrong.items() if key in v.value[t]}
             check.close(new_state[key], expected[t][key], what, mistakes=_distinct(mistakes, expected[t][key]))

@@ -10,6 +10,10 @@ import torch.nn.functional as F
 
 FACTOR_TWO = ("the derivative of (pred - y) ** 2 is 2 * (pred - y): the factor 2 is missing "
               "(or you differentiated the 1/(2m) loss; the graded loss has no 1/2)")
+NO_BIAS = ("the bias b is missing from the predictions: pred = w.T @ X + b (b is a float added to every "
+           "example)")
+NO_BIAS_FIT = ("the bias takes no part in training: b must start at 0, enter every prediction "
+               "(pred = w.T @ X + b) and be updated every step, b = b - learning_rate * db")
 HALF_LOSS = ("the graded loss is mean((pred - Y) ** 2), as F.mse_loss computes it: "
              "without the 1/2 of the 1/(2m) convention")
 
@@ -27,15 +31,18 @@ def oracle_mse_loss(w, b, X, Y):
     return {"loss": loss.detach(), "dw": dw, "db": db}
 
 
-def oracle_fit(X, Y, num_iterations, learning_rate):
+def oracle_fit(X, Y, num_iterations, learning_rate, bias="used"):
+    """Gradient descent from zeros; ``bias`` models mistakes: "fixed" (b never updated, stays 0),
+    "unused" (b updated with db, but the predictions leave it out)."""
     w = torch.zeros((X.shape[0], 1), dtype=X.dtype, device=X.device)
     b = torch.zeros((), dtype=X.dtype, device=X.device)
     losses = []
     for _ in range(num_iterations):
-        step = oracle_mse_loss(w, b, X, Y)
+        step = oracle_mse_loss(w, b if bias == "used" else torch.zeros_like(b), X, Y)
         losses.append(step["loss"])
         w = w - learning_rate * step["dw"]
-        b = b - learning_rate * step["db"]
+        if bias != "fixed":
+            b = b - learning_rate * step["db"]
     after = [*losses[1:], oracle_mse_loss(w, b, X, Y)["loss"]]
     return {"w": w, "b": b, "losses": torch.stack(losses), "losses_after": torch.stack(after)}
 
@@ -58,14 +65,24 @@ def run_loss(student, oracle, check, w, b, X, Y):
     return loss, grads, oracle(oracle_mse_loss, w, np.array(b), X, Y)
 
 
+def no_bias(oracle, w, X, Y):
+    """mse_loss's values when the predictions leave out the bias."""
+    return oracle(oracle_mse_loss, w, np.array(0.0), X, Y)
+
+
+def check_predict(student, oracle, check, rng, n_x, m):
+    w, b, X, _ = make_case(rng, n_x, m)
+    expected = oracle(oracle_predict, w, np.array(b), X)
+    check.close(student.predict(w, b, X), expected, f"predict(w, b, X) with X of shape ({n_x}, {m})",
+                inputs={"w": w, "b": b, "X": X},
+                mistakes={"the bias b is missing: predictions are w.T @ X + b":
+                          oracle(lambda w, X: w.T @ X, w, X)})
+
+
 def test_predict(student, oracle, check, rng):
-    for n_x, m in [(3, 10), (1, 6), (4, 1)]:
-        w, b, X, _ = make_case(rng, n_x, m)
-        expected = oracle(oracle_predict, w, np.array(b), X)
-        check.close(student.predict(w, b, X), expected, f"predict(w, b, X) with X of shape ({n_x}, {m})",
-                    inputs={"w": w, "b": b, "X": X},
-                    mistakes={"the bias b is missing: predictions are w.T @ X + b":
-                              oracle(lambda w, X: w.T @ X, w, X)})
+    # One example and one feature belong to test_edge_cases.
+    for n_x, m in [(3, 10), (2, 6)]:
+        check_predict(student, oracle, check, rng, n_x, m)
 
 
 def test_loss(student, oracle, check, rng):
@@ -73,7 +90,7 @@ def test_loss(student, oracle, check, rng):
         w, b, X, Y = make_case(rng, n_x, m)
         loss, _, expected = run_loss(student, oracle, check, w, b, X, Y)
         check.scalar(loss, expected["loss"], "loss (the first value returned by mse_loss)",
-                     inputs={"w": w, "X": X, "Y": Y},
+                     inputs={"w": w, "X": X, "Y": Y}, mistakes={NO_BIAS: no_bias(oracle, w, X, Y)["loss"]},
                      factors={m: "the loss is the mean over the m examples: divide the sum by m",
                               0.5: HALF_LOSS})
 
@@ -83,6 +100,7 @@ def test_dw(student, oracle, check, rng):
         w, b, X, Y = make_case(rng, n_x, m)
         _, grads, expected = run_loss(student, oracle, check, w, b, X, Y)
         check.close(grads["dw"], expected["dw"], "grads['dw']", inputs={"w": w, "X": X, "Y": Y},
+                    mistakes={NO_BIAS: no_bias(oracle, w, X, Y)["dw"]},
                     factors={0.5: FACTOR_TWO, m: "did you forget to divide by m?",
                              m / 2: "did you forget to divide by m?"})
 
@@ -92,12 +110,14 @@ def test_db(student, oracle, check, rng):
         w, b, X, Y = make_case(rng, n_x, m)
         _, grads, expected = run_loss(student, oracle, check, w, b, X, Y)
         check.scalar(grads["db"], expected["db"], "grads['db']", inputs={"X": X, "Y": Y},
+                     mistakes={NO_BIAS: no_bias(oracle, w, X, Y)["db"]},
                      factors={0.5: FACTOR_TWO, m: "did you forget to divide by m?",
                               m / 2: "did you forget to divide by m?"})
 
 
 def test_edge_cases(student, oracle, check, rng):
     for n_x, m, label in [(3, 1, "one example (m = 1)"), (1, 8, "one feature (n_x = 1)"), (1, 1, "m = n_x = 1")]:
+        check_predict(student, oracle, check, rng, n_x, m)
         w, b, X, Y = make_case(rng, n_x, m)
         loss, grads, expected = run_loss(student, oracle, check, w, b, X, Y)
         check.scalar(loss, expected["loss"], f"loss with {label}")
@@ -116,8 +136,12 @@ def test_fit_params(student, oracle, check, rng):
         _, _, X, Y = make_case(rng, n_x, m)
         w, b, _, expected, what = run_fit(student, oracle, check, X, Y, iterations, lr)
         inputs = {"X": X, "num_iterations": iterations, "learning_rate": lr}
-        check.close(w, expected["w"], f"w returned by {what} (training starts from zeros)", inputs=inputs)
-        check.scalar(b, expected["b"], f"b returned by {what}", inputs=inputs)
+        fixed = oracle(oracle_fit, X, Y, iterations, lr, bias="fixed")
+        unused = oracle(oracle_fit, X, Y, iterations, lr, bias="unused")
+        check.close(w, expected["w"], f"w returned by {what} (training starts from zeros)", inputs=inputs,
+                    mistakes={NO_BIAS_FIT: fixed["w"]})
+        check.scalar(b, expected["b"], f"b returned by {what}", inputs=inputs,
+                     mistakes={NO_BIAS_FIT: fixed["b"], NO_BIAS: unused["b"]})
 
 
 def test_fit_losses(student, oracle, check, rng):
@@ -137,11 +161,9 @@ def test_fit_losses(student, oracle, check, rng):
                               expected["losses_after"]})
 
 
-def test_inputs_unchanged(student, oracle, check, rng):
+def test_inputs_unchanged(student, check, rng):
     w, b, X, Y = make_case(rng, 3, 6)
     result = student.call("mse_loss", w, b, X, Y)
     check.no_mutation(result, "mse_loss(w, b, X, Y)", names=["w", "b", "X", "Y"])
     result = student.call("fit", X, Y, 3, 0.1)
     check.no_mutation(result, "fit(X, Y, ...)", names=["X", "Y"])
-    w_fit = check.tuple(result.value, 3, "fit(X, Y, ...)")[0]
-    check.close(w_fit, oracle(oracle_fit, X, Y, 3, 0.1)["w"], "w returned by fit")  # for correct code

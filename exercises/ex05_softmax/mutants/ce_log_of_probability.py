@@ -1,0 +1,29 @@
+"""The loss as -log(softmax(z)[y]): inf where a correct class is far (> 745) below its row's maximum."""
+# expect-hint: so -log(0) = inf: compute the loss from log_softmax
+
+import numpy as np
+
+
+def log_softmax(z, axis=-1):
+    z = np.asarray(z, dtype=np.float64)
+    # Shifting by the maximum changes nothing mathematically, and then np.exp
+    # sees only numbers <= 0 (no overflow) and the sum is >= 1 (no log(0)).
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(z, axis=-1):
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def softmax_cross_entropy(logits, labels):
+    n = logits.shape[0]
+    rows = np.arange(n)
+    labels = np.asarray(labels).astype(np.intp)
+    p = softmax(logits, axis=1)
+    loss = -np.mean(np.log(p[rows, labels]))
+    dlogits = p.copy()
+    dlogits[rows, labels] -= 1.0
+    return float(loss), dlogits / n
