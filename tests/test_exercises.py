@@ -12,6 +12,11 @@ from grader.grading import grade
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = all_exercises(ROOT)
+# The oracle's cache as a student's check uses it (the session's cache folder:
+# the references fill it, the stubs and mutants replay it), with every replayed
+# value computed again and compared: a cached answer that differs from a fresh
+# one is a grader fault, so each score here is the score without the cache.
+CACHED = {"use_cache": True, "verify_cache": True}
 
 
 def _mutants():
@@ -27,14 +32,14 @@ def _summary(result) -> str:
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
 def test_reference_scores_full_marks(ex):
     reference = ROOT / "solutions" / ex.name / ex.file
-    (result,) = grade([ex], {ex.name: reference})
+    (result,) = grade([ex], {ex.name: reference}, **CACHED)
     assert result.max_score == pytest.approx(ex.max_score) and result.max_score > 0
     assert result.score == pytest.approx(result.max_score), _summary(result)
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
 def test_stub_scores_zero_without_grader_errors(ex):
-    (result,) = grade([ex], {ex.name: ex.student_file})
+    (result,) = grade([ex], {ex.name: ex.student_file}, **CACHED)
     assert result.score == 0, _summary(result)
     assert not result.grader_faults, _summary(result)
     assert all(t.output for t in result.tests), "every failed check explains itself"
@@ -52,7 +57,7 @@ def test_every_exercise_has_four_mutants_and_consistent_metadata(ex):
 def test_mutant_loses_points_with_the_matching_hint(ex, mutant):
     expected = re.search(r"^# expect-hint: (.+)$", mutant.read_text(), re.MULTILINE)
     assert expected, f"{mutant} needs an '# expect-hint: ...' line"
-    (result,) = grade([ex], {ex.name: mutant})
+    (result,) = grade([ex], {ex.name: mutant}, **CACHED)
     assert result.score < result.max_score, _summary(result)
     assert not result.grader_faults, _summary(result)
     outputs = "\n".join(t.output for t in result.tests if t.status != "passed")

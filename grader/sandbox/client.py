@@ -158,7 +158,8 @@ class Sandbox:
         self.use_fork_server = use_fork_server
         self._plan: isolation.Plan | None = None
         self.forked = False  # whether the current worker came from the fork server
-        self._worker_pid: int | None = None
+        self._worker_pid: int | None = None  # behind the relay and the init: see _student_pid
+        self._init_pid: int | None = None
         # A function that hung once would hang again: each later call of it fails
         # at once (function -> the message), and the other functions keep their time.
         self.check_name = ""  # the check now running, set by the grader, for that message
@@ -248,7 +249,7 @@ class Sandbox:
         self._plan = isolation.plan(runtime.readable_paths() + [str(runtime_dir), str(site_dir)],
                                     [str(work)], self.use_namespaces, max_pids=int(self.limits.processes),
                                     view=view)
-        self._worker_pid = None
+        self._worker_pid = self._init_pid = None
         if self._plan.view is not None and os.getuid() == 0 and self._plan.cgroup:
             self._nproc = None  # the pids cgroup bounds them; nobody's count is shared by every sandbox
         elif self._plan.namespaces or self._plan.view is not None:
@@ -646,8 +647,8 @@ class Sandbox:
         if self._plan is None or self._plan.view is None:
             return self._proc.pid
         if self._worker_pid is None:
-            init = _only_child(self._proc.pid)
-            self._worker_pid = _only_child(init) if init else None
+            self._init_pid = _only_child(self._proc.pid)
+            self._worker_pid = _only_child(self._init_pid) if self._init_pid else None
         return self._worker_pid or self._proc.pid
 
     @contextlib.contextmanager
@@ -680,11 +681,16 @@ class Sandbox:
         With a filesystem view the process started is only a relay: the worker
         is found by ``_student_pid`` (a kernel without /proc/PID/task/*/children
         lists no descendants, and an unprivileged grader has no cgroup)."""
-        pids = list(dict.fromkeys([self._proc.pid, self._student_pid()]))
+        # The relay and the namespace's init never run student code (see
+        # confine.py): only the worker and what it started are looked at.
+        relay_and_init = set()
+        pids = [self._student_pid()]
+        if self._plan is not None and self._plan.view is not None:
+            relay_and_init = {self._proc.pid, self._init_pid}
         if self._plan is not None and self._plan.cgroup:
             try:
                 with open(os.path.join(self._plan.cgroup, "cgroup.procs")) as f:
-                    pids += [int(p) for p in f.read().split() if int(p) not in pids]
+                    pids += [int(p) for p in f.read().split() if int(p) not in pids and int(p) not in relay_and_init]
             except (OSError, ValueError):
                 pass
         i = 0
