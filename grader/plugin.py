@@ -233,6 +233,7 @@ class GradingSession:
             if ex is not None:
                 key = (ex.name, _check_name(item))
                 counts[key] = counts.get(key, 0) + 1
+                item.repr_failure = _short_repr_failure(item.repr_failure)
         for item in items:
             ex = self.exercise_for(item.path)
             if ex is None:
@@ -377,6 +378,20 @@ class _NoteList(list):
 
     def append(self, message) -> None:
         self.item.user_properties.append(("grader-note", message))
+
+
+def _short_repr_failure(default):
+    """pytest's failure report for a check that failed as checks fail (a student
+    error, a mismatch): the message only. The grader's feedback is built from
+    the exception itself; pytest's traceback (with each frame's source parsed)
+    cost most of the time of grading a stub. A grader fault keeps its traceback."""
+
+    def repr_failure(excinfo, *args, **kwargs):
+        if isinstance(excinfo.value, (StudentError, compare.GradingFailure)):
+            return str(excinfo.value)
+        return default(excinfo, *args, **kwargs)
+
+    return repr_failure
 
 
 def _check_name(item) -> str:

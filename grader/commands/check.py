@@ -56,10 +56,10 @@ def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int):
     from concurrent.futures import ProcessPoolExecutor
 
     # Forked before torch is imported (graders hold stand-ins until the
-    # oracle needs it): a job starts in milliseconds and imports only what it uses.
-    groups = [exercises[i::jobs] for i in range(jobs)]
+    # oracle needs it): a job starts in milliseconds and imports only what it
+    # uses. One exercise per task, so that the jobs stay busy to the end.
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(grade, group, submissions, seed, True, use_cache) for group in groups]
+        futures = [pool.submit(grade, [ex], submissions, seed, True, use_cache) for ex in exercises]
         by_name = {r.exercise: r for future in futures for r in future.result()}
     return [by_name[ex.name] for ex in exercises if ex.name in by_name]
 
