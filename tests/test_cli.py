@@ -148,3 +148,19 @@ def test_reproduce_line_names_the_submission_it_graded():
         mutant.relative_to(ROOT))
     own = run_cli("check", "ex02", "--seed", "5")  # the student's own file: no --submission
     assert "reproduce: grader check ex02_propagate --seed 5\n" in own.stdout
+
+
+def test_all_in_parallel_grades_exactly_as_a_serial_run(tmp_path):
+    """`grader check --all` grades the exercises in parallel jobs; the report is
+    the serial one: same exercises in the same order, same scores and feedback."""
+    import re
+
+    def run(*extra):
+        proc = run_cli("check", "--all", "--format", "json", *extra)
+        assert proc.returncode == 0, proc.stderr
+        return [(r["exercise"], r["score"], [(t["name"], t["status"], re.sub(r"\d+\.\d+", "#", t["output"]))
+                                             for t in r["tests"]]) for r in json.loads(proc.stdout)]
+
+    serial, parallel = run("--jobs", "1"), run("--jobs", "3")
+    assert [name for name, _, _ in parallel] == sorted(name for name, _, _ in parallel)
+    assert len(parallel) >= 10 and parallel == serial
