@@ -9,14 +9,18 @@ non-zero because the student's code is bad.
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import signal
-import sys
-from pathlib import Path
+import time
 
-from grader.commands import COMMANDS
-from grader.exercises import ExerciseError, find_root
+STARTED = time.perf_counter()  # the command's start, for "N s in all" (imports included)
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from grader.commands import COMMANDS  # noqa: E402
+from grader.exercises import ExerciseError, find_root  # noqa: E402
 
 
 def _modules():
