@@ -342,3 +342,18 @@ def test_a_class_with_saboteurs_grades_the_honest_students_exactly(tmp_path):
         {"b_honest": 10.0, "c_flipped": 2.0, "e_honest": 10.0, "f_flipped": 2.0}
     assert stat.S_IMODE(os.stat(tempfile_dir()).st_mode) == tmp_mode
     assert _processes_with(marker) == [], "no saboteur's daemon outlives the run"
+
+
+def test_where_the_kernel_refuses_the_view_the_sandbox_falls_back_and_says_so(make, monkeypatch):
+    """A container or kernel that refuses a mount or a namespace: the earlier
+    layers still confine the student, the report shows the view is missing,
+    and a batch's gradebook flags the weaker sandbox."""
+    from grader.batch.gradebook import weak_sandbox
+    from grader.sandbox import isolation
+
+    monkeypatch.setattr(isolation, "view_works", lambda view: False)
+    box = make("import os\ndef who():\n    return os.getuid()\n")
+    assert isinstance(box.call("who").value, int)
+    layers = box.isolation
+    assert not any("filesystem view" in layer for layer in layers)
+    assert "sandbox without mount+pid+ipc+network namespaces" in weak_sandbox({"sandbox": layers})
