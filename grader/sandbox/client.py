@@ -847,24 +847,16 @@ def _give_to_sandbox_user(path: Path) -> None:
         os.chown(path, uid, gid, follow_symlinks=False)
 
 
-def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _only_child(parent: int) -> int | None:
     """The first child of ``parent`` (the relay and the init each fork once;
     the init's later children are the student's orphans, with later pids)."""
     for pid in range(parent + 1, parent + 16):  # usually the very next pids
-        if _parent_pid(pid) == parent:
+        if forkserver.parent_of(pid) == parent:
             return pid
     children = []
     try:
         for entry in os.scandir("/proc"):
-            if entry.name.isdigit() and _parent_pid(int(entry.name)) == parent:
+            if entry.name.isdigit() and forkserver.parent_of(int(entry.name)) == parent:
                 children.append(int(entry.name))
     except OSError:
         return None

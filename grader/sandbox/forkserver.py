@@ -116,7 +116,7 @@ class ForkServer:
         message = dict(request, op="spawn", extra=names)
         reply = self._ask(message, list(fds) + [extra[name] for name in names])
         pid = reply.get("pid")
-        if type(pid) is not int or pid <= 0 or _parent_of(pid) != self._proc.pid:
+        if type(pid) is not int or pid <= 0 or parent_of(pid) != self._proc.pid:
             self.close()
             raise ForkServerError("answered a spawn with no child of its own")
         try:
@@ -187,7 +187,8 @@ class ForkServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _parent_of(pid: int) -> int | None:
+def parent_of(pid: int) -> int | None:
+    """The parent's pid of ``pid``, read from /proc (None when it is gone)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             return int(f.read().rsplit(")", 1)[1].split()[1])
