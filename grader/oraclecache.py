@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -54,6 +55,7 @@ class NotCacheable(Exception):
     """This oracle call's function or values cannot be keyed or stored safely."""
 
 
+@functools.lru_cache(maxsize=1)
 def torch_version() -> str:
     """torch's version without importing torch."""
     from importlib import metadata
