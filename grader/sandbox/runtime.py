@@ -90,9 +90,11 @@ DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 _SYSTEM_TREES = ("/usr", "/lib", "/lib64", "/lib32", "/bin")
 
 
+@functools.lru_cache(maxsize=1)
 def readable_paths() -> list[str]:
     """What a worker may read besides its runtime and work folders: the
-    interpreter, the standard library, NumPy and the system's libraries."""
+    interpreter, the standard library, NumPy and the system's libraries
+    (facts of this installation: looked up once)."""
     return sorted(set(_runtime_trees()) | set(_SYSTEM_TREES) | set(_ETC_FILES) | set(DEVICES))
 
 
@@ -136,8 +138,18 @@ def _system_view() -> tuple[tuple, tuple, tuple, tuple]:
             links.append((path, os.readlink(path)))  # /lib -> usr/lib stays a link
         elif os.path.exists(path):
             read.add(os.path.realpath(path))
-    read = tuple(sorted(read))
-    return read, tuple(links), tuple(hidden_package_dirs(list(read))), tuple(d for d in DEVICES if os.path.exists(d))
+    hide = hidden_package_dirs(sorted(read))
+    # A path inside another is already bound with it (the interpreter's bin/ in
+    # its prefix, /etc/localtime's zone file in /usr), unless a hidden folder
+    # lies in between (NumPy in a base Python's site-packages): one mount less
+    # per sandbox for each.
+    read = tuple(sorted(p for p in read if _under(p, hide) or not _under(p, read)))
+    return read, tuple(links), tuple(hide), tuple(d for d in DEVICES if os.path.exists(d))
+
+
+def _under(path: str, folders) -> bool:
+    """Whether ``path`` lies strictly inside one of ``folders``."""
+    return any(path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
 def environment(home: Path) -> dict[str, str]:
