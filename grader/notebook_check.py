@@ -33,7 +33,6 @@ def check_namespace(exercise: str, namespace: dict, seed: int | None = None, roo
     from grader.exercises import find_root, resolve
 
     ex = resolve(exercise, Path(root) if root else find_root())
-    _settle_imports()
     shell = _ipython_for(namespace)
     if shell is None:
         source, notes = namespace_to_source(namespace, ex)
@@ -45,34 +44,6 @@ def check_namespace(exercise: str, namespace: dict, seed: int | None = None, roo
     reproduce = (f"grader check {ex.name} --seed {result.seed} --submission {saved.name}" if saved is not None
                  else None)
     return Report(result, notes, reproduce)
-
-
-_SETTLED = False
-
-
-def _settle_imports() -> None:
-    """Import what grading needs once, with the garbage collector off, then freeze
-    every object alive (``gc.freeze``). Each check runs pytest, which collects
-    garbage several times as it ends; with torch loaded, a full collection walks
-    millions of long-lived objects (~0.3 s each on a busy machine). Frozen, they
-    are skipped: a re-check in the same kernel takes ~0.1 s instead of ~0.6."""
-    global _SETTLED
-    if _SETTLED:
-        return
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()  # the import allocates ~1M objects: no collection in the middle of it
-    try:
-        import pytest  # noqa: F401
-
-        import grader.grading  # noqa: F401
-        import grader.oraclecache  # noqa: F401  (torch itself only if an answer is not cached)
-    finally:
-        if enabled:
-            gc.enable()
-    gc.freeze()
-    _SETTLED = True
 
 
 def grade_source(ex: Exercise, source: str, seed: int | None):
