@@ -33,6 +33,10 @@ from dataclasses import dataclass
 from grader.sandbox import confine
 from grader.sandbox.confine import CLONE_NEWNET, CLONE_NEWUSER
 
+# Layer names in reports; a gradebook flags a sandbox without either (batch.gradebook).
+VIEW_LAYER = "mount+pid+ipc+network namespaces"
+LANDLOCK_LAYER = "landlock"
+
 _SYS_CREATE, _SYS_ADD_RULE = 444, 445  # same on x86_64 and aarch64
 
 # Filesystem access rights, by the ABI version that introduced them.
@@ -89,13 +93,13 @@ class Plan:
         if self.cgroup:
             found.append("pids cgroup")
         if self.view is not None:
-            found.append("mount+pid+ipc+network namespaces (filesystem view)")
+            found.append(f"{VIEW_LAYER} (filesystem view)")
             found.append("runs as nobody" if os.getuid() == 0 else "own user namespace (nobody inside)")
         elif self.namespaces:
             found.append("user+network namespace")
         if self.landlock:
             parts = ["files"] + (["network"] if self.abi >= 4 else []) + (["signals"] if self.abi >= 6 else [])
-            found.append(f"landlock v{self.abi} ({', '.join(parts)})")
+            found.append(f"{LANDLOCK_LAYER} v{self.abi} ({', '.join(parts)})")
         return found
 
     def close(self) -> None:
