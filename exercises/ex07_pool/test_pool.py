@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from grader.compare import GradingFailure, fmt_shape
 from grader.expected import Expected
 from grader.sandbox.client import StudentError
+from grader.vjp import vjp
 
 
 def pair(v):
@@ -102,7 +103,7 @@ def oracle_dx(kind, case, scale=1.0):
 
     def dx(x, dout):
         x = x.clone().requires_grad_(True)
-        (pool(x, case.kernel, case.stride) * scale).backward(dout)
+        vjp(pool(x, case.kernel, case.stride) * scale, dout)
         return x.grad
     return dx
 

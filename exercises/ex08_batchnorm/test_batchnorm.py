@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.compare import GradingFailure, describe, fmt_shape
+from grader.vjp import vjp
 
 # -- hints -------------------------------------------------------------------
 
@@ -208,7 +209,7 @@ def torch_grads(x, gamma, beta, rm, rv, dout, eps):
     gamma = gamma.clone().requires_grad_(True)
     beta = beta.clone().requires_grad_(True)
     out = F.batch_norm(x, rm.clone(), rv.clone(), gamma, beta, training=True, momentum=0.1, eps=eps)
-    out.backward(dout)
+    vjp(out, dout)
     return x.grad, gamma.grad, beta.grad
 
 
@@ -235,7 +236,7 @@ def unbiased_grads(x, gamma, beta, dout, eps):
     axes = chan_axes(x)
     x_hat = (x - x.mean(dim=axes, keepdim=True)) / torch.sqrt(x.var(dim=axes, keepdim=True, correction=1) + eps)
     out = gamma.reshape(bshape(x.dim())) * x_hat + beta.reshape(bshape(x.dim()))
-    out.backward(dout)
+    vjp(out, dout)
     return x.grad
 
 
