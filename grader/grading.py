@@ -14,10 +14,26 @@ from grader.plugin import GradingSession, seed_from_env
 from grader.results import ExerciseResult
 
 _INI = Path(__file__).with_name("pytest-grading.ini")
+_UNUSED_PLUGINS = ("logging", "junitxml", "pastebin", "doctest", "stepwise", "setuponly", "setupplan")
 
 
 class GraderFault(RuntimeError):
     """Grading could not run (exit status 2)."""
+
+
+def _forget_graders(exercises: list[Exercise]) -> None:
+    """Drop the graders an earlier session of this process imported (a
+    notebook's kernel, a test process): pytest would reuse them as they were,
+    and they would neither reflect an edit since nor be bound to this
+    session's stand-ins for torch (lazytorch.py)."""
+    import sys
+
+    for ex in exercises:
+        folder = str(ex.path.resolve()) + os.sep
+        for name in [n for n in sys.modules if n == ex.name or n.startswith(ex.name + ".")]:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if os.path.realpath(origin).startswith(folder):
+                del sys.modules[name]
 
 
 def grade(
@@ -61,12 +77,15 @@ def grade(
             session.sandbox(ex).warm_up()
         except Exception:
             pass  # reported by the first check that needs it
+    _forget_graders(exercises)
     args = [str(f) for ex in exercises for f in ex.grader_files()]
     if not args:
         raise GraderFault("no grader (test_*.py) found for " + ", ".join(e.name for e in exercises))
     args += [
         "-c", str(_INI), "--rootdir", str(exercises[0].path.parent),
         "-p", "grader.plugin", "-p", "no:cacheprovider", "--noconftest",
+        # Built-in plugins a grading session never uses: each costs set-up per session.
+        *[arg for name in _UNUSED_PLUGINS for arg in ("-p", f"no:{name}")],
         "--import-mode=importlib",
     ]
     args += ["-p", "no:terminal"] if quiet else ["-q"]
@@ -81,8 +100,14 @@ def grade(
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
         session.close()
-        if session.oracle_store is not None and session.oracle_store.written:
-            session.oracle_store.trim()
+        if session.oracle_store is not None:
+            from grader.oraclecache import exercise_digest
+
+            for ex in exercises:
+                if ex.name in session.results:
+                    session.oracle_store.mark_seen(exercise_digest(ex, session.seed))
+            if session.oracle_store.written:
+                session.oracle_store.trim()
     if int(code) in (2, 3, 4) or not session.results:
         raise GraderFault(f"the exercise graders could not be run (pytest exit status {int(code)})"
                           + ("; " + "; ".join(session.usage_errors) if session.usage_errors else ""))

@@ -95,22 +95,50 @@ def real() -> types.ModuleType:
     return _real
 
 
+_uses = 0
+
+
+def uses() -> int:
+    """How many times a stand-in has been used for what it names (called,
+    unwrapped, compared): a re-check answered from the cache uses none."""
+    return _uses
+
+
+def _use(path: str) -> Any:
+    global _uses
+    _uses += 1
+    return _resolve(path)
+
+
+_resolved: dict[str, Any] = {}  # path -> object: an oracle's loop calls the same few thousands of times
+
+
 def _resolve(path: str) -> Any:
-    obj = real()
-    for part in path.split(".")[1:]:
-        obj = getattr(obj, part)
+    obj = _resolved.get(path, _resolved)
+    if obj is _resolved:
+        obj = _real if _real is not None else real()
+        for part in path.split(".")[1:]:
+            obj = getattr(obj, part)
+        _resolved[path] = obj
     return obj
 
 
+def resolve(value: Any) -> Any:
+    """``value`` with stand-ins replaced by the torch objects they name
+    (in lists, tuples and dicts too); anything else as it is."""
+    return _unwrap(value)
+
+
 def _unwrap(value: Any) -> Any:
-    if isinstance(value, TorchName):
-        return _resolve(value._path)
-    if isinstance(value, LazyModule):
-        return _resolve(value.__name__)
-    if type(value) in (list, tuple):
-        return type(value)(_unwrap(v) for v in value)
-    if type(value) is dict:
+    kind = type(value)
+    if kind is TorchName:
+        return _use(value._path)
+    if kind in (list, tuple):
+        return kind(_unwrap(v) for v in value)
+    if kind is dict:
         return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, LazyModule):
+        return _use(value.__name__)
     return value
 
 
@@ -138,7 +166,11 @@ class LazyModule(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return _attribute(f"{self.__name__}.{name}")
+        value = _attribute(f"{self.__name__}.{name}")
+        if _real is not None:
+            # Looked up once: what a name stands for no longer changes once torch is here.
+            self.__dict__[name] = value
+        return value
 
     def __repr__(self) -> str:
         return f"<lazy module {self.__name__!r}>"
@@ -157,18 +189,18 @@ class TorchName:
             raise AttributeError(name)
         if _real is None:
             return TorchName(f"{self._path}.{name}")
-        return getattr(_resolve(self._path), name)
+        return getattr(_use(self._path), name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return _resolve(self._path)(*_unwrap(args), **_unwrap(kwargs))
+        return _use(self._path)(*_unwrap(args), **_unwrap(kwargs))
 
     def __instancecheck__(self, obj: Any) -> bool:
-        return isinstance(obj, _resolve(self._path))
+        return isinstance(obj, _use(self._path))
 
     def __eq__(self, other: Any) -> bool:
         if isinstance(other, TorchName):
             return self._path == other._path
-        return _resolve(self._path) == other
+        return _use(self._path) == other
 
     def __hash__(self) -> int:
         return hash(self._path)

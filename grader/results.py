@@ -69,7 +69,8 @@ def versions() -> dict:
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         # Not imported for this: a re-check answered from the oracle's cache needs no torch.
-        "torch": lazytorch.real().__version__ if lazytorch.loaded() else torch_version(),
+        # str(): torch's own TorchVersion would import torch wherever a result is unpickled.
+        "torch": str(lazytorch.real().__version__) if lazytorch.loaded() else torch_version(),
         "platform": f"{platform.system()} {platform.machine()}",
         "executable": sys.executable,
     }

@@ -118,13 +118,17 @@ def test_a_replayed_value_that_differs_is_caught(tmp_path):
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda e: e.name)
 def test_scores_are_identical_with_no_cache_a_cold_cache_and_a_warm_one(ex, tmp_path, monkeypatch):
     """The reference, the stub and a mutant: graded without the cache, with an
-    empty one, and again with the one that filled."""
+    empty one, and again with the one that filled. The warm check uses torch
+    for nothing: no grader computes with torch outside the oracle (a hint's
+    arithmetic included), or each re-check would import it."""
     monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path))
     mutant = sorted((ex.path / "mutants").glob("*.py"))[0]
     for submission in (ROOT / "solutions" / ex.name / ex.file, ex.student_file, mutant):
         (fresh,) = grade([ex], {ex.name: submission})
         (cold,) = grade([ex], {ex.name: submission}, use_cache=True)
-        (warm,) = grade([ex], {ex.name: submission}, use_cache=True, verify_cache=True)
+        before = lazytorch.uses()
+        (warm,) = grade([ex], {ex.name: submission}, use_cache=True)
+        assert lazytorch.uses() == before, f"{submission.name}: torch used on a re-check the cache answers"
         assert _scores(cold) == _scores(fresh) == _scores(warm), submission.name
         assert fresh.devices == warm.devices
     assert list((tmp_path / "oracle").glob("*/*.json")), "answers were recorded"
@@ -183,3 +187,22 @@ def test_trusted_runs_never_read_the_cache(tmp_path):
     assert secret.returncode == 0, secret.stderr
     assert {p.stat().st_mtime_ns for p in entries} == {1}, "batch and a secret-seed check read none of them"
     assert set((cache / "oracle").glob("*/*.json")) == set(entries), "and wrote none"
+
+
+def test_a_result_crosses_processes_without_torch(tmp_path):
+    """`--all` grades in forked jobs and unpickles their results in the parent,
+    which has not imported torch: nothing in a result may make it do so
+    (torch's own version string did, for a second of the parent's time)."""
+    import pickle
+
+    ex = next(e for e in EXERCISES if e.name.startswith("ex09"))
+    (result,) = grade([ex], {ex.name: ROOT / "solutions" / ex.name / ex.file})
+    assert result.score == result.max_score
+    blob = tmp_path / "result.pickle"
+    blob.write_bytes(pickle.dumps(result))
+    code = ("import pickle, sys\n"
+            f"r = pickle.loads(open({str(blob)!r}, 'rb').read())\n"
+            "print(r.score, 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [str(result.score), "False"]
