@@ -267,6 +267,19 @@ class OracleStore:
         except OSError:
             pass  # a read-only home: the next check computes again
 
+    # Which exercises were graded with this cache, each under its digest (the
+    # graders, versions and seed): `grader check --all` imports torch once,
+    # before its jobs, when one of them was not (the jobs would each import it).
+    def seen(self, digest: str) -> bool:
+        return (self.folder / "seen" / digest).exists()
+
+    def mark_seen(self, digest: str) -> None:
+        try:
+            (self.folder / "seen").mkdir(parents=True, exist_ok=True)
+            (self.folder / "seen" / digest).touch()
+        except OSError:
+            pass  # only where torch is imported depends on it
+
     def trim(self, max_bytes: int = MAX_BYTES) -> None:
         """Remove the least recently used entries beyond ``max_bytes``."""
         try:

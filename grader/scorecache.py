@@ -1,8 +1,9 @@
-"""The score cache behind `grader list`.
+"""The score cache behind `grader list`, and how long each exercise took.
 
 It lives outside the course folder (grading never writes into it), keyed by the
 content of the student's file, the grader's version and the seed, so a score
-shown is the current one.
+shown is the current one. The durations only order `grader check --all`'s
+jobs (the slowest first): nothing read from here changes a score.
 """
 
 from __future__ import annotations
@@ -51,3 +52,24 @@ def load(ex) -> dict | None:
         return json.loads((cache_dir() / f"{key}.json").read_text())
     except (OSError, ValueError):
         return None
+
+
+def load_durations() -> dict[str, float]:
+    """Seconds each exercise's checks took at the last `grader check --all`
+    ({} when unknown or unreadable)."""
+    try:
+        data = json.loads((cache_dir() / "durations.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: float(v) for k, v in data.items() if isinstance(k, str) and isinstance(v, (int, float))}
+
+
+def store_durations(results) -> None:
+    try:
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "durations.json").write_text(json.dumps({r.exercise: r.seconds for r in results}))
+    except OSError:
+        pass  # only the order of the next run's jobs depends on it

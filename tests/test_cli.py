@@ -164,3 +164,43 @@ def test_all_in_parallel_grades_exactly_as_a_serial_run(tmp_path):
     serial, parallel = run("--jobs", "1"), run("--jobs", "3")
     assert [name for name, _, _ in parallel] == sorted(name for name, _, _ in parallel)
     assert len(parallel) >= 10 and parallel == serial
+
+
+def test_all_in_parallel_with_an_empty_cache(tmp_path):
+    """With an empty cache the parent imports torch once and starts the jobs'
+    fork servers, which the jobs adopt: every exercise solved, graded as a
+    serial run without the cache grades it. Afterwards the cache knows each
+    exercise (no import up front next time) and how long it took (the
+    slowest go first), and no fork server is left running."""
+    import shutil
+
+    solved = tmp_path / "solved"
+    solved.mkdir()
+    for path in (ROOT / "solutions").glob("ex*/*.py"):
+        shutil.copy(path, solved / path.name)
+    cache = tmp_path / "cache"
+
+    def run(*extra):
+        proc = run_cli("check", "--all", "--format", "json", "--submission", str(solved), *extra,
+                       env={"GRADER_CACHE_DIR": str(cache)})
+        assert proc.returncode == 0, proc.stderr
+        return [(r["exercise"], r["score"], r["max_score"]) for r in json.loads(proc.stdout)]
+
+    def servers() -> set[int]:
+        found = set()
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and b"--fork-server" in (entry / "cmdline").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+        return found
+
+    before = servers()
+    parallel = run("--jobs", "2")
+    assert servers() <= before, "a fork server outlived its command"
+    assert all(score == best for _, score, best in parallel) and len(parallel) >= 10
+    assert parallel == run("--jobs", "1", "--no-cache")
+    assert len(list((cache / "oracle" / "seen").iterdir())) == len(parallel)
+    durations = json.loads((cache / "durations.json").read_text())
+    assert sorted(durations) == [name for name, _, _ in parallel] and all(v > 0 for v in durations.values())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from grader.exercises import all_exercises, resolve
 from grader.oraclecache import allowed as oracle_cache_allowed
+from grader.scorecache import load_durations, store_durations
 from grader.scorecache import store as cache_store
 
 FORMATS = ("text", "json", "gradescope", "junit", "github")
@@ -44,10 +45,12 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int):
+def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, durations: dict | None = None):
     """Grade ``exercises`` in up to ``jobs`` processes at once; the results in
     the exercises' order, each exactly what a serial run gives (every
-    exercise is graded on its own: its own sandbox, seeded inputs, oracle)."""
+    exercise is graded on its own: its own sandbox, seeded inputs, oracle).
+    ``durations``: the seconds each exercise took last time, to start the
+    slowest first."""
     from grader.grading import grade
 
     jobs = max(1, min(jobs, len(exercises)))
@@ -58,11 +61,66 @@ def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int):
 
     # Forked before torch is imported (graders hold stand-ins until the
     # oracle needs it): a job starts in milliseconds and imports only what it
-    # uses. One exercise per task, so that the jobs stay busy to the end.
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(grade, [ex], submissions, seed, True, use_cache) for ex in exercises]
-        by_name = {r.exercise: r for future in futures for r in future.result()}
+    # uses. One exercise per task, the slowest last time first, so that the
+    # jobs stay busy to the end.
+    order = sorted(exercises, key=lambda ex: -(durations or {}).get(ex.name, 0.0))
+    _import_what_every_job_imports()
+    context = multiprocessing.get_context("fork")
+    servers, taken = [], context.Value("i", 0)
+    if not use_cache or _first_time_with_cache(exercises, seed):
+        from grader.lazytorch import real
+        from grader.sandbox import forkserver
+
+        # torch, once, here, rather than in each job that needs it; meanwhile
+        # the other cores start the jobs' fork servers (NumPy's import).
+        servers = forkserver.start(jobs)
+        real()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_adopt_server,
+                                 initargs=(servers, taken)) as pool:
+            futures = [pool.submit(grade, [ex], submissions, seed, True, use_cache) for ex in order]
+            by_name = {r.exercise: r for future in futures for r in future.result()}
+    finally:
+        for server in servers:
+            server.close()
     return [by_name[ex.name] for ex in exercises if ex.name in by_name]
+
+
+def _adopt_server(servers, taken) -> None:
+    """A job's start: the next fork server started for the jobs, if any, is its own."""
+    from grader.sandbox import forkserver
+
+    with taken.get_lock():
+        index, taken.value = taken.value, taken.value + 1
+    forkserver.adopt(servers, index)
+
+
+def _first_time_with_cache(exercises, seed) -> bool:
+    """Whether an exercise has not been graded with the oracle's cache (with
+    these graders, versions and seed): its answers are missing, and computing
+    them needs torch."""
+    from grader.oraclecache import OracleStore, exercise_digest
+    from grader.plugin import as_seed, seed_from_env
+    from grader.scorecache import cache_dir
+
+    store = OracleStore(cache_dir() / "oracle")
+    key_seed = as_seed(seed if seed is not None else seed_from_env())
+    return any(not store.seen(exercise_digest(ex, key_seed)) for ex in exercises)
+
+
+def _import_what_every_job_imports() -> None:
+    """Imported once here rather than once in each job: pytest's built-in
+    plugins (a session imports them), NumPy's random generators and the
+    oracle cache (every grader uses them)."""
+    import importlib
+
+    from _pytest.config import default_plugins
+
+    for name in ["numpy.random", "grader.oraclecache", *(f"_pytest.{p}" for p in default_plugins)]:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # a pytest without it: the job imports what it has
 
 
 def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
@@ -80,7 +138,7 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
         submissions = {ex.name: args.submission.resolve() for ex in exercises}
     try:
         results = grade_in_parallel(exercises, submissions, args.seed, oracle_cache_allowed(args.no_cache),
-                                    args.jobs or available_cores())
+                                    args.jobs or available_cores(), durations=load_durations() if args.all else None)
     except GraderFault as exc:
         print(f"grader: internal error: {exc}", file=sys.stderr)
         return 2
@@ -128,6 +186,8 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
         args.output.write_text(text + "\n")
     else:
         print(text)
+    if args.all:
+        store_durations(results)
     if not submissions:
         by_name = {r.exercise: r for r in results}
         for ex in exercises:

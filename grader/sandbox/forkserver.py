@@ -82,7 +82,7 @@ class ForkServer:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="forkserver-", dir=runtime.private_folder()))
         self.runtime, self.site = runtime.prepare(self.root)
-        self.owner = os.getpid()
+        self.owner = self._creator = os.getpid()
         self._lock = threading.Lock()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._socket = ours
@@ -171,12 +171,18 @@ class ForkServer:
 
     @property
     def alive(self) -> bool:
-        return self._socket is not None and self._proc.poll() is None
+        if self._socket is None:
+            return False
+        if os.getpid() == self._creator:
+            return self._proc.poll() is None
+        return parent_of(self._proc.pid) == self._creator  # adopted (see adopt): not this process's child
 
     def close(self) -> None:
         if getattr(self, "_socket", None) is not None:
-            self._socket.close()  # the server ends when its socket closes
+            self._socket.close()  # the server ends when its socket closes (every copy of it)
             self._socket = None
+        if os.getpid() != getattr(self, "_creator", os.getpid()):
+            return  # adopted: its creator waits for it and removes its folder
         proc = getattr(self, "_proc", None)
         if proc is not None and proc.poll() is None:
             try:
@@ -226,6 +232,36 @@ def shared() -> ForkServer | None:
             _failures += 1
             _server = None
     return _server
+
+
+def start(count: int) -> list[ForkServer]:
+    """Start ``count`` fork servers now, each importing NumPy while the caller
+    goes on, for as many processes forked next to :func:`adopt` one each
+    (``grader check --all``'s jobs, while the caller imports torch). Fewer
+    where they cannot be started."""
+    servers = []
+    if enabled():
+        for _ in range(count):
+            try:
+                servers.append(ForkServer())
+            except ForkServerError:
+                break
+    return servers
+
+
+def adopt(servers: list[ForkServer], index: int) -> None:
+    """In a process forked after :func:`start`: ``servers[index]`` (if there
+    is one) becomes this process's own, and its copies of the others'
+    sockets are closed; a server ends once its creator and its adopter have
+    closed theirs."""
+    global _server
+    for i, server in enumerate(servers):
+        if i != index and server._socket is not None:
+            server._socket.close()
+            server._socket = None
+    if 0 <= index < len(servers):
+        servers[index].owner = os.getpid()
+        _server = servers[index]
 
 
 def _close_at_exit() -> None:
