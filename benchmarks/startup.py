@@ -8,11 +8,14 @@ the medians are compared with the import floor measured between them:
   ex05 notebook, and `grader check --all` (targets: 0.5x, 0.5x, 0.5x, 1x);
 - cold cache (an empty cache: torch is imported): `grader check ex01` and
   `grader check --all` (targets: 1.2x and 2x);
+- `--all` twice: on the course's stubs (a fresh repository: most checks stop
+  at the first call) and on a folder with every exercise solved (every check
+  runs to its end, ex03's timing rounds included);
 - no cache (`--no-cache`, as CI and the autograder grade): `grader check ex01`,
   for comparison.
 
-The submissions are the hidden references (full marks), so every check runs
-to its end.
+The single-exercise submissions are the hidden references (full marks), so
+every check runs to its end.
 
     python benchmarks/startup.py [--repeat 5]
 """
@@ -78,14 +81,20 @@ def main() -> int:
     grader = [sys.executable, "-m", "grader", "check"]
     ref = {n: str(next((ROOT / "solutions").glob(f"{n}*/*.py"))) for n in ("ex01", "ex05")}
     notebook = str(filled_notebook("ex05", scratch))
+    solved = scratch / "solved"
+    solved.mkdir()
+    for path in (ROOT / "solutions").glob("ex*/*.py"):
+        shutil.copy(path, solved / path.name)
     floor = [sys.executable, "-c", "import numpy, torch"]
     cases = {
         "warm: grader check ex01": (grader + ["ex01", "--submission", ref["ex01"]], "warm", 0.5),
         "warm: grader check ex05": (grader + ["ex05", "--submission", ref["ex05"]], "warm", 0.5),
         "warm: ex05 notebook": (grader + ["ex05", "--submission", notebook], "warm", 0.5),
         "warm: grader check --all": (grader + ["--all"], "warm", 1.0),
+        "warm: --all, all solved": (grader + ["--all", "--submission", str(solved)], "warm", 1.0),
         "cold: grader check ex01": (grader + ["ex01", "--submission", ref["ex01"]], "cold", 1.2),
         "cold: grader check --all": (grader + ["--all"], "cold", 2.0),
+        "cold: --all, all solved": (grader + ["--all", "--submission", str(solved)], "cold", 2.0),
         "no cache: grader check ex01": (grader + ["ex01", "--no-cache", "--submission", ref["ex01"]], "warm", None),
     }
     timed(floor, warm_env)  # the file cache
