@@ -21,6 +21,13 @@ class GraderFault(RuntimeError):
     """Grading could not run (exit status 2)."""
 
 
+def session_seed(seed=None):
+    """The seed a grading session uses: ``seed``, else ``$GRADER_SEED``, else the default."""
+    from grader.seed import as_seed
+
+    return as_seed(seed if seed is not None else seed_from_env())
+
+
 def _forget_graders(exercises: list[Exercise]) -> None:
     """Drop the graders an earlier session of this process imported (a
     notebook's kernel, a test process): pytest would reuse them as they were,
@@ -59,8 +66,7 @@ def grade(
     import pytest
 
     started = time.perf_counter()
-    session = GradingSession(seed=seed if seed is not None else seed_from_env(),
-                             submissions=submissions)
+    session = GradingSession(seed=session_seed(seed), submissions=submissions)
     if use_cache:
         from grader.oraclecache import OracleStore
         from grader.scorecache import cache_dir

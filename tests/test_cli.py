@@ -166,7 +166,7 @@ def test_all_in_parallel_grades_exactly_as_a_serial_run(tmp_path):
     assert len(parallel) >= 10 and parallel == serial
 
 
-def test_all_in_parallel_with_an_empty_cache(tmp_path):
+def test_all_in_parallel_with_an_empty_cache(tmp_path, monkeypatch):
     """With an empty cache the parent imports torch once and starts the jobs'
     fork servers, which the jobs adopt: every exercise solved, graded as a
     serial run without the cache grades it. Afterwards the cache knows each
@@ -202,5 +202,11 @@ def test_all_in_parallel_with_an_empty_cache(tmp_path):
     assert all(score == best for _, score, best in parallel) and len(parallel) >= 10
     assert parallel == run("--jobs", "1", "--no-cache")
     assert len(list((cache / "oracle" / "seen").iterdir())) == len(parallel)
+    from grader.commands.check import _first_time_with_cache
+    from grader.exercises import all_exercises
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(cache))
+    assert not _first_time_with_cache(all_exercises(ROOT), None), "the next --all imports no torch up front"
+    assert _first_time_with_cache(all_exercises(ROOT), 7), "another seed: other answers"
     durations = json.loads((cache / "durations.json").read_text())
     assert sorted(durations) == [name for name, _, _ in parallel] and all(v > 0 for v in durations.values())

@@ -99,12 +99,11 @@ def _first_time_with_cache(exercises, seed) -> bool:
     """Whether an exercise has not been graded with the oracle's cache (with
     these graders, versions and seed): its answers are missing, and computing
     them needs torch."""
+    from grader.grading import session_seed
     from grader.oraclecache import OracleStore, exercise_digest
-    from grader.plugin import as_seed, seed_from_env
     from grader.scorecache import cache_dir
 
-    store = OracleStore(cache_dir() / "oracle")
-    key_seed = as_seed(seed if seed is not None else seed_from_env())
+    store, key_seed = OracleStore(cache_dir() / "oracle"), session_seed(seed)
     return any(not store.seen(exercise_digest(ex, key_seed)) for ex in exercises)
 
 
