@@ -68,10 +68,9 @@ def grade(
     started = time.perf_counter()
     session = GradingSession(seed=session_seed(seed), submissions=submissions)
     if use_cache:
-        from grader.oraclecache import OracleStore
-        from grader.scorecache import cache_dir
+        from grader.scorecache import oracle_store
 
-        session.oracle_store = OracleStore(cache_dir() / "oracle")
+        session.oracle_store = oracle_store()
         session.verify_cache = verify_cache
     # What is imported by now lives as long as the process: keep it out of
     # every collection (pytest's own at the end of a session included).
@@ -107,11 +106,9 @@ def grade(
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
         session.close()
         if session.oracle_store is not None:
-            from grader.oraclecache import exercise_digest
-
             for ex in exercises:
                 if ex.name in session.results:
-                    session.oracle_store.mark_seen(exercise_digest(ex, session.seed))
+                    session.oracle_store.mark_seen(ex, session.seed)
             if session.oracle_store.written:
                 session.oracle_store.trim()
     if int(code) in (2, 3, 4) or not session.results:

@@ -270,13 +270,13 @@ class OracleStore:
     # Which exercises were graded with this cache, each under its digest (the
     # graders, versions and seed): `grader check --all` imports torch once,
     # before its jobs, when one of them was not (the jobs would each import it).
-    def seen(self, digest: str) -> bool:
-        return (self.folder / "seen" / digest).exists()
+    def seen(self, ex, seed: Any) -> bool:
+        return (self.folder / "seen" / exercise_digest(ex, seed)).exists()
 
-    def mark_seen(self, digest: str) -> None:
+    def mark_seen(self, ex, seed: Any) -> None:
         try:
             (self.folder / "seen").mkdir(parents=True, exist_ok=True)
-            (self.folder / "seen" / digest).touch()
+            (self.folder / "seen" / exercise_digest(ex, seed)).touch()
         except OSError:
             pass  # only where torch is imported depends on it
 

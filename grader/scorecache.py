@@ -20,6 +20,13 @@ def cache_dir() -> Path:
     return Path(base)
 
 
+def oracle_store():
+    """The oracle's cache (oraclecache.OracleStore), beside the scores."""
+    from grader.oraclecache import OracleStore
+
+    return OracleStore(cache_dir() / "oracle")
+
+
 def _key(ex) -> str | None:
     try:
         content = ex.student_file.read_bytes()

@@ -100,11 +100,10 @@ def _first_time_with_cache(exercises, seed) -> bool:
     these graders, versions and seed): its answers are missing, and computing
     them needs torch."""
     from grader.grading import session_seed
-    from grader.oraclecache import OracleStore, exercise_digest
-    from grader.scorecache import cache_dir
+    from grader.scorecache import oracle_store
 
-    store, key_seed = OracleStore(cache_dir() / "oracle"), session_seed(seed)
-    return any(not store.seen(exercise_digest(ex, key_seed)) for ex in exercises)
+    store, key_seed = oracle_store(), session_seed(seed)
+    return any(not store.seen(ex, key_seed) for ex in exercises)
 
 
 def _import_what_every_job_imports() -> None:
