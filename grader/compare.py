@@ -12,7 +12,7 @@ a hint when the difference has the signature of a common mistake.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -175,7 +175,7 @@ def check_close(
     *,
     rtol: float = 1e-6,
     atol: float = 1e-9,
-    mistakes: Mapping[str, Any] | None = None,
+    mistakes: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
     factors: Mapping[float, str] | None = None,
     inputs: Mapping[str, Any] | None = None,
     shapes: Mapping[tuple, str] | None = None,
@@ -183,7 +183,9 @@ def check_close(
 ) -> None:
     """Raise Mismatch unless ``actual`` matches the expected value on every device.
 
-    ``mistakes`` maps a hint to the value a known wrong implementation gives;
+    ``mistakes`` maps a hint to the value a known wrong implementation gives
+    (or is a function returning that map, called only when the values differ:
+    for hints that cost something to work out);
     ``factors`` maps a constant factor (such as ``m``) to a hint; ``shapes``
     maps a wrong shape that a known mistake produces to a hint; ``inputs``
     are described (shapes) in the message, and an input returned unchanged is
@@ -294,6 +296,8 @@ def _close(a: np.ndarray, b: Any, rtol: float, abs_tol: float) -> bool:
 
 def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu") -> str:
     """Name the common mistake whose signature ``arr`` has, or return ''."""
+    if callable(mistakes):
+        mistakes = mistakes()
     for hint, wrong in (mistakes or {}).items():
         by_device = _devices(wrong)
         wrong_value = by_device.get(device, by_device.get("cpu"))

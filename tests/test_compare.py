@@ -58,6 +58,21 @@ def test_specific_mistake_hint_wins():
     assert "sigmoid(-z)" in report(wrong, e, mistakes={"sigmoid(-z)": wrong})
 
 
+def test_mistakes_given_as_a_function_are_worked_out_only_for_a_wrong_value():
+    e = np.array([0.2, 0.7])
+    wrong = np.array([0.8, 0.3])
+    asked = []
+
+    def mistakes():
+        asked.append(1)
+        return {"sigmoid(-z)": wrong}
+
+    check_close(e.copy(), e, "right", mistakes=mistakes)
+    assert asked == []
+    assert "sigmoid(-z)" in report(wrong, e, mistakes=mistakes)
+    assert asked == [1]
+
+
 def test_nan_is_reported_as_overflow():
     e = np.array([1.0, 0.0])
     assert "NaN or inf at index (1,)" in report(np.array([1.0, np.nan]), e)

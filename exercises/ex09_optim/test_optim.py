@@ -371,8 +371,9 @@ def run_optimizer(student, oracle, check, rng, name, hp, *, shape=(4, 3), steps=
                  + (f" (state: what your step {t} returned)" if t else " (state = {})")
                  + (f", learning rate changing every step: {list(lrs)}" if lrs is not None else ""))
         new_w, new_state = _unpack(check, res.value, where, keys)
+        # The hints are worked out only for a value that differs (most of a check's time otherwise).
         check.close(new_w, expected[t]["w"], f"new_w of {where}", inputs={"w": w},
-                    mistakes=_distinct({h: v[t]["w"] for h, v in wrong.items()}, expected[t]["w"]))
+                    mistakes=partial(_distinct, {h: v[t]["w"] for h, v in wrong.items()}, expected[t]["w"]))
         for key in keys:
             what = f"new_state[{key!r}] of {where}"
             if key == "step":
@@ -383,7 +384,7 @@ def run_optimizer(student, oracle, check, rng, name, hp, *, shape=(4, 3), steps=
                 check.scalar(new_state[key], expected[t][key], what, mistakes=step_mistakes)
                 continue
             mistakes = {h: v[t][key] for h, v in wrong.items() if key in v.value[t]}
-            check.close(new_state[key], expected[t][key], what, mistakes=_distinct(mistakes, expected[t][key]))
+            check.close(new_state[key], expected[t][key], what, mistakes=partial(_distinct, mistakes, expected[t][key]))
         w = new_w
         # The state goes back as the plain data it came as; a value that is not plain data
         # (an object of the student's) is passed back by reference instead.
