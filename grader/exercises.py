@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from grader.sandbox.client import DEFAULT_FORBIDDEN, Limits
+from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits
 
 METADATA = "exercise.yaml"
 

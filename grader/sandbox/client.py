@@ -31,12 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import confine, forkserver, isolation, runtime, shared_inputs, wire
+from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-exported)
 from grader.text import lines, one_line, quote, sanitize
-
-# NumPy only: the deep-learning frameworks, and the libraries that would do the
-# exercise for the student (scipy.special.expit, softmax, convolve2d; sklearn).
-DEFAULT_FORBIDDEN = ("torch", "tensorflow", "jax", "jaxlib", "cupy", "mxnet", "paddle", "scipy", "sklearn",
-                     "numba")
 
 # Shared libraries that betray a forbidden framework in the worker's memory (or
 # a child's), however it was loaded. Folder names, not bare names: NumPy's own
@@ -53,29 +49,6 @@ _FORBIDDEN_LIBRARIES = {
     "sklearn": ("/sklearn/", "/scikit_learn.libs/"),
     "numba": ("/numba/", "/llvmlite/", "libllvmlite"),
 }
-
-
-@dataclass
-class Limits:
-    """Resource limits for one student process; the defaults suit the course."""
-
-    call_seconds: float = 10.0
-    total_seconds: float = 120.0
-    memory_mb: int = 2048
-    processes: int = 32
-    output_kb: int = 1024
-    open_files: int = 64
-    # The largest reply the grader reads from the student's process. The course's
-    # largest (ex05) is 32 KB; past this the check fails, the worker is killed.
-    reply_mb: float = 16
-
-    @classmethod
-    def from_dict(cls, data: dict | None) -> "Limits":
-        data = dict(data or {})
-        known = {k: data.pop(k) for k in list(data) if k in cls.__dataclass_fields__}
-        if data:
-            raise ValueError(f"unknown limit(s): {', '.join(sorted(data))}")
-        return cls(**known)
 
 
 class StudentError(Exception):
