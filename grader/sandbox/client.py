@@ -35,19 +35,19 @@ from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-e
 from grader.text import lines, one_line, quote, sanitize
 
 # Shared libraries that betray a forbidden framework in the worker's memory (or
-# a child's), however it was loaded. Folder names, not bare names: NumPy's own
-# wheels ship a "libscipy_openblas".
+# a child's), however it was loaded; bytes, as the memory maps are read. Folder
+# names, not bare names: NumPy's own wheels ship a "libscipy_openblas".
 _FORBIDDEN_LIBRARIES = {
-    "torch": ("libtorch", "libc10", "torch/_C"),
-    "tensorflow": ("libtensorflow", "_pywrap_tensorflow"),
-    "jax": ("jaxlib", "xla_extension"),
-    "jaxlib": ("jaxlib", "xla_extension"),
-    "cupy": ("cupy",),
-    "mxnet": ("libmxnet",),
-    "paddle": ("libpaddle",),
-    "scipy": ("/scipy/", "/scipy.libs/"),
-    "sklearn": ("/sklearn/", "/scikit_learn.libs/"),
-    "numba": ("/numba/", "/llvmlite/", "libllvmlite"),
+    "torch": (b"libtorch", b"libc10", b"torch/_C"),
+    "tensorflow": (b"libtensorflow", b"_pywrap_tensorflow"),
+    "jax": (b"jaxlib", b"xla_extension"),
+    "jaxlib": (b"jaxlib", b"xla_extension"),
+    "cupy": (b"cupy",),
+    "mxnet": (b"libmxnet",),
+    "paddle": (b"libpaddle",),
+    "scipy": (b"/scipy/", b"/scipy.libs/"),
+    "sklearn": (b"/sklearn/", b"/scikit_learn.libs/"),
+    "numba": (b"/numba/", b"/llvmlite/", b"libllvmlite"),
 }
 
 
@@ -599,12 +599,12 @@ class Sandbox:
         started for forbidden libraries."""
         if self._proc is None:
             return
-        files: set[str] = set()
+        files: set[bytes] = set()
         for pid in self._sandbox_processes():
             files |= _mapped_files(pid)
         # Each marker is looked for in the few dozen distinct file names, not in
         # every line of the maps (a scan that cost more than the call itself).
-        maps = "\n".join(files)
+        maps = b"\n".join(files)
         for package in self.forbidden:
             if any(marker in maps for marker in _FORBIDDEN_LIBRARIES.get(package, ())):
                 self._kill()
@@ -723,18 +723,29 @@ class Sandbox:
                             details, kind="exception")
 
 
-def _mapped_files(pid: int) -> set[str]:
-    """The distinct files mapped in process ``pid`` (empty if it cannot be read)."""
+def _mapped_files(pid: int) -> set[bytes]:
+    """The distinct files mapped in process ``pid`` (empty if it cannot be read).
+
+    Read as bytes: this runs after every call, and decoding the text was a
+    tenth of the check's cost (most of the rest is the kernel writing the maps)."""
     try:
-        maps = Path(f"/proc/{pid}/maps").read_text(errors="replace")
+        fd = os.open(f"/proc/{pid}/maps", os.O_RDONLY)
     except OSError:
         return set()
+    chunks = []
+    try:
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    except OSError:
+        pass  # the process ended meanwhile: what was read is checked
+    finally:
+        os.close(fd)
     # A line is "address perms offset dev inode path": no field before the path
     # holds a "/", so a file's path (spaces and all) starts at the line's first " /".
-    return set(_MAPPED_PATH.findall(maps))
+    return set(_MAPPED_PATH.findall(b"".join(chunks)))
 
 
-_MAPPED_PATH = re.compile(r" (/.*)")
+_MAPPED_PATH = re.compile(rb" (/.*)")
 
 
 def _anchor_opaques(value: Any, call_id: int) -> None:
