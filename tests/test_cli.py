@@ -166,9 +166,23 @@ def test_all_in_parallel_grades_exactly_as_a_serial_run(tmp_path):
     assert len(parallel) >= 10 and parallel == serial
 
 
+def test_the_command_line_starts_without_numpy():
+    """`grader check --all` starts its jobs' fork server before anything imports
+    NumPy (the server's own import then runs on a core this process leaves idle)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, grader.cli, grader.exercises; grader.cli._modules(); "
+            "grader.exercises.all_exercises(grader.exercises.find_root()); "
+            "print(sorted(m for m in ('numpy', 'pytest', 'torch') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_all_in_parallel_with_an_empty_cache(tmp_path, monkeypatch):
-    """With an empty cache the parent imports torch once and starts the jobs'
-    fork servers, which the jobs adopt: every exercise solved, graded as a
+    """With an empty cache the parent imports torch once, while the jobs'
+    fork server starts (one, with a handle for each job to adopt): every exercise solved, graded as a
     serial run without the cache grades it. Afterwards the cache knows each
     exercise (no import up front next time) and how long it took (the
     slowest go first), and no fork server is left running."""

@@ -133,6 +133,50 @@ def test_the_fork_server_keeps_no_children_of_closed_sandboxes(make):
     assert _children_of(server._proc.pid) == [], "no zombie or stray child is kept"
 
 
+def _in_a_forked_job(servers, index, source_path) -> tuple:
+    """What `grader check --all`'s job ``index`` sees: it adopts a handle, grades one sandbox."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        code = 1
+        try:
+            forkserver.adopt(servers, index)
+            with Sandbox(source_path, "student", Limits(call_seconds=5, total_seconds=30)) as box:
+                value = box.call("f", index).value
+                worker_parent = forkserver.parent_of(box._proc.pid)
+            os.write(write, f"{value} {int(box.forked)} {worker_parent}".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as f:
+        reply = f.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    value, forked, worker_parent = reply.split()
+    return int(value), forked == "1", int(worker_parent)
+
+
+def test_one_fork_server_serves_every_job_that_adopts_a_handle(tmp_path, monkeypatch):
+    monkeypatch.setattr(forkserver, "_failures", 0)
+    source = tmp_path / "student.py"
+    source.write_text("def f(x):\n    return x + 100\n")
+    servers = forkserver.start(2)
+    assert len(servers) == 2 and len({s._proc.pid for s in servers}) == 1, "one process, two handles"
+    server_pid, root = servers[0]._proc.pid, servers[0].root
+    try:
+        assert _in_a_forked_job(servers, 0, source) == (100, True, server_pid)
+        # The first handle closed everywhere (its job has ended): the server goes on for the second.
+        servers[0].close()
+        assert _in_a_forked_job(servers, 1, source) == (101, True, server_pid)
+    finally:
+        for server in servers:
+            server.close()
+    assert servers[1]._proc.poll() is not None, "ended once every handle was closed"
+    assert not root.exists(), "its folder removed"
+
+
 def test_exit_status_comes_through_the_fork_server(make):
     box = make("import os\ndef f():\n    os._exit(7)\n")
     with pytest.raises(Exception) as info:

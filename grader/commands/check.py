@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from grader.exercises import all_exercises, resolve
-from grader.oraclecache import allowed as oracle_cache_allowed
 from grader.scorecache import load_durations, store_durations
 from grader.scorecache import store as cache_store
 
@@ -45,16 +44,38 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, durations: dict | None = None):
+def parallel_jobs(exercises, jobs: int) -> int:
+    """How many processes grade ``exercises`` at once (1: this one, serially)."""
+    return 1 if sys.platform != "linux" else max(1, min(jobs, len(exercises)))
+
+
+def start_fork_server(exercises, submissions, jobs: int) -> list:
+    """For parallel jobs: one fork server, with a handle for each job, started
+    first thing, so that its NumPy import runs on a core the start-up of this
+    process leaves idle (none when there is nothing to run: no file or folder)."""
+    if parallel_jobs(exercises, jobs) == 1:
+        return []
+    if not any(Path(submissions.get(ex.name, ex.student_file)).exists() for ex in exercises):
+        return []
+    from grader.sandbox import forkserver
+
+    return forkserver.start(parallel_jobs(exercises, jobs))
+
+
+def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, durations: dict | None = None,
+                      servers: list | None = None):
     """Grade ``exercises`` in up to ``jobs`` processes at once; the results in
     the exercises' order, each exactly what a serial run gives (every
     exercise is graded on its own: its own sandbox, seeded inputs, oracle).
     ``durations``: the seconds each exercise took last time, to start the
-    slowest first."""
+    slowest first. ``servers``: from :func:`start_fork_server` (started here
+    when not given); closed here."""
     from grader.grading import grade
 
-    jobs = max(1, min(jobs, len(exercises)))
-    if jobs == 1 or sys.platform != "linux":
+    jobs = parallel_jobs(exercises, jobs)
+    if servers is None:
+        servers = start_fork_server(exercises, submissions, jobs)
+    if jobs == 1:
         return grade(exercises, submissions, seed=seed, use_cache=use_cache)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -64,18 +85,14 @@ def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, 
     # uses. One exercise per task, the slowest last time first, so that the
     # jobs stay busy to the end.
     order = sorted(exercises, key=lambda ex: -(durations or {}).get(ex.name, 0.0))
-    _import_what_every_job_imports()
-    context = multiprocessing.get_context("fork")
-    servers, taken = [], context.Value("i", 0)
-    if not use_cache or _first_time_with_cache(exercises, seed):
-        from grader.lazytorch import real
-        from grader.sandbox import forkserver
-
-        # torch, once, here, rather than in each job that needs it; meanwhile
-        # the other cores start the jobs' fork servers (NumPy's import).
-        servers = forkserver.start(jobs)
-        real()
     try:
+        _import_what_every_job_imports()
+        if not use_cache or _first_time_with_cache(exercises, seed):
+            from grader.lazytorch import real
+
+            real()  # torch, once, here, rather than in each job that needs it
+        context = multiprocessing.get_context("fork")
+        taken = context.Value("i", 0)
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_adopt_server,
                                  initargs=(servers, taken)) as pool:
             futures = [pool.submit(grade, [ex], submissions, seed, True, use_cache) for ex in order]
@@ -122,9 +139,6 @@ def _import_what_every_job_imports() -> None:
 
 
 def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
-    from grader.grading import GraderFault, grade
-    from grader.report import format_text, to_gradescope, to_json
-
     if args.all == bool(args.exercise):
         parser.error("name one exercise, or give --all")
     exercises = all_exercises(root) if args.all else [resolve(args.exercise, root)]
@@ -134,9 +148,15 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
             print(f"grader: error: no such file or folder: {args.submission}", file=sys.stderr)
             return 2
         submissions = {ex.name: args.submission.resolve() for ex in exercises}
+    jobs = args.jobs or available_cores()
+    servers = start_fork_server(exercises, submissions, jobs)  # before the imports below
+    from grader.grading import GraderFault
+    from grader.oraclecache import allowed as oracle_cache_allowed
+    from grader.report import format_text, to_gradescope, to_json
+
     try:
         results = grade_in_parallel(exercises, submissions, args.seed, oracle_cache_allowed(args.no_cache),
-                                    args.jobs or available_cores(), durations=load_durations() if args.all else None)
+                                    jobs, durations=load_durations() if args.all else None, servers=servers)
     except GraderFault as exc:
         print(f"grader: internal error: {exc}", file=sys.stderr)
         return 2

@@ -77,29 +77,44 @@ class ForkedProcess:
 
 
 class ForkServer:
-    """The grader's handle on one fork server process."""
+    """The grader's handle on one fork server process.
 
-    def __init__(self) -> None:
+    ``clients`` > 1: the same process also serves the handles in
+    ``self.family`` (``self`` first), one socket each, for as many grader
+    processes (see :func:`start`)."""
+
+    def __init__(self, clients: int = 1, _of: "ForkServer | None" = None, _socket=None) -> None:
+        self._lock = threading.Lock()
+        self._started = False  # awaited on the first request: NumPy's import overlaps the caller's work
+        if _of is not None:  # another handle on a server started below
+            self.root, self.runtime, self.site, self._proc = _of.root, _of.runtime, _of.site, _of._proc
+            self.owner, self._creator, self.family = _of.owner, _of._creator, _of.family
+            self._socket = _socket
+            return
         self.root = Path(tempfile.mkdtemp(prefix="forkserver-", dir=runtime.private_folder()))
         self.runtime, self.site = runtime.prepare(self.root)
         self.owner = self._creator = os.getpid()
-        self._lock = threading.Lock()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._socket = ours
+        self.family = [self]
+        pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(max(1, clients))]
+        self._socket = pairs[0][0]
+        theirs = [fd.fileno() for _, fd in pairs]
         try:
             self._proc = subprocess.Popen(
                 [runtime.python(), "-I", "-S", "-B", str(self.runtime / "worker.py"), "--fork-server",
-                 str(theirs.fileno()), str(self.runtime), str(self.site)],
+                 ",".join(map(str, theirs)), str(self.runtime), str(self.site)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                cwd=self.root, env=runtime.environment(self.root), pass_fds=(theirs.fileno(),),
+                cwd=self.root, env=runtime.environment(self.root), pass_fds=theirs,
                 start_new_session=True,
             )
         except OSError as exc:
+            for ours, _ in pairs[1:]:
+                ours.close()
             self.close()
             raise ForkServerError(f"could not start: {exc}") from None
         finally:
-            theirs.close()
-        self._started = False  # awaited on the first request: NumPy's import overlaps the caller's work
+            for _, fd in pairs:
+                fd.close()
+        self.family += [ForkServer(_of=self, _socket=ours) for ours, _ in pairs[1:]]
 
     def _await_start(self) -> None:
         ready = self._receive(_START_SECONDS)
@@ -179,10 +194,12 @@ class ForkServer:
 
     def close(self) -> None:
         if getattr(self, "_socket", None) is not None:
-            self._socket.close()  # the server ends when its socket closes (every copy of it)
+            self._socket.close()  # the server ends when its sockets close (every copy of each)
             self._socket = None
         if os.getpid() != getattr(self, "_creator", os.getpid()):
             return  # adopted: its creator waits for it and removes its folder
+        if any(handle._socket is not None for handle in getattr(self, "family", ())):
+            return  # the server still serves the others; the last one closed waits for it
         proc = getattr(self, "_proc", None)
         if proc is not None and proc.poll() is None:
             try:
@@ -235,18 +252,17 @@ def shared() -> ForkServer | None:
 
 
 def start(count: int) -> list[ForkServer]:
-    """Start ``count`` fork servers now, each importing NumPy while the caller
-    goes on, for as many processes forked next to :func:`adopt` one each
-    (``grader check --all``'s jobs, while the caller imports torch). Fewer
-    where they cannot be started."""
-    servers = []
-    if enabled():
-        for _ in range(count):
-            try:
-                servers.append(ForkServer())
-            except ForkServerError:
-                break
-    return servers
+    """Start one fork server now, importing NumPy while the caller goes on,
+    with ``count`` handles on it for as many processes forked next to
+    :func:`adopt` one each (``grader check --all``'s jobs). One server for
+    all: it only forks, in milliseconds, and each more would cost a core
+    NumPy's import while the jobs start. None where it cannot be started."""
+    if not enabled() or count < 1:
+        return []
+    try:
+        return list(ForkServer(clients=count).family)
+    except ForkServerError:
+        return []
 
 
 def adopt(servers: list[ForkServer], index: int) -> None:

@@ -26,9 +26,10 @@ import warnings
 
 def main() -> None:
     if sys.argv[1] == "--fork-server":
-        control_fd, runtime_dir, site_dir = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+        control_fds = [int(fd) for fd in sys.argv[2].split(",")]
+        runtime_dir, site_dir = sys.argv[3], sys.argv[4]
         wire, np = _load_runtime(runtime_dir, site_dir, fork_server=True)
-        _fork_server(control_fd, wire, np)
+        _fork_server(control_fds, wire, np)
         return
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
     runtime_dir, site_dir, work_dir = sys.argv[3], sys.argv[4], sys.argv[5]
@@ -104,40 +105,58 @@ def _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wir
 # when the grader asks, so that pid is never reused while the grader may still
 # signal it.
 
-def _fork_server(control_fd, wire, np):
+def _fork_server(control_fds, wire, np):
     import json
+    import select
     import socket
 
-    control = socket.socket(fileno=control_fd)
+    # One control socket per grader process that uses this server (`grader
+    # check --all` shares one among its jobs); each request is answered on the
+    # socket it came on, and the server ends when every one has hung up.
+    controls = [socket.socket(fileno=fd) for fd in control_fds]
     np.random.seed()  # its first use imports and sets up what later ones reuse (15 ms): pay it once
     import gc
 
     gc.freeze()  # the children's collections then leave these objects' pages shared, not copied
-    control.send(json.dumps({"op": "ready", "pid": os.getpid()}).encode())
-    while True:
+
+    def answer(control, reply):
         try:
-            data, fds, _, _ = socket.recv_fds(control, 1 << 16, 8)
-        except OSError:
-            return
-        if not data:
-            return  # the grader is gone
-        try:
-            msg = json.loads(data)
-            op = msg["op"]
-        except (ValueError, KeyError, TypeError):
-            op = None
-        if op == "spawn" and len(fds) == 3 + len(msg.get("extra", [])):
-            pid = os.fork()
-            if pid == 0:
-                _forked_child(control, fds, msg, wire, np)  # never returns
-            reply = {"pid": pid}
-        elif op == "reap":
-            reply = {"code": _reap(msg.get("pid"))}
-        else:
-            reply = {"error": "bad request"}
-        for fd in fds:
-            os.close(fd)
-        control.send(json.dumps(reply).encode())
+            control.send(json.dumps(reply).encode())
+        except OSError:  # that grader process is gone; the others are still served
+            controls.remove(control)
+            control.close()
+
+    for control in list(controls):
+        answer(control, {"op": "ready", "pid": os.getpid()})
+    while controls:
+        for control in select.select(controls, [], [])[0]:
+            try:
+                data, fds, _, _ = socket.recv_fds(control, 1 << 16, 8)
+            except OSError:
+                data, fds = b"", []
+            if not data:  # that grader process is gone
+                for fd in fds:
+                    os.close(fd)
+                controls.remove(control)
+                control.close()
+                continue
+            try:
+                msg = json.loads(data)
+                op = msg["op"]
+            except (ValueError, KeyError, TypeError):
+                op = None
+            if op == "spawn" and len(fds) == 3 + len(msg.get("extra", [])):
+                pid = os.fork()
+                if pid == 0:
+                    _forked_child(controls, fds, msg, wire, np)  # never returns
+                reply = {"pid": pid}
+            elif op == "reap":
+                reply = {"code": _reap(msg.get("pid"))}
+            else:
+                reply = {"error": "bad request"}
+            for fd in fds:
+                os.close(fd)
+            answer(control, reply)
 
 
 def _reap(pid):
@@ -148,12 +167,13 @@ def _reap(pid):
     return os.waitstatus_to_exitcode(status) if done else None
 
 
-def _forked_child(control, fds, msg, wire, np):
+def _forked_child(controls, fds, msg, wire, np):
     code = 70  # EX_SOFTWARE: confinement could not be completed, no student code ran
     try:
         import confine
 
-        control.close()
+        for control in controls:
+            control.close()
         os.setsid()
         read_fd, write_fd, output_fd = fds[:3]
         extra = dict(zip(msg.get("extra", []), fds[3:]))
