@@ -73,10 +73,12 @@ def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, 
     from grader.grading import grade
 
     jobs = parallel_jobs(exercises, jobs)
+    if jobs == 1:
+        for server in servers or []:
+            server.close()
+        return grade(exercises, submissions, seed=seed, use_cache=use_cache)
     if servers is None:
         servers = start_fork_server(exercises, submissions, jobs)
-    if jobs == 1:
-        return grade(exercises, submissions, seed=seed, use_cache=use_cache)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
