@@ -106,6 +106,7 @@ def grade(
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
         session.close()
         if session.oracle_store is not None:
+            session.oracle_store.flush()
             for ex in exercises:
                 if ex.name in session.results:
                     session.oracle_store.mark_seen(ex, session.seed)

@@ -14,7 +14,7 @@ question by a hash of
   student's code produced: a new key);
 
 and stores the CPU result (after every device agreed) in
-``cache_dir()/oracle/``, bounded in size. An entry that does not read back
+``cache_dir()/oracle/``, one file per exercise digest, bounded in size. An entry that does not read back
 exactly (damaged, truncated, another key's, another format) is ignored and
 recomputed. torch is imported only for a result that is missing.
 
@@ -41,7 +41,7 @@ import numpy as np
 
 from grader.expected import Expected
 
-FORMAT = 1
+FORMAT = 2  # 2: one file per exercise digest
 MAX_BYTES = 64 * 1024 * 1024  # the whole oracle cache; the oldest entries go first
 
 
@@ -215,57 +215,105 @@ def same(a: Any, b: Any) -> bool:
 
 
 class OracleStore:
-    """The cache's folder: one JSON file per result, checked on every read."""
+    """The cache's folder: one file per exercise digest (its graders,
+    versions and seed) holding that exercise's results, read once per session
+    and written once at its end (:meth:`flush`); each result is checked
+    against its own checksum on every read."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.written = 0
+        self._packs: dict[str, dict] = {}  # digest -> {key: entry}
+        self._changed: set[str] = set()
+        self._dropped: dict[str, set] = {}  # damaged entries, not to be merged back in
+        self._used: dict[str, set] = {}  # the keys this session read or wrote
 
-    def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.json"
+    def _path(self, digest: str) -> Path:
+        return self.folder / digest[:2] / f"{digest}.json"
 
-    def load(self, key: str) -> tuple[Any, list[str]] | None:
-        path = self._path(key)
+    def _read(self, digest: str) -> dict:
+        """The entries on disk for ``digest``; a file that is not one of ours is removed."""
+        path = self._path(digest)
         try:
-            raw = path.read_bytes()
-            entry = json.loads(raw)
-            body = json.dumps(entry["result"], sort_keys=True)
-            if (entry.get("format") != FORMAT or entry.get("key") != key
-                    or entry.get("sha256") != hashlib.sha256(body.encode()).hexdigest()):
-                raise ValueError("not this entry")
-            value = _decode(entry["result"])
-            devices = [str(d) for d in entry.get("devices", ["cpu"])][:8]
+            data = json.loads(path.read_bytes())
+            if (type(data) is not dict or data.get("format") != FORMAT or data.get("digest") != digest
+                    or type(data.get("entries")) is not dict):
+                raise ValueError("not this exercise's results")
         except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError):
+            return {}
+        except (OSError, ValueError, RecursionError, MemoryError):
             try:
                 path.unlink()  # damaged or foreign: recomputed, and rewritten
             except OSError:
                 pass
+            return {}
+        return data["entries"]
+
+    def _pack(self, digest: str) -> dict:
+        if digest not in self._packs:
+            self._packs[digest] = self._read(digest)
+            try:
+                os.utime(self._path(digest))  # recently used: kept when the cache is trimmed
+            except OSError:
+                pass
+        return self._packs[digest]
+
+    def load(self, key: str, digest: str) -> tuple[Any, list[str]] | None:
+        """The result recorded under ``key`` for the exercise ``digest``, with
+        the devices that agreed on it; None when missing or damaged."""
+        pack = self._pack(digest)
+        entry = pack.get(key)
+        if entry is None:
             return None
         try:
-            os.utime(path)  # recently used: kept when the cache is trimmed
-        except OSError:
-            pass
+            text = entry["result"]
+            if type(text) is not str or entry.get("sha256") != hashlib.sha256(text.encode()).hexdigest():
+                raise ValueError("not this entry")
+            value = _decode(json.loads(text))
+            devices = [str(d) for d in entry.get("devices", ["cpu"])][:8]
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, MemoryError):
+            del pack[key]  # damaged: recomputed, and rewritten
+            self._dropped.setdefault(digest, set()).add(key)
+            self._changed.add(digest)
+            return None
+        self._used.setdefault(digest, set()).add(key)
         return value, devices
 
-    def store(self, key: str, value: Any, devices: list[str]) -> None:
+    def store(self, key: str, value: Any, devices: list[str], digest: str) -> None:
+        """Record ``value`` (written by :meth:`flush`)."""
         try:
-            result = _encode(value)
+            text = json.dumps(_encode(value))  # keys in their order: it is part of the value
         except NotCacheable:
             return
-        body = json.dumps(result, sort_keys=True)
-        entry = {"format": FORMAT, "key": key, "devices": devices, "result": result,
-                 "sha256": hashlib.sha256(body.encode()).hexdigest()}
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(entry))
-            os.replace(tmp, path)  # never a half-written entry under the key's name
-            self.written += len(body)
-        except OSError:
-            pass  # a read-only home: the next check computes again
+        self._pack(digest)[key] = {"devices": list(devices), "result": text,
+                                   "sha256": hashlib.sha256(text.encode()).hexdigest()}
+        self._used.setdefault(digest, set()).add(key)
+        self._changed.add(digest)
+
+    def flush(self) -> None:
+        """Write each exercise's file that changed, merged with what another
+        process wrote meanwhile; an exercise's file past an eighth of the bound
+        keeps only this session's results."""
+        for digest in sorted(self._changed):
+            dropped = self._dropped.get(digest, set())
+            entries = {k: v for k, v in self._read(digest).items() if k not in dropped}
+            entries.update(self._packs[digest])
+            text = json.dumps({"format": FORMAT, "digest": digest, "entries": entries})
+            if len(text) > MAX_BYTES // 8:
+                used = self._used.get(digest, set())
+                entries = {k: v for k, v in entries.items() if k in used}
+                text = json.dumps({"format": FORMAT, "digest": digest, "entries": entries})
+            self._packs[digest] = entries
+            path = self._path(digest)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(text)
+                os.replace(tmp, path)  # never a half-written file under the digest's name
+                self.written += len(text)
+            except OSError:
+                pass  # a read-only home: the next check computes again
+        self._changed.clear()
 
     # Which exercises were graded with this cache, each under its digest (the
     # graders, versions and seed): `grader check --all` imports torch once,
@@ -281,7 +329,7 @@ class OracleStore:
             pass  # only where torch is imported depends on it
 
     def trim(self, max_bytes: int = MAX_BYTES) -> None:
-        """Remove the least recently used entries beyond ``max_bytes``."""
+        """Remove the least recently used exercises' files beyond ``max_bytes``."""
         try:
             entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.folder.glob("*/*.json")]
         except OSError:
@@ -326,7 +374,7 @@ class CachedOracle:
         except NotCacheable:
             key = None
         if key is not None:
-            found = self.store.load(key)
+            found = self.store.load(key, self.context)
             if found is not None:
                 value, devices = found
                 self.hits += 1
@@ -339,5 +387,5 @@ class CachedOracle:
         self.misses += 1
         expected = self.real(fn, *inputs, **kwargs)  # every device, which must agree
         if key is not None:
-            self.store.store(key, expected.value, self.real.device_names)
+            self.store.store(key, expected.value, self.real.device_names, self.context)
         return expected

@@ -45,37 +45,80 @@ def test_keys_name_the_question_not_the_object():
 
 
 def test_values_round_trip_exactly_and_damage_is_recomputed(tmp_path):
+    ex, other = "e" * 64, "d" * 64  # two exercises' digests
+    value = {"z": 1.5, "a": np.array([[1.0, np.nan], [-np.inf, 2.5e-300]]), "b": (np.float64(3.25), 7, None, [True]),
+             "c": np.arange(4, dtype=np.int64)}  # keys out of order: their order is part of the value
     store = OracleStore(tmp_path)
-    value = {"a": np.array([[1.0, np.nan], [-np.inf, 2.5e-300]]), "b": (np.float64(3.25), 7, None, [True]),
-             "c": np.arange(4, dtype=np.int64)}
-    store.store("k" * 64, value, ["cpu", "cuda (H200)"])
-    got, devices = store.load("k" * 64)
+    store.store("k" * 64, value, ["cpu", "cuda (H200)"], ex)
+    assert not list(tmp_path.glob("*/*.json")), "written once, at the end of the session"
+    store.flush()
+    got, devices = OracleStore(tmp_path).load("k" * 64, ex)
     assert same(got, value) and devices == ["cpu", "cuda (H200)"]
-    path = next(tmp_path.glob("*/*.json"))
-    # A foreign entry (another key's content under this name) is ignored and removed.
-    store.store("f" * 64, {"x": np.zeros(2)}, ["cpu"])
-    shutil.copy(next(tmp_path.glob("ff/*.json")), path)
-    assert store.load("k" * 64) is None and not path.exists()
-    # A damaged one (a flipped value, a truncated file) likewise.
-    store.store("k" * 64, value, ["cpu"])
-    entry = json.loads(path.read_text())
-    entry["result"]["dict"]["b"]["seq"][1] = 8
-    path.write_text(json.dumps(entry))
-    assert store.load("k" * 64) is None
-    store.store("k" * 64, value, ["cpu"])
+    assert OracleStore(tmp_path).load("k" * 64, other) is None, "another exercise's results are its own"
+    path = store._path(ex)
+    # A foreign file (another exercise's results under this name) is ignored and removed.
+    store.store("f" * 64, {"x": np.zeros(2)}, ["cpu"], other)
+    store.flush()
+    shutil.copy(store._path(other), path)
+    assert OracleStore(tmp_path).load("k" * 64, ex) is None and not path.exists()
+    # A damaged entry (a flipped value) is ignored, and the file rewritten without it.
+    store = OracleStore(tmp_path)
+    store.store("k" * 64, value, ["cpu"], ex)
+    store.store("j" * 64, np.ones(3), ["cpu"], ex)
+    store.flush()
+    data = json.loads(path.read_text())
+    data["entries"]["k" * 64]["result"] = data["entries"]["k" * 64]["result"].replace("7", "8")
+    path.write_text(json.dumps(data))
+    store = OracleStore(tmp_path)
+    assert store.load("k" * 64, ex) is None
+    assert np.array_equal(store.load("j" * 64, ex)[0], np.ones(3)), "the others still count"
+    store.flush()
+    assert "k" * 64 not in json.loads(path.read_text())["entries"]
+    # A truncated file likewise.
     path.write_text(path.read_text()[:50])
-    assert store.load("k" * 64) is None
+    assert OracleStore(tmp_path).load("j" * 64, ex) is None and not path.exists()
+
+
+def test_two_processes_writing_one_exercise_keep_both_results(tmp_path):
+    first, second = OracleStore(tmp_path), OracleStore(tmp_path)
+    first.load("a" * 64, "e" * 64), second.load("b" * 64, "e" * 64)  # both read the file before either writes
+    first.store("a" * 64, np.ones(2), ["cpu"], "e" * 64)
+    second.store("b" * 64, np.zeros(2), ["cpu"], "e" * 64)
+    first.flush()
+    second.flush()
+    fresh = OracleStore(tmp_path)
+    assert fresh.load("a" * 64, "e" * 64) is not None and fresh.load("b" * 64, "e" * 64) is not None
 
 
 def test_the_cache_is_bounded(tmp_path):
     store = OracleStore(tmp_path)
-    for i in range(20):
-        store.store(f"{i:064x}", np.zeros(1000), ["cpu"])
-        os.utime(store._path(f"{i:064x}"), ns=(i * 10**9, i * 10**9))
-    size = store._path(f"{0:064x}").stat().st_size
+    digests = [f"{i:064x}" for i in range(20)]
+    for i, digest in enumerate(digests):
+        store.store("k" * 64, np.zeros(1000), ["cpu"], digest)
+        store.flush()
+        os.utime(store._path(digest), ns=(i * 10**9, i * 10**9))
+    size = store._path(digests[0]).stat().st_size
     store.trim(max_bytes=5 * size)
     kept = sorted(p.stem for p in tmp_path.glob("*/*.json"))
-    assert kept == [f"{i:064x}" for i in range(15, 20)], "the five most recently used stay"
+    assert kept == digests[15:], "the five most recently used exercises stay"
+
+
+def test_one_exercise_cannot_fill_the_cache(tmp_path, monkeypatch):
+    """Past an eighth of the bound, an exercise's file keeps only the results
+    its last session used (a student's changing values make new keys)."""
+    from grader import oraclecache
+
+    monkeypatch.setattr(oraclecache, "MAX_BYTES", 8 * 20_000)
+    store = OracleStore(tmp_path)
+    for i in range(10):
+        store.store(f"{i:064x}", np.zeros(500), ["cpu"], "e" * 64)  # about 5 KB each
+    store.flush()
+    later = OracleStore(tmp_path)
+    assert later.load(f"{0:064x}", "e" * 64) is not None
+    later.store(f"{99:064x}", np.ones(500), ["cpu"], "e" * 64)
+    later.flush()
+    kept = set(json.loads(store._path("e" * 64).read_text())["entries"])
+    assert kept == {f"{0:064x}", f"{99:064x}"}
 
 
 def test_any_change_of_the_graders_invalidates(tmp_path):
@@ -108,7 +151,7 @@ def test_a_replayed_value_that_differs_is_caught(tmp_path):
     assert np.array_equal(oracle(fn, np.ones(2)).value, [2.0, 2.0]) and oracle.hits == 1
     # Someone edits the cache with a value that still reads back as well formed:
     key = call_key("ctx", fn, (np.ones(2),), {})
-    store.store(key, np.array([2.0, 2.5]), ["cpu"])
+    store.store(key, np.array([2.0, 2.5]), ["cpu"], "ctx")
     from grader.oracle import OracleFault
 
     with pytest.raises(OracleFault):
