@@ -40,6 +40,7 @@ from typing import Any, Callable
 import numpy as np
 
 from grader.expected import Expected
+from grader.lazytorch import LazyModule, TorchName
 
 FORMAT = 2  # 2: one file per exercise digest
 MAX_BYTES = 64 * 1024 * 1024  # the whole oracle cache; the oldest entries go first
@@ -83,8 +84,6 @@ def _fingerprint(value: Any, h, depth: int = 0) -> None:
     """Feed a canonical description of ``value`` into the hash ``h``."""
     if depth > 20:
         raise NotCacheable("nested too deeply")
-    from grader.lazytorch import LazyModule, TorchName
-
     t = type(value)
     if value is None or t in (bool, int, float, str, bytes, complex):
         h.update(f"{t.__name__}:{value!r};".encode())
