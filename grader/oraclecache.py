@@ -14,9 +14,10 @@ question by a hash of
   student's code produced: a new key);
 
 and stores the CPU result (after every device agreed) in
-``cache_dir()/oracle/``, one file per exercise digest, bounded in size. An entry that does not read back
-exactly (damaged, truncated, another key's, another format) is ignored and
-recomputed. torch is imported only for a result that is missing.
+``cache_dir()/oracle/``, one file per exercise digest, bounded in size. A
+result that does not read back exactly (damaged, truncated, another
+exercise's, another format) is ignored and recomputed. torch is imported only
+for a result that is missing.
 
 Where a cache is not trusted it is not used: ``grader ci``, ``grader batch``,
 the Gradescope autograder and any run with a secret seed compute every value
@@ -43,7 +44,7 @@ from grader.expected import Expected
 from grader.lazytorch import LazyModule, TorchName
 
 FORMAT = 2  # 2: one file per exercise digest
-MAX_BYTES = 64 * 1024 * 1024  # the whole oracle cache; the oldest entries go first
+MAX_BYTES = 64 * 1024 * 1024  # the whole oracle cache; the least recently used exercises' files go first
 
 
 def allowed(refused: bool = False) -> bool:

@@ -17,7 +17,6 @@ Fixtures for a grader (``test_*.py`` in an exercise folder):
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
