@@ -14,7 +14,7 @@ from grader.plugin import GradingSession, seed_from_env
 from grader.results import ExerciseResult
 
 _INI = Path(__file__).with_name("pytest-grading.ini")
-_UNUSED_PLUGINS = ("logging", "junitxml", "pastebin", "doctest", "stepwise", "setuponly", "setupplan")
+_UNUSED_PLUGINS = ("logging", "junitxml", "pastebin", "doctest", "stepwise", "setuponly", "setupplan", "debugging")
 
 
 class GraderFault(RuntimeError):
