@@ -27,8 +27,9 @@ class Prepared:
     notes: list[str] = field(default_factory=list)  # for the student, not failures (from a notebook)
 
 
-def prepare_submission(path: Path, ex: Exercise) -> Prepared:
-    """Find the student's source for ``ex`` at ``path`` and return it as a .py file."""
+def locate_submission(path: Path, ex: Exercise) -> Path:
+    """The student's file for ``ex``: ``path`` itself, or the one it holds
+    when a folder; SubmissionError when there is none."""
     path = Path(path)
     if path.is_dir():
         candidates = [path / ex.file, path / ex.name / ex.file, path / "exercises" / ex.name / ex.file]
@@ -39,6 +40,12 @@ def prepare_submission(path: Path, ex: Exercise) -> Prepared:
         path = found
     if not path.is_file():
         raise SubmissionError(f"no such file: {path}")
+    return path
+
+
+def prepare_submission(path: Path, ex: Exercise) -> Prepared:
+    """Find the student's source for ``ex`` at ``path`` and return it as a .py file."""
+    path = locate_submission(path, ex)
     notebook = path.suffix == ".ipynb"
     limit = MAX_NOTEBOOK_BYTES if notebook else MAX_SOURCE_BYTES
     if path.stat().st_size > limit:

@@ -180,6 +180,25 @@ def test_the_command_line_starts_without_numpy():
     assert proc.stdout.strip() == "[]"
 
 
+def test_all_starts_a_fork_server_only_for_files_to_grade(tmp_path):
+    from grader.commands.check import start_fork_server
+    from grader.exercises import all_exercises
+    from grader.sandbox import forkserver
+
+    exercises = all_exercises(ROOT)
+    empty = {ex.name: tmp_path for ex in exercises}
+    assert start_fork_server(exercises, empty, 2) == [], "nothing to grade: no server"
+    one = tmp_path / exercises[3].file
+    one.write_text("")
+    servers = start_fork_server(exercises, empty, 2)
+    try:
+        assert len(servers) == (2 if forkserver.enabled() else 0)
+        assert start_fork_server(exercises, empty, 1) == [], "serial: the process's own server, on first use"
+    finally:
+        for server in servers:
+            server.close()
+
+
 def test_all_in_parallel_with_an_empty_cache(tmp_path, monkeypatch):
     """With an empty cache the parent imports torch once, while the jobs'
     fork server starts (one, with a handle for each job to adopt): every exercise solved, graded as a

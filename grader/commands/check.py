@@ -52,14 +52,21 @@ def parallel_jobs(exercises, jobs: int) -> int:
 def start_fork_server(exercises, submissions, jobs: int) -> list:
     """For parallel jobs: one fork server, with a handle for each job, started
     first thing, so that its NumPy import runs on a core the start-up of this
-    process leaves idle (none when there is nothing to run: no file or folder)."""
-    if parallel_jobs(exercises, jobs) == 1:
-        return []
-    if not any(Path(submissions.get(ex.name, ex.student_file)).exists() for ex in exercises):
+    process leaves idle (none when there is nothing to run: no file to grade)."""
+    if parallel_jobs(exercises, jobs) == 1 or not any(_has_file(submissions, ex) for ex in exercises):
         return []
     from grader.sandbox import forkserver
 
     return forkserver.start(parallel_jobs(exercises, jobs))
+
+
+def _has_file(submissions, ex) -> bool:
+    from grader.submission import SubmissionError, locate_submission
+
+    try:
+        return locate_submission(submissions.get(ex.name, ex.student_file), ex) is not None
+    except SubmissionError:
+        return False
 
 
 def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, durations: dict | None = None,
