@@ -64,9 +64,10 @@ def _has_file(submissions, ex) -> bool:
     from grader.submission import SubmissionError, locate_submission
 
     try:
-        return locate_submission(submissions.get(ex.name, ex.student_file), ex) is not None
+        locate_submission(submissions.get(ex.name, ex.student_file), ex)
     except SubmissionError:
         return False
+    return True
 
 
 def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, durations: dict | None = None,
@@ -113,7 +114,7 @@ def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, 
 
 
 def _adopt_server(servers, taken) -> None:
-    """A job's start: the next fork server started for the jobs, if any, is its own."""
+    """A job's start: the next handle on the jobs' fork server, if there is one, is its own."""
     from grader.sandbox import forkserver
 
     with taken.get_lock():
