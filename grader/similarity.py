@@ -77,6 +77,7 @@ def normalised_tokens(text: str) -> list[list[tuple[str, int]]]:
     """
     segments: list[list[tuple[str, int]]] = [[]]
     previous = ""
+    last_line = 1
     at_line_start = True
     fstring_depth = 0
     try:
@@ -110,7 +111,11 @@ def normalised_tokens(text: str) -> list[list[tuple[str, int]]]:
             if at_line_start and tok.type not in (tokenize.INDENT, tokenize.DEDENT) \
                     and (tok.string in _STARTS_SEGMENT or tok.start[1] == 0) and segments[-1]:
                 segments.append([])
-            segments[-1].append((word, tok.start[0]))
+            # A dedent stands at the next statement's line; it belongs to the block it closes.
+            line = last_line if tok.type == tokenize.DEDENT else tok.start[0]
+            segments[-1].append((word, line))
+            if tok.type != tokenize.DEDENT:
+                last_line = tok.end[0]
             at_line_start = tok.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
             previous = tok.string
     except (tokenize.TokenError, IndentationError, SyntaxError):
@@ -151,38 +156,149 @@ def fingerprints(text: str, k: int = K, window: int = WINDOW) -> Fingerprints:
     return fp
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Overlapping or touching line spans merged into regions."""
-    merged: list[list[int]] = []
-    for first, last in sorted(spans):
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], last)
+def _grams(segments: list[list[tuple[str, int]]], k: int) -> list[tuple[int, int, int, int]]:
+    """Every k-gram as ``(hash, segment, first token, length)``; a segment shorter than ``k`` is one gram.
+
+    Unlike :func:`kgram_hashes` this keeps short segments (``import numpy as
+    np``, ``return s * (1 - s)``), so that every token of a file can be said
+    to be found in the other file or not.
+    """
+    out = []
+    for s, segment in enumerate(segments):
+        words = [w for w, _ in segment]
+        if len(words) < k:
+            out.append((_hash(words), s, 0, len(words)))
         else:
-            merged.append([first, last])
-    return [(a, b) for a, b in merged]
+            out.extend((_hash(words[i:i + k]), s, i, k) for i in range(len(words) - k + 1))
+    return out
 
 
-def _regions(shared: set[int], fa: Fingerprints, fb: Fingerprints) -> list[dict]:
-    """The shared regions of two files, side by side: each region of A with the region of B it matches best."""
-    a_regions = _merge([s for h in shared for s in fa.spans[h]])
-    b_regions = _merge([s for h in shared for s in fb.spans[h]])
+@dataclass
+class _Tokens:
+    """A file's normalised tokens and all its grams (not only the winnowed ones), for exact figures."""
 
-    def region_of(regions, span):
-        return next(i for i, (a, b) in enumerate(regions) if a <= span[0] and span[1] <= b)
+    segments: list[list[tuple[str, int]]]
+    grams: list[tuple[int, int, int, int]]
+    own: set[tuple[int, int]]  # (segment, token) not covered by a gram of the stub
 
-    links: dict[tuple[int, int], int] = {}
-    for h in shared:
-        for sa in fa.spans[h]:
-            for sb in fb.spans[h]:
-                key = (region_of(a_regions, sa), region_of(b_regions, sb))
-                links[key] = links.get(key, 0) + 1
-    matches = []
-    for i, region in enumerate(a_regions):
-        candidates = [(n, j) for (ia, j), n in links.items() if ia == i]
-        if candidates:
-            n, j = max(candidates)
-            matches.append({"a": list(region), "b": list(b_regions[j]), "fingerprints": n})
-    return matches
+    @classmethod
+    def of(cls, text: str, given: set[int], k: int) -> "_Tokens":
+        segments = normalised_tokens(text)
+        grams = _grams(segments, k)
+        stub = {(s, i + j) for h, s, i, n in grams if h in given for j in range(n)}
+        own = {(s, i) for s, seg in enumerate(segments) for i in range(len(seg))} - stub
+        return cls(segments, grams, own)
+
+
+def _found_share(a: _Tokens, b_hashes: set[int]) -> float:
+    """Exactly which share of A's own tokens (beyond the stub) lie in a gram that B holds too."""
+    if not a.own:
+        return 0.0
+    found = {(s, i + j) for h, s, i, n in a.grams if h in b_hashes for j in range(n)}
+    return len(found & a.own) / len(a.own)
+
+
+def _regions(a: _Tokens, b: _Tokens, given: set[int], most: int = 60) -> list[dict]:
+    """The code the two files share, as exact pairs of line ranges.
+
+    Grams held by both (the stub's aside) are chained along diagonals (the same
+    segments, the same offset between the positions), as a diff chains
+    matching lines: each chain is one run of identical normalised tokens, so
+    the two ranges of a region are the same code up to names and values, and a
+    region never spans two functions. A run found inside a longer one (a
+    repeated idiom matched elsewhere) is left out.
+    """
+    at_b: dict[int, list[tuple[int, int, int]]] = {}
+    for h, s, i, n in b.grams:
+        if h not in given:
+            at_b.setdefault(h, []).append((s, i, n))
+    runs: dict[tuple[int, int, int], list[list[int]]] = {}
+    for h, s, i, n in sorted(a.grams, key=lambda g: (g[1], g[2])):
+        for t, j, _ in at_b.get(h, ()):
+            chain = runs.setdefault((s, t, i - j), [])
+            if chain and i <= chain[-1][1]:
+                chain[-1][1] = max(chain[-1][1], i + n)
+            else:
+                chain.append([i, i + n])
+    blocks = [(s, t, start, end, start - offset) for (s, t, offset), chain in runs.items() for start, end in chain]
+    blocks.sort(key=lambda blk: -(blk[3] - blk[2]))
+    kept: list[tuple[int, int, int, int, int]] = []
+    for s, t, start, end, b_start in blocks:
+        inside = any(s == ks and t == kt and ka <= start and end <= kb and kbs <= b_start
+                     and b_start + (end - start) <= kbs + (kb - ka) for ks, kt, ka, kb, kbs in kept)
+        if not inside:
+            kept.append((s, t, start, end, b_start))
+    kept = sorted(kept[:most], key=lambda blk: (blk[0], blk[2]))
+    out = []
+    for s, t, start, end, b_start in kept:
+        sa, sb = a.segments[s], b.segments[t]
+        b_end = b_start + (end - start)
+        out.append({"a": [sa[start][1], sa[end - 1][1]], "b": [sb[b_start][1], sb[b_end - 1][1]],
+                    "tokens": end - start})
+    return out
+
+
+_RUNS_CODE = {"exec", "eval", "compile", "__import__", "execfile"}
+_DECODES = {"decompress", "b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "unhexlify",
+            "fromhex", "loads", "decode", "frombytes", "rot13"}
+_BUILDS_CODE = {"CodeType", "FunctionType"}
+LONG_LITERAL = 400  # characters of one string or bytes literal: data, not a message
+
+
+def obfuscation(text: str) -> str | None:
+    """Why this file should be read by a human, if it hides its code; ``None`` for ordinary code.
+
+    Code that is packed (zlib, base64, marshal) and run with ``exec`` or
+    ``eval`` at run time has no code of its own to fingerprint, so it is never
+    compared, and it is exactly what a copier would hand in. It is flagged for
+    review with what was seen; the grade is never touched.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    runs, decodes, builds, long_literals = set(), set(), set(), 0
+    try:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                # exec() or builtins.exec(), never re.compile() or a method of the student's own.
+                owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else None
+                if name in _RUNS_CODE and (isinstance(func, ast.Name) or owner in ("builtins", "__builtins__")):
+                    runs.add(name)
+                elif name in _DECODES:
+                    decodes.add(name)
+            elif isinstance(node, ast.Name) and node.id in ("__builtins__", "builtins"):
+                runs.add(node.id)
+            elif isinstance(node, ast.Attribute) and node.attr in _BUILDS_CODE:
+                builds.add(node.attr)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + ([node.module] if getattr(node, "module", None) else [])
+                builds.update(n for n in names if n in ("marshal",))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) \
+                    and len(node.value) >= LONG_LITERAL and not _prose(node.value):
+                long_literals += 1
+    except RecursionError:
+        return "nested too deeply to read"
+    if not runs and not builds:
+        return None
+    seen = [f"runs code it builds at run time ({', '.join(sorted(runs | builds))})"]
+    if decodes:
+        seen.append(f"decodes data ({', '.join(sorted(decodes))})")
+    if long_literals:
+        seen.append(f"{long_literals} encoded literal(s) of {LONG_LITERAL}+ characters")
+    return "obfuscated: " + "; ".join(seen)
+
+
+def _prose(value: str | bytes) -> bool:
+    """A docstring or a message: mostly words and spaces, unlike base64 or hex data."""
+    sample = value[:2000]
+    if isinstance(sample, bytes):
+        sample = sample.decode("latin-1")
+    return sample.count(" ") + sample.count("\n") > len(sample) / 20
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -206,9 +322,11 @@ def compare_files(files: list[StudentFile], boilerplate: list[str] = (), thresho
     ``boilerplate``: texts whose code is given to every student (the stub):
     any k-gram found in them is no evidence. Returns ``compared`` (students
     compared), ``skipped`` (slug -> why), ``ignored_common`` (fingerprints
-    dropped as common idioms) and ``pairs``, highest score first.
+    dropped as common idioms), ``pairs``, highest score first, and ``review``
+    (slug -> why a human should read the file: code that unpacks and runs
+    itself, see :func:`obfuscation`; never a grade).
     """
-    given = {h for text in boilerplate for h, _, _ in kgram_hashes(text, k)}
+    given = {h for text in boilerplate for h, *_ in _grams(normalised_tokens(text), k)}
     prints: dict[str, Fingerprints] = {}
     by_slug = {f.slug: f for f in files}
     for f in files:
@@ -227,7 +345,15 @@ def compare_files(files: list[StudentFile], boilerplate: list[str] = (), thresho
         if len(fp) < MIN_FINGERPRINTS:
             skipped[slug] = "too little code of their own to compare (beyond the stub and common idioms)"
             del prints[slug]
+    review = {f.slug: why for f in files if (why := obfuscation(f.text))}
     slugs = sorted(prints)
+    exact: dict[str, _Tokens] = {}
+
+    def tokens(slug: str) -> _Tokens:
+        if slug not in exact:
+            exact[slug] = _Tokens.of(by_slug[slug].text, given, k)
+        return exact[slug]
+
     pairs = []
     for i, a in enumerate(slugs):
         for b in slugs[i + 1:]:
@@ -235,17 +361,21 @@ def compare_files(files: list[StudentFile], boilerplate: list[str] = (), thresho
             shared = fa.spans.keys() & fb.spans.keys()
             if not shared:
                 continue
-            a_share, b_share = len(shared) / len(fa), len(shared) / len(fb)
-            score = (a_share + b_share) / 2
+            score = (len(shared) / len(fa) + len(shared) / len(fb)) / 2
             if score < threshold:
                 continue
+            # The score is evidence (fingerprints beyond the stub and the class's idioms); the shares
+            # and regions shown beside it are exact: every token of each file is counted.
+            ta, tb = tokens(a), tokens(b)
             pairs.append({
-                "a": _side(by_slug[a]), "b": _side(by_slug[b]),
-                "score": round(score, 4), "a_share": round(a_share, 4), "b_share": round(b_share, 4),
-                "shared_fingerprints": len(shared), "regions": _regions(set(shared), fa, fb),
+                "a": _side(by_slug[a]), "b": _side(by_slug[b]), "score": round(score, 4),
+                "a_share": round(_found_share(ta, {g[0] for g in tb.grams}), 4),
+                "b_share": round(_found_share(tb, {g[0] for g in ta.grams}), 4),
+                "shared_fingerprints": len(shared), "regions": _regions(ta, tb, given),
             })
     pairs.sort(key=lambda p: (-p["score"], p["a"]["slug"], p["b"]["slug"]))
-    return {"compared": len(slugs), "skipped": skipped, "ignored_common": len(common), "pairs": pairs}
+    return {"compared": len(slugs), "skipped": skipped, "ignored_common": len(common), "pairs": pairs,
+            "review": review}
 
 
 def all_scores(files: list[StudentFile], boilerplate: list[str] = ()) -> list[tuple[float, str, str]]:
@@ -308,6 +438,8 @@ def format_pairs(result: dict) -> str:
         pairs = ex["pairs"]
         lines.append(f"{name}: {len(pairs)} similar pair(s) of {ex['compared']} students compared"
                      + (":" if pairs else "."))
+        for slug, why in sorted((ex.get("review") or {}).items()):
+            lines.append(f"  review {slug}: {why}")
         for p in pairs[:10]:
             lines.append(f"  {p['score']:.0%}  {p['a']['student']} ~ {p['b']['student']}")
         if len(pairs) > 10:

@@ -380,3 +380,27 @@ def test_the_page_works_in_a_real_browser(graded, tmp_path):
                if "hidden" not in r.attrs]
     assert visible == ["fay"]
     assert dom.find("span", id="shown").all_text() == f"1 of {len(book)} students shown"
+
+
+def test_obfuscated_files_are_listed_for_review_and_tagged(graded, tmp_path):
+    import base64
+    import zlib
+
+    from grader.similarity import format_pairs, obfuscation
+
+    _, out = graded
+    copy = tmp_path / "grades"
+    shutil.copytree(out, copy)
+    packed = f"import zlib, base64\nexec(zlib.decompress(base64.b64decode({base64.b64encode(zlib.compress(b'x = 1')).decode()!r})))\n"
+    data = json.loads((copy / "similarity.json").read_text())
+    data["exercises"]["ex01_sigmoid"]["review"] = {"cal": obfuscation(packed)}
+    (copy / "similarity.json").write_text(json.dumps(data))
+    assert "review cal: obfuscated" in format_pairs(data)
+    proc = run_cli("report", str(copy))
+    assert proc.returncode == 0, proc.stderr
+    page = parse(copy / "report.html")
+    review = page.find("section", id="similarity").find("div", class_="review").all_text()
+    assert "cal: obfuscated: runs code it builds at run time (exec)" in review and "never a change of grade" in review
+    rows = student_rows(page)
+    assert "similar" in rows["cal"]["_tags"]
+    assert gradebook(copy)["cal"] == gradebook(out)["cal"]  # the grade is untouched

@@ -111,3 +111,86 @@ def test_a_notebook_is_compared_on_its_code_cells():
     result = compare_files([StudentFile("a", "A", "s.py", REF01), StudentFile("b", "B", "s.ipynb", code)], [STUB01])
     assert len(result["pairs"]) == 1 and result["pairs"][0]["score"] > 0.9
     assert _decode(b"{not json", "x.ipynb") == ""
+
+
+SIGMOID_A = '''import numpy as np
+
+
+def sigmoid(z):
+    z = np.asarray(z, dtype=np.float64)
+    out = np.empty_like(z)
+    positive = z >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-z[positive]))
+    e = np.exp(z[~positive])
+    out[~positive] = e / (1.0 + e)
+    return out
+
+
+def sigmoid_derivative(z):
+    s = sigmoid(z)
+    return s * (1 - s)
+'''
+# The same sigmoid under other names; a derivative written another way.
+SIGMOID_B = SIGMOID_A.replace("positive", "pos").replace("out", "res").replace(
+    "    s = sigmoid(z)\n    return s * (1 - s)\n",
+    "    value = sigmoid(z)\n    one_minus = 1.0 - value\n    product = value * one_minus\n    return product\n")
+
+
+def test_shares_are_exact_when_the_evidence_is_complete():
+    files = [StudentFile("a", "A", "s.py", SIGMOID_A), StudentFile("b", "B", "s.py", SIGMOID_B)]
+    (pair,) = compare_files(files, [STUB01], threshold=0.0)["pairs"]
+    # The derivatives differ: neither file is wholly found in the other, whatever the fingerprints say.
+    assert pair["a_share"] < 1 and pair["b_share"] < 1
+    assert pair["a_share"] > 0.6 and pair["b_share"] > 0.5
+    # The shares count tokens: B's longer derivative makes B's share the smaller one.
+    assert pair["b_share"] < pair["a_share"]
+    # A file compared with its renamed copy is found whole, both ways.
+    (same,) = compare_files([StudentFile("a", "A", "s.py", SIGMOID_A),
+                             StudentFile("c", "C", "s.py", SIGMOID_A.replace("out", "o"))], [STUB01])["pairs"]
+    assert same["a_share"] == same["b_share"] == 1.0
+
+
+def test_regions_pair_identical_code_and_never_span_two_functions():
+    files = [StudentFile("a", "A", "s.py", SIGMOID_A), StudentFile("b", "B", "s.py", SIGMOID_B)]
+    (pair,) = compare_files(files, [STUB01], threshold=0.0)["pairs"]
+    a_lines, b_lines = SIGMOID_A.splitlines(), SIGMOID_B.splitlines()
+    a_derivative = next(i for i, line in enumerate(a_lines, 1) if line.startswith("def sigmoid_derivative"))
+    b_derivative = next(i for i, line in enumerate(b_lines, 1) if line.startswith("def sigmoid_derivative"))
+    assert pair["regions"]
+    for region in pair["regions"]:
+        (a0, a1), (b0, b1) = region["a"], region["b"]
+        # One function on each side, and the same one.
+        assert (a0 < a_derivative) == (a1 < a_derivative) == (b0 < b_derivative) == (b1 < b_derivative)
+        # The same code up to names: the same line count and the same calls on each line.
+        assert a1 - a0 == b1 - b0
+        for line_a, line_b in zip(a_lines[a0 - 1:a1], b_lines[b0 - 1:b1]):
+            assert [w for w in ("np.exp", "np.empty_like", "np.asarray", "return") if w in line_a] == \
+                   [w for w in ("np.exp", "np.empty_like", "np.asarray", "return") if w in line_b]
+    # The derivative bodies differ, so the last lines of each file are outside every region.
+    assert all(r["a"][1] < len(a_lines) and r["b"][1] < len(b_lines) for r in pair["regions"])
+
+
+PACKED = '''import zlib, base64
+exec(zlib.decompress(base64.b64decode({blob!r})))
+'''
+
+
+def test_code_that_unpacks_and_runs_itself_is_flagged_for_review_only():
+    import base64
+    import zlib
+
+    from grader.similarity import obfuscation
+
+    blob = base64.b64encode(zlib.compress(REF01.encode() * 3)).decode()
+    packed = PACKED.format(blob=blob)
+    why = obfuscation(packed)
+    assert why and why.startswith("obfuscated") and "exec" in why and "b64decode" in why
+    via_builtins = "import builtins, marshal\nbuiltins.exec(marshal.loads(b'...'))\n"
+    assert "exec" in obfuscation(via_builtins)
+    # Ordinary code, a regular expression compiled, a long docstring: nothing to review.
+    for text in (REF01, STUB01, "import re\nPATTERN = re.compile('a+')\n",
+                 f'def f():\n    """{"word " * 200}"""\n    return 1\n', "def broken(:\n"):
+        assert obfuscation(text) is None, text
+    result = compare_files([StudentFile("a", "A", "s.py", REF01), StudentFile("p", "P", "s.py", packed)], [STUB01])
+    assert set(result["review"]) == {"p"} and result["review"]["p"] == why
+    assert "p" in result["skipped"]  # still no code of its own to compare: the review list is what shows it

@@ -126,8 +126,9 @@ def _student_row(s: Student, data: ClassData, flagged: set[str]) -> str:
 
 
 def _students_section(data: ClassData) -> str:
-    flagged = {side["slug"] for ex in ((data.similarity or {}).get("exercises") or {}).values()
-               for p in ex.get("pairs", []) for side in (p["a"], p["b"])}
+    by_exercise = ((data.similarity or {}).get("exercises") or {}).values()
+    flagged = {side["slug"] for ex in by_exercise for p in ex.get("pairs", []) for side in (p["a"], p["b"])}
+    flagged |= {slug for ex in by_exercise for slug in ex.get("review") or {}}
     heads = "".join(f'<th data-type="num" title="{_e(ex.title)}">{_e(ex.name)}</th>' for ex in data.exercises)
     rows = "".join(_student_row(s, data, flagged) for s in data.students)
     return (
@@ -135,7 +136,7 @@ def _students_section(data: ClassData) -> str:
         '<div class="controls"><label>Filter <input id="filter" type="search" placeholder="name, note, cause..."></label> '
         '<label>Show <select id="show"><option value="">everyone</option><option value="zero">a graded 0</option>'
         '<option value="not-graded">not graded</option><option value="missing">handed in nothing</option>'
-        '<option value="limit">hit a limit</option><option value="similar">flagged as similar</option></select></label> '
+        '<option value="limit">hit a limit</option><option value="similar">flagged as similar or for review</option></select></label> '
         '<span id="shown"></span></div>'
         '<table id="students-table" class="sortable"><thead><tr><th data-type="text">student</th>' + heads
         + '<th data-type="num">total</th><th data-type="num">percent</th><th data-type="num">seconds</th>'
@@ -182,11 +183,17 @@ def _similarity_section(data: ClassData) -> str:
                 '--similarity</code> to list the pairs of similar submissions.</p></section>')
     parts = [f'<p>Compared {_e(sim.get("made", ""))}; method: {_e(sim.get("method", ""))}. Pairs at or above {100 * float(sim.get("threshold", 0)):.0f}% '
              "(the mean share of each one's fingerprints found in the other), after removing the stub's own code "
-             "and the idioms many students share. <b>It never changes a grade</b>: it is evidence for a human "
-             "to look at.</p>"]
+             "and the idioms many students share. The shares beside each pair count every token of the two "
+             "files beyond the stub, idioms included, and the regions pair identical code (up to names and "
+             "values). <b>It never changes a grade</b>: it is evidence for a human to look at.</p>"]
     for name, ex in (sim.get("exercises") or {}).items():
         pairs = ex.get("pairs") or []
         parts.append(f"<h3>{_e(name)}: {len(pairs)} pair(s) of {ex.get('compared', 0)} students compared</h3>")
+        review = ex.get("review") or {}
+        if review:
+            names = {student.slug: student.name for student in data.students}
+            items = "".join(f"<li>{_e(names.get(slug, slug))}: {_e(why)}</li>" for slug, why in sorted(review.items()))
+            parts.append(f'<div class="review"><p>For a human to read (never a change of grade):</p><ul>{items}</ul></div>')
         skipped = ex.get("skipped") or {}
         if skipped:
             parts.append(f"<p class=meta>Not compared (too little code of their own): {_e(', '.join(sorted(skipped)))}</p>")
@@ -196,7 +203,7 @@ def _similarity_section(data: ClassData) -> str:
                 f'<details class="pair"{" open" if i == 0 else ""} data-score="{p["score"]}" data-a="{_e(p["a"]["slug"])}" '
                 f'data-b="{_e(p["b"]["slug"])}"><summary><b>{100 * p["score"]:.0f}%</b> '
                 f'{_e(p["a"]["student"])} ~ {_e(p["b"]["student"])} <span class=meta>({100 * p["a_share"]:.0f}% of '
-                f'the first found in the second, {100 * p["b_share"]:.0f}% the other way)</span></summary>'
+                f'the code of the first found in the second, {100 * p["b_share"]:.0f}% the other way)</span></summary>'
                 f'<ul class="regions">{regions}</ul><div class="sidebyside">'
                 + _code(p["a"], [r["a"] for r in p["regions"]]) + _code(p["b"], [r["b"] for r in p["regions"]])
                 + "</div></details>")
