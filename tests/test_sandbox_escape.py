@@ -352,11 +352,50 @@ def test_where_the_kernel_refuses_the_view_the_sandbox_falls_back_and_says_so(ma
     from grader.sandbox import isolation
 
     monkeypatch.setattr(isolation, "view_works", lambda view: False)
-    box = make("import os\ndef who():\n    return os.getuid()\n")
+    box = make("import os\ndef who():\n    return os.getuid()\n" + KEYRING_HELPERS)
     assert isinstance(box.call("who").value, int)
     layers = box.isolation
     assert not any("filesystem view" in layer for layer in layers)
     assert "sandbox without mount+pid+ipc+network namespaces" in weak_sandbox({"sandbox": layers})
+    if any(layer.startswith(isolation.SECCOMP_LAYER) for layer in layers):  # the filter without the view too
+        assert box.call("store", _numbers(), "fallback", "x").value == {"@u": -1, "@s": -1, "@us": -1}
+
+
+def test_where_the_kernel_refuses_seccomp_or_a_user_namespace_the_sandbox_says_so(make, monkeypatch):
+    """No seccomp filter here (an old or unusual kernel, a container that
+    refuses it), or no user namespace for nobody (a root grader): the worker
+    still runs, confined by the rest, and the report and gradebook say which
+    layer is missing."""
+    from grader.batch.gradebook import weak_sandbox
+    from grader.sandbox import confine, isolation, seccomp
+
+    monkeypatch.setattr(seccomp, "works", lambda: False)
+    if os.getuid() == 0:
+        def refused(*args):
+            raise PermissionError(1, "unshare(CLONE_NEWUSER)")
+
+        monkeypatch.setattr(confine, "_own_user_namespace", refused)
+        monkeypatch.setattr(isolation, "_VIEW_OK", None)  # tried again, with the user namespace refused
+        monkeypatch.setattr(isolation, "_OWN_USER_NAMESPACE", isolation._OWN_USER_NAMESPACE)
+    box = _viewed(make, KEYRING_HELPERS + "\ndef who():\n    return [os.getuid(), os.getgroups()]\n")
+    layers = box.isolation
+    assert not any(layer.startswith(isolation.SECCOMP_LAYER) for layer in layers)
+    assert "own session keyring" in layers
+    assert "sandbox without seccomp filter" in weak_sandbox({"sandbox": layers})
+    if os.getuid() == 0:
+        assert "runs as nobody" in layers and box.call("who").value == [65534, []]
+    # The grader's session keyring is not the worker's, filter or not.
+    from grader.sandbox import forkserver
+
+    monkeypatch.setattr(forkserver, "_server", None)  # a fork server started inside that session keyring
+    token = f"ghp_{uuid.uuid4().hex}"
+    _keyring_session(token, "grader-token")
+    try:
+        box = _viewed(make, KEYRING_HELPERS)
+        assert token not in repr(box.call("fetch", _numbers(), "grader-token").value)
+    finally:
+        if forkserver._server is not None:
+            forkserver._server.close()
 
 
 # -- kernel keyrings, the seccomp filter, a user namespace per worker (issue 22, items 1 and 4) --

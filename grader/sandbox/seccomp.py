@@ -161,23 +161,41 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-_PROGRAM = program()  # built once per process: a fork server's children inherit it
+# Built once per process (a fork server's children inherit them): a sandbox
+# pays only for the two system calls.
+_PROGRAM = program()
+_BUFFER = ctypes.create_string_buffer(_PROGRAM, len(_PROGRAM)) if _PROGRAM else None
+_FPROG = _SockFprog(len(_PROGRAM) // 8, ctypes.addressof(_BUFFER)) if _PROGRAM else None
+_LIBC = None
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+        _LIBC.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+        _LIBC.syscall  # looked up now, not in each child
+    return _LIBC
+
+
+if platform.system() == "Linux":
+    _libc()  # a third of a millisecond that each forked child would otherwise pay
 
 
 def install() -> bool:
     """Set no_new_privs and install the filter on this thread; False when the
     kernel refuses it (or this architecture has no filter)."""
-    if _PROGRAM is None:
+    if _PROGRAM is None or platform.system() != "Linux":
         return False
-    libc = ctypes.CDLL(None, use_errno=True)
-    buffer = ctypes.create_string_buffer(_PROGRAM, len(_PROGRAM))
-    prog = _SockFprog(len(_PROGRAM) // 8, ctypes.addressof(buffer))
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+    libc = _libc()
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0:
         return False
-    return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0
+    return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(_FPROG), 0, 0) == 0
 
 
 def _keyctl_number() -> int | None:
+    if platform.system() != "Linux":
+        return None
     pair = _NUMBERS["keyctl"]
     machine = platform.machine()
     return pair[0] if machine == "x86_64" else pair[1] if machine == "aarch64" else None
@@ -190,7 +208,7 @@ def new_session_keyring() -> int:
     number = _keyctl_number()
     if number is None:
         return errno.ENOSYS
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _libc()
     if libc.syscall(number, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
         return ctypes.get_errno() or errno.EPERM
     return 0
@@ -212,7 +230,7 @@ def works() -> bool:
                 code = 1
                 try:
                     if install():
-                        libc = ctypes.CDLL(None, use_errno=True)
+                        libc = _libc()
                         refused = libc.syscall(_keyctl_number(), KEYCTL_GET_KEYRING_ID,
                                                KEY_SPEC_SESSION_KEYRING, 0) == -1 \
                             and ctypes.get_errno() == errno.EPERM
