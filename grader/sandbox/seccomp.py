@@ -219,8 +219,8 @@ _WORKS: bool | None = None
 
 def works() -> bool:
     """Whether the filter can be installed here and refuses what it should
-    (tried once per process, in a child: a keyring call and an io_uring set-up
-    refused, ordinary calls and a thread-style clone allowed)."""
+    (tried once per process, in a child: a keyring call refused with EPERM,
+    an ordinary call answered)."""
     global _WORKS
     if _WORKS is None:
         _WORKS = False
