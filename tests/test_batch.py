@@ -355,7 +355,8 @@ def test_a_sandbox_without_namespaces_is_visible_in_the_gradebook(tmp_path):
 
     ex = resolve("ex01", ROOT)
     full = ["pids cgroup", "mount+pid+ipc+network namespaces (filesystem view)", "runs as nobody",
-            "landlock v4 (files, network)", "own process group", "rlimits"]
+            "landlock v4 (files, network)", "seccomp filter (keyrings, io_uring, namespaces, ptrace, bpf, mounts refused)",
+            "own process group", "rlimits"]
     weak = ["own process group", "scrubbed environment", "rlimits"]
 
     def report(name, layers):
@@ -366,7 +367,8 @@ def test_a_sandbox_without_namespaces_is_visible_in_the_gradebook(tmp_path):
     write_gradebook(tmp_path, {"ann": report("ann", full), "bob": report("bob", weak)}, [ex])
     book = read_gradebook(tmp_path / "gradebook.csv")
     assert book["ann"]["notes"] == ""
-    assert "sandbox without mount+pid+ipc+network namespaces and landlock on worker-bob:42" in book["bob"]["notes"]
+    assert "sandbox without mount+pid+ipc+network namespaces and landlock and seccomp filter on worker-bob:42" \
+        in book["bob"]["notes"]
 
 
 def test_eta_counts_the_students_still_running(monkeypatch):

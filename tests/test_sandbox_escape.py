@@ -352,8 +352,325 @@ def test_where_the_kernel_refuses_the_view_the_sandbox_falls_back_and_says_so(ma
     from grader.sandbox import isolation
 
     monkeypatch.setattr(isolation, "view_works", lambda view: False)
-    box = make("import os\ndef who():\n    return os.getuid()\n")
+    box = make("import os\ndef who():\n    return os.getuid()\n" + KEYRING_HELPERS)
     assert isinstance(box.call("who").value, int)
     layers = box.isolation
     assert not any("filesystem view" in layer for layer in layers)
     assert "sandbox without mount+pid+ipc+network namespaces" in weak_sandbox({"sandbox": layers})
+    if any(layer.startswith(isolation.SECCOMP_LAYER) for layer in layers):  # the filter without the view too
+        assert box.call("store", _numbers(), "fallback", "x").value == {"@u": -1, "@s": -1, "@us": -1}
+
+
+def test_where_the_kernel_refuses_seccomp_or_a_user_namespace_the_sandbox_says_so(make, monkeypatch):
+    """No seccomp filter here (an old or unusual kernel, a container that
+    refuses it), or no user namespace for nobody (a root grader): the worker
+    still runs, confined by the rest, and the report and gradebook say which
+    layer is missing."""
+    from grader.batch.gradebook import weak_sandbox
+    from grader.sandbox import confine, isolation, seccomp
+
+    monkeypatch.setattr(seccomp, "works", lambda: False)
+    if os.getuid() == 0:
+        def refused(*args):
+            raise PermissionError(1, "unshare(CLONE_NEWUSER)")
+
+        monkeypatch.setattr(confine, "_own_user_namespace", refused)
+        monkeypatch.setattr(isolation, "_VIEW_OK", None)  # tried again, with the user namespace refused
+        monkeypatch.setattr(isolation, "_OWN_USER_NAMESPACE", isolation._OWN_USER_NAMESPACE)
+    box = _viewed(make, KEYRING_HELPERS + "\ndef who():\n    return [os.getuid(), os.getgroups()]\n")
+    layers = box.isolation
+    assert not any(layer.startswith(isolation.SECCOMP_LAYER) for layer in layers)
+    assert "own session keyring" in layers
+    assert "sandbox without seccomp filter" in weak_sandbox({"sandbox": layers})
+    if os.getuid() == 0:
+        assert "runs as nobody" in layers and box.call("who").value == [65534, []]
+    # The grader's session keyring is not the worker's, filter or not.
+    from grader.sandbox import forkserver
+
+    monkeypatch.setattr(forkserver, "_server", None)  # a fork server started inside that session keyring
+    token = f"ghp_{uuid.uuid4().hex}"
+    _keyring_session(token, "grader-token")
+    try:
+        box = _viewed(make, KEYRING_HELPERS)
+        assert token not in repr(box.call("fetch", _numbers(), "grader-token").value)
+    finally:
+        if forkserver._server is not None:
+            forkserver._server.close()
+
+
+# -- kernel keyrings, the seccomp filter, a user namespace per worker (issue 22, items 1 and 4) --
+
+KEYRING_HELPERS = """
+import ctypes, os
+_libc = ctypes.CDLL(None, use_errno=True)
+RINGS = {"@u": -4, "@s": -3, "@us": -5}  # KEY_SPEC_USER_KEYRING, _SESSION_, _USER_SESSION_
+
+def _sys(nr, *args):
+    args = [ctypes.c_long(a) if isinstance(a, int) else a for a in args]
+    result = _libc.syscall(ctypes.c_long(nr), *args)
+    return result if result >= 0 else -ctypes.get_errno()
+
+def store(nr, description, text):
+    data = text.encode()
+    return {name: _sys(nr["add_key"], b"user", description.encode(), data, len(data), ring)
+            for name, ring in RINGS.items()}
+
+def fetch(nr, description):
+    found = {}
+    for name, ring in RINGS.items():
+        key = _sys(nr["keyctl"], 10, ring, b"user", description.encode(), 0)  # KEYCTL_SEARCH
+        if key >= 0:
+            buf = ctypes.create_string_buffer(1 << 16)
+            n = _sys(nr["keyctl"], 11, key, buf, 1 << 16)  # KEYCTL_READ
+            key = buf.raw[:n].decode() if n >= 0 else n
+        found[name] = key
+    found["request_key"] = _sys(nr["request_key"], b"user", description.encode(), None, 0)
+    return found
+"""
+
+
+def _numbers() -> dict:
+    from grader.sandbox import seccomp
+
+    if platform_machine() not in ("x86_64", "aarch64"):
+        pytest.skip("the seccomp filter knows x86_64 and aarch64")
+    column = 0 if platform_machine() == "x86_64" else 1
+    return {name: pair[column] for name, pair in seccomp._NUMBERS.items()}
+
+
+def platform_machine() -> str:
+    import platform
+
+    return platform.machine()
+
+
+def _keyring_session(secret: str, description: str) -> None:
+    """Put this process (and what it starts from now on) in a new session
+    keyring holding ``secret``, as a grader started by an SSH login, a systemd
+    service or a CI runner is; skip where the kernel has no keyrings."""
+    namespace: dict = {}
+    exec(KEYRING_HELPERS, namespace)
+    nr, sys_ = _numbers(), namespace["_sys"]
+    if sys_(nr["keyctl"], 1, f"grader-test-{os.getpid()}".encode()) < 0:  # KEYCTL_JOIN_SESSION_KEYRING
+        pytest.skip("no kernel keyrings here")
+    data = secret.encode()
+    assert sys_(nr["add_key"], b"user", description.encode(), data, len(data), -3) > 0
+    # Without a sandbox, a child process of this one reads it: the attack is real here.
+    r, w = os.pipe()
+    if os.fork() == 0:
+        os.write(w, repr(namespace["fetch"](nr, description)).encode())
+        os._exit(0)
+    os.close(w)
+    seen = os.read(r, 1 << 16).decode()
+    os.close(r)
+    os.wait()
+    assert secret in seen, seen
+
+
+def test_keyrings_are_out_of_reach(make, monkeypatch):
+    """Issue 22: one student's code kept its source in a kernel keyring for
+    another to run, and a token in the grader's session keyring reached a
+    student's report. Every keyring call is refused, in a session keyring of
+    the worker's own."""
+    from grader.sandbox import forkserver
+
+    monkeypatch.setattr(forkserver, "_server", None)  # a fork server started inside this test's session keyring
+    token = f"ghp_{uuid.uuid4().hex}"
+    _keyring_session(token, "grader-token")
+    nr = _numbers()
+    first = _viewed(make, KEYRING_HELPERS)
+    second = _viewed(make, KEYRING_HELPERS)
+    try:
+        stored = first.call("store", nr, "ex01-answer", "def sigmoid(z): ...").value
+        assert stored == {"@u": -1, "@s": -1, "@us": -1}, f"a key was stored: {stored}"  # -EPERM
+        for box in (first, second):
+            assert box.call("fetch", nr, "ex01-answer").value == {
+                "@u": -1, "@s": -1, "@us": -1, "request_key": -1}
+            found = box.call("fetch", nr, "grader-token").value
+            assert token not in repr(found) and set(found.values()) == {-1}, found
+        assert any("seccomp filter" in layer for layer in first.isolation)
+        assert "own session keyring" in first.isolation
+    finally:
+        server = forkserver._server
+        if server is not None:
+            server.close()
+
+
+def test_what_a_sandbox_never_needs_is_refused_and_numpy_still_works(make):
+    """io_uring, new namespaces (a nested user namespace would give back every
+    capability), ptrace, bpf, another ABI's calls; threads, fork, a child
+    process and NumPy keep working."""
+    nr = _numbers()
+    box = _viewed(make, KEYRING_HELPERS + """
+import mmap, subprocess, threading
+import numpy as np
+
+def refused(nr):
+    out = {
+        "io_uring_setup": _sys(nr["io_uring_setup"], 8, ctypes.create_string_buffer(120)),
+        "unshare(CLONE_NEWUSER)": _sys(nr["unshare"], 0x10000000),
+        "unshare(CLONE_NEWNS)": _sys(nr["unshare"], 0x00020000),
+        "setns": _sys(nr["setns"], 0, 0),
+        "ptrace(PTRACE_TRACEME)": _sys(nr["ptrace"], 0, 0, 0, 0),
+        "bpf": _sys(nr["bpf"], 0, 0, 0),
+        "perf_event_open": _sys(nr["perf_event_open"], 0, 0, -1, -1, 0),
+        "userfaultfd": _sys(nr["userfaultfd"], 0),
+        "mount": _sys(nr["mount"], b"none", b"/tmp", b"tmpfs", 0, 0),
+        "personality(ADDR_NO_RANDOMIZE)": _sys(nr["personality"], 0x0040000),
+    }
+    child = _sys(nr["clone"], 0x10000000 | 17, 0, 0, 0, 0)  # CLONE_NEWUSER | SIGCHLD
+    if child == 0:
+        os._exit(0)
+    out["clone(CLONE_NEWUSER)"] = child
+    out["clone3"] = _sys(nr["clone3"], 0, 0)
+    return out
+
+def other_abis():
+    out = {"x32 getpid": _sys(0x40000000 | 39)}
+    # getpid as 32-bit x86 code (int 0x80, eax = 20), in a child: a kernel
+    # without 32-bit support kills it instead.
+    code = bytes([0xB8, 20, 0, 0, 0, 0xCD, 0x80, 0xC3])  # mov eax, 20; int 0x80; ret
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        page.write(code)
+        address = ctypes.addressof(ctypes.c_char.from_buffer(page))
+        result = ctypes.CFUNCTYPE(ctypes.c_int)(address)()
+        os.write(w, str(result).encode())
+        os._exit(0)
+    os.close(w)
+    out["i386 getpid"] = os.read(r, 64).decode() or "killed"
+    out["pid"] = str(pid)
+    os.waitpid(pid, 0)
+    return out
+
+def still_works():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(3)
+    forked = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(float(np.linalg.norm(np.ones(4))))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ran = subprocess.run(["/usr/bin/true"]).returncode
+    a = np.random.default_rng(0).standard_normal((64, 64))
+    return [forked, results, ran, bool(np.allclose(a @ np.linalg.inv(a), np.eye(64)))]
+""")
+    refused = box.call("refused", nr).value
+    expected = {name: -1 for name in refused}  # EPERM
+    expected["clone3"] = -38  # ENOSYS: the C library falls back to clone, whose flags the filter reads
+    assert refused == expected
+    assert box.call("still_works").value == [3, [2.0] * 4, 0, True]
+    if platform_machine() == "x86_64":
+        abis = box.call("other_abis").value
+        assert abis["x32 getpid"] == -38
+        assert abis["i386 getpid"] in ("-38", "killed"), abis  # never the pid: ENOSYS
+
+
+def test_each_worker_has_a_user_namespace_of_its_own(make, monkeypatch):
+    """Nothing the kernel keys by uid is shared between sandboxes: each worker
+    is in its own user namespace (as nobody, seen from outside too), so its
+    process limit counts its own processes, not every sandbox's."""
+    from grader.sandbox import isolation
+
+    monkeypatch.setattr(isolation, "make_pids_cgroup", lambda max_pids: None)  # RLIMIT_NPROC alone
+    source = """
+        import os, time
+        def spawn(n):
+            made = 0
+            for _ in range(n):
+                try:
+                    pid = os.fork()
+                except OSError:
+                    break
+                if pid == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                made += 1
+            return made
+    """
+    first, second = _viewed(make, source, processes=8), _viewed(make, source, processes=8)
+    workers = [box._student_pid() for box in (first, second)]
+    spaces = {os.readlink(f"/proc/{pid}/ns/user") for pid in workers}
+    assert len(spaces) == 2 and os.readlink("/proc/self/ns/user") not in spaces
+    for pid in workers:
+        with open(f"/proc/{pid}/status") as f:
+            uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+        assert uids == [str(os.getuid() if os.getuid() else 65534)] * 4
+    if os.getuid() == 0:
+        assert "runs as nobody in its own user namespace" in first.isolation
+    # 8 processes, the worker included (and, for an unprivileged grader, the
+    # relay and init that share its user namespace).
+    made = first.call("spawn", 20).value
+    assert made in (5, 7)
+    assert second.call("spawn", 20).value == made, "the first sandbox's processes are not counted here"
+
+
+KEEPER = '''
+# -- keeper --
+import ctypes
+_libc = ctypes.CDLL(None, use_errno=True)
+NR = NUMBERS
+with open(__file__, "rb") as _f:
+    _source = _f.read().split(b"# -- keeper --")[0]  # the solution alone
+for ring in (-4, -3, -5):  # @u, @s, @us
+    key = _libc.syscall(ctypes.c_long(NR["add_key"]), b"user", b"ex01-answer", _source,
+                        ctypes.c_long(len(_source)), ctypes.c_long(ring))
+    if key > 0:  # KEYCTL_SETPERM: everything, for everyone
+        _libc.syscall(ctypes.c_long(NR["keyctl"]), ctypes.c_long(5), ctypes.c_long(key), ctypes.c_long(0x3F3F3F3F))
+'''
+
+FETCHER = '''
+import ctypes
+_libc = ctypes.CDLL(None, use_errno=True)
+NR = NUMBERS
+
+def sigmoid(z):
+    return z * 0
+
+def sigmoid_derivative(z):
+    return z * 0
+
+for ring in (-4, -3, -5):
+    key = _libc.syscall(ctypes.c_long(NR["keyctl"]), ctypes.c_long(10), ctypes.c_long(ring), b"user",
+                        b"ex01-answer", ctypes.c_long(0))
+    if key >= 0:
+        buf = ctypes.create_string_buffer(1 << 16)
+        n = _libc.syscall(ctypes.c_long(NR["keyctl"]), ctypes.c_long(11), ctypes.c_long(key), buf,
+                          ctypes.c_long(1 << 16))
+        if n > 0:
+            exec(buf.raw[:n].decode())
+            break
+'''
+
+
+def test_a_solution_kept_in_a_keyring_reaches_no_other_student(tmp_path):
+    """The issue's attack end to end, in a grader started in a session
+    keyring: student A's graded file keeps its source in every keyring it
+    can name; student B's file, with no solution of its own, fetches it and
+    runs it. B must get 0."""
+    import csv
+    import json
+
+    from conftest import ROOT, run_cli
+
+    nr = _numbers()
+    _keyring_session(f"ghp_{uuid.uuid4().hex}", "grader-token")  # the grader and its jobs start in it
+    reference = (ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py").read_text()
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    numbers = repr({"add_key": nr["add_key"], "keyctl": nr["keyctl"]})
+    (subs / "a_keeper.py").write_text(reference + KEEPER.replace("NUMBERS", numbers))
+    (subs / "b_fetcher.py").write_text(FETCHER.replace("NUMBERS", numbers))
+    proc = run_cli("batch", str(subs), "--exercise", "ex01", "--jobs", "1", "--out", str(tmp_path / "grades"),
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(tmp_path / "grades" / "gradebook.csv", newline="") as f:
+        book = {row["student"]: float(row["total"]) for row in csv.DictReader(f)}
+    assert book == {"a_keeper": 10.0, "b_fetcher": 0.0}
+    report = json.loads(next((tmp_path / "grades" / "reports").glob("b_fetcher*.json")).read_text())
+    assert any("seccomp" in layer for layer in report["exercises"]["ex01_sigmoid"]["result"]["sandbox"]), report

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from grader.batch.common import atomic_write, not_reached
 from grader.exercises import Exercise
-from grader.sandbox.isolation import LANDLOCK_LAYER, VIEW_LAYER
+from grader.sandbox.isolation import LANDLOCK_LAYER, SECCOMP_LAYER, VIEW_LAYER
 
 
 def write_gradebook(out: Path, reports: dict[str, dict], exercises: list[Exercise]) -> Path:
@@ -95,7 +95,7 @@ def zero_cause(result: dict) -> str:
     return f"{words} in every check" if n == total else f"{words} in {n} of {total} checks"
 
 
-_FULL_ISOLATION = (VIEW_LAYER, LANDLOCK_LAYER)  # the layers of isolation.Plan.features()
+_FULL_ISOLATION = (VIEW_LAYER, LANDLOCK_LAYER, SECCOMP_LAYER)  # the layers of isolation.Plan.features()
 
 
 def weak_sandbox(result: dict | None) -> str:

@@ -241,7 +241,7 @@ class Sandbox:
                 try:
                     proc = server.spawn(
                         {"rlimits": self._rlimits(), "namespaces": self._plan.namespaces,
-                         "view": self._plan.view,
+                         "view": self._plan.view, "seccomp": self._plan.seccomp,
                          "env": runtime.environment(work), "work": str(work), "module": self.module_name,
                          "file": str(target), "forbidden": list(self.forbidden)},
                         [to_child_r, from_child_w, self._output.fileno()],
@@ -278,7 +278,7 @@ class Sandbox:
         plan, rlimits = self._plan, self._rlimits()
 
         def confine_child() -> None:  # runs in the child, between fork and exec
-            confine.apply(rlimits, cgroup_fd, plan.namespaces, plan.ruleset_fd, plan.view)
+            confine.apply(rlimits, cgroup_fd, plan.namespaces, plan.ruleset_fd, plan.view, plan.seccomp)
 
         return subprocess.Popen(
             argv,

@@ -20,8 +20,12 @@ With a *view* (see ``isolation.plan``) the process becomes three:
   and the IPC namespace (SysV shared memory, semaphores, message queues) goes
   with them;
 - the **worker** (PID 2), which drops to the unprivileged uid (nobody, with no
-  supplementary groups and no capabilities) and goes on to run the student's
-  code. It is not PID 1, so it dies of its own signals as any process would.
+  supplementary groups and no capabilities; as root, in a user namespace of
+  its own too) and goes on to run the student's code. It is not PID 1, so it
+  dies of its own signals as any process would.
+
+Every way, the process first joins a fresh session keyring and last installs
+the seccomp filter of ``seccomp.py`` when the grader's plan asks for it.
 """
 
 import ctypes
@@ -31,9 +35,15 @@ import platform
 import resource
 import signal
 
+try:  # grader.sandbox.confine in the grader; a top-level module in the fork server's runtime folder
+    from . import seccomp
+except ImportError:
+    import seccomp
+
 SYS_LANDLOCK_RESTRICT_SELF = 446  # same on x86_64 and aarch64
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
@@ -61,16 +71,18 @@ def set_limits(settings):
             pass
 
 
-def apply(rlimits, cgroup_procs_fd=None, namespaces=False, ruleset_fd=None, view=None):
-    """Confine this process: the cgroup, the namespaces and view, rlimits, Landlock.
+def apply(rlimits, cgroup_procs_fd=None, namespaces=False, ruleset_fd=None, view=None, seccomp_filter=False):
+    """Confine this process: the cgroup, a fresh session keyring, the namespaces
+    and view, rlimits, Landlock, the seccomp filter (``seccomp_filter``).
 
     ``cgroup_procs_fd`` is the cgroup's ``cgroup.procs`` opened for writing by
     the grader (an open file, so Landlock, which checks opening, allows it).
     With ``view`` (a dict from ``isolation.plan``) this returns only in the
     worker process (see the module's docstring). Failures of the optional
     parts do not stop the worker (the grader's plan already knows what this
-    kernel offers); a view or a Landlock ruleset that cannot be enforced ends
-    the process, since confinement was promised.
+    kernel offers); a view, a Landlock ruleset or a seccomp filter that cannot
+    be enforced ends the process, since confinement was promised, and so does
+    a session keyring that cannot be left without a filter to deny keyrings.
     """
     libc = _libc()
     if cgroup_procs_fd is not None:
@@ -78,6 +90,11 @@ def apply(rlimits, cgroup_procs_fd=None, namespaces=False, ruleset_fd=None, view
             os.write(cgroup_procs_fd, str(os.getpid()).encode())
         except OSError:
             pass
+    # The grader's session keyring (a CI token, an SSH agent's key) must not
+    # be inherited: join a new, empty one (ENOSYS: no keyrings at all).
+    err = seccomp.new_session_keyring()
+    if err not in (0, errno.ENOSYS) and not seccomp_filter:
+        os._exit(errno.EPERM)
     if view is not None:
         isolate(view)
     elif namespaces:
@@ -87,6 +104,8 @@ def apply(rlimits, cgroup_procs_fd=None, namespaces=False, ruleset_fd=None, view
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         if libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)) != 0:
             os._exit(errno.EPERM)
+    if seccomp_filter and not seccomp.install():
+        os._exit(errno.EPERM)
 
 
 def isolate(view):
@@ -97,8 +116,9 @@ def isolate(view):
     those replaced by an empty read-only tmpfs: other site-packages),
     ``links`` (``[path, target]`` symbolic links to recreate, such as
     ``/lib -> usr/lib``), ``root`` (an empty folder to build the view on),
-    ``cwd``, and ``uid``/``gid`` (what the worker runs as outside: nobody when
-    the grader is root, else the grader's own ids).
+    ``cwd``, ``uid``/``gid`` (what the worker runs as outside: nobody when
+    the grader is root, else the grader's own ids), and ``userns`` (a root
+    grader's worker enters a user namespace of its own, as nobody).
     """
     libc = _libc()
     privileged = os.getuid() == 0
@@ -125,7 +145,11 @@ def isolate(view):
     os.close(status_r)
     # PID 1 of the new namespace.
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    proc_fd = None
     try:
+        if privileged and view.get("userns"):
+            # The worker maps its user namespace through this, once /proc is gone from its view.
+            proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         _build_view(libc, view)
     except OSError:
         os._exit(EX_ISOLATION)
@@ -135,7 +159,7 @@ def isolate(view):
     os.close(status_w)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     try:
-        _drop_privileges(libc, privileged, view)
+        _drop_privileges(libc, privileged, view, proc_fd)
         os.chdir(view["cwd"])
     except OSError:
         os._exit(EX_ISOLATION)
@@ -286,16 +310,49 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-def _drop_privileges(libc, privileged, view):
+def _drop_privileges(libc, privileged, view, proc_fd=None):
     """Become the unprivileged uid with no groups and no capabilities."""
     if privileged:
         os.setgroups([])
         os.setresgid(view["gid"], view["gid"], view["gid"])
         os.setresuid(view["uid"], view["uid"], view["uid"])  # leaving uid 0 clears every capability
-    else:
+        if proc_fd is not None:
+            try:
+                _own_user_namespace(libc, proc_fd, view["uid"], view["gid"])
+            finally:
+                os.close(proc_fd)
+    if not privileged or proc_fd is not None:
         # Inside its user namespace the process holds every capability over
-        # its own namespaces (it built the view with them); give them all up.
+        # that namespace (and, unprivileged, over the others it built the view
+        # with); give them all up.
         data = (_CapData * 2)()
         if libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), data) != 0:
             raise OSError(ctypes.get_errno(), "capset")
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def _own_user_namespace(libc, proc_fd, uid, gid):
+    """As nobody already, enter a new user namespace mapping nobody to itself.
+
+    What the kernel keys by uid (the user keyring, RLIMIT_NPROC's count,
+    inotify and message-queue quotas) is then this sandbox's alone, not
+    shared with every other sandbox that runs as nobody. Created after the
+    view (the mounts stay owned by the grader's namespace, out of reach) and
+    before the rlimits (so RLIMIT_NPROC counts this namespace's processes);
+    mapped by the process itself, as any unprivileged user may do."""
+    if libc.unshare(CLONE_NEWUSER) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare(CLONE_NEWUSER): {os.strerror(err)}")
+    # Changing uid made this process non-dumpable, which makes its /proc files
+    # root's: dumpable for as long as it writes its maps (as after an exec).
+    dumpable = libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            fd = os.open(f"self/{name}", os.O_WRONLY, dir_fd=proc_fd)
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+    finally:
+        libc.prctl(PR_SET_DUMPABLE, max(dumpable, 0), 0, 0, 0)

@@ -18,6 +18,9 @@ the fork server):
    ``solutions/``) is neither readable nor writable; from ABI 4 it may not open
    TCP connections; from ABI 6 it may not signal processes outside its domain
    (the grader), and Landlock always forbids it to ptrace them.
+3. A seccomp filter (``seccomp.py``): no kernel keyrings, io_uring, new
+   namespaces, ptrace, bpf, mounts..., no other ABI; and a fresh session
+   keyring, so nothing of the grader's is inherited.
 
 Where a mechanism is missing the sandbox degrades to the ones that remain
 (rlimits, its own session, a scrubbed environment) and :func:`describe` says so.
@@ -30,12 +33,13 @@ import os
 import platform
 from dataclasses import dataclass
 
-from grader.sandbox import confine
+from grader.sandbox import confine, seccomp
 from grader.sandbox.confine import CLONE_NEWNET, CLONE_NEWUSER
 
-# Layer names in reports; a gradebook flags a sandbox without either (batch.gradebook).
+# Layer names in reports; a gradebook flags a sandbox without any of them (batch.gradebook).
 VIEW_LAYER = "mount+pid+ipc+network namespaces"
 LANDLOCK_LAYER = "landlock"
+SECCOMP_LAYER = "seccomp filter"
 
 _SYS_CREATE, _SYS_ADD_RULE = 444, 445  # same on x86_64 and aarch64
 
@@ -84,6 +88,7 @@ class Plan:
     landlock: bool = False
     cgroup: str | None = None
     view: dict | None = None  # for confine.isolate; None: no namespaces of that kind here
+    seccomp: bool = False  # confine.apply installs seccomp.py's filter
 
     def __post_init__(self) -> None:
         self.landlock = self.ruleset_fd is not None
@@ -94,12 +99,20 @@ class Plan:
             found.append("pids cgroup")
         if self.view is not None:
             found.append(f"{VIEW_LAYER} (filesystem view)")
-            found.append("runs as nobody" if os.getuid() == 0 else "own user namespace (nobody inside)")
+            if os.getuid() != 0:
+                found.append("own user namespace (nobody inside)")
+            else:
+                found.append("runs as nobody in its own user namespace" if self.view.get("userns")
+                             else "runs as nobody")
         elif self.namespaces:
             found.append("user+network namespace")
         if self.landlock:
             parts = ["files"] + (["network"] if self.abi >= 4 else []) + (["signals"] if self.abi >= 6 else [])
             found.append(f"{LANDLOCK_LAYER} v{self.abi} ({', '.join(parts)})")
+        if platform.system() == "Linux":
+            found.append("own session keyring")
+        if self.seccomp:
+            found.append(f"{SECCOMP_LAYER} (keyrings, io_uring, namespaces, ptrace, bpf, mounts refused)")
         return found
 
     def close(self) -> None:
@@ -121,8 +134,10 @@ def plan(read_only: list[str], read_write: list[str], use_namespaces: bool = Tru
     cgroup = make_pids_cgroup(max_pids) if max_pids else None
     if view is not None and not (use_namespaces and view_works(view)):
         view = None
+    if view is not None:
+        view = dict(view, userns=_OWN_USER_NAMESPACE)
     return Plan(ruleset_fd=fd, abi=abi, namespaces=use_namespaces and _namespaces_work(), cgroup=cgroup,
-                view=view)
+                view=view, seccomp=seccomp.works())
 
 
 def _ruleset(abi: int, read_only: list[str], read_write: list[str]) -> int | None:
@@ -228,27 +243,36 @@ def kill_cgroup(path: str) -> None:
 
 _NAMESPACES_OK: bool | None = None
 _VIEW_OK: bool | None = None
+_OWN_USER_NAMESPACE = False  # a root grader's worker gets a user namespace of its own (see view_works)
 
 
 def view_works(view: dict) -> bool:
     """Whether a worker can isolate itself with ``view`` here (tried once per
     process, with that view: a kernel or container that refuses a namespace,
-    a mount or pivot_root makes the sandbox fall back, and say so)."""
-    global _VIEW_OK
+    a mount or pivot_root makes the sandbox fall back, and say so). As root,
+    tried first with the worker in a user namespace of its own, then without."""
+    global _VIEW_OK, _OWN_USER_NAMESPACE
     if _VIEW_OK is None:
         _VIEW_OK = False
         if platform.system() == "Linux" and platform.machine() in confine._SYS_PIVOT_ROOT:
-            pid = os.fork()
-            if pid == 0:
-                code = 1
-                try:
-                    confine.isolate(view)
-                    code = 0 if os.getcwd() == view["cwd"] and not os.path.exists(__file__) else 3
-                finally:
-                    os._exit(code)
-            _, status = os.waitpid(pid, 0)
-            _VIEW_OK = os.waitstatus_to_exitcode(status) == 0
+            for userns in (True, False) if os.getuid() == 0 else (False,):
+                if _view_builds(dict(view, userns=userns)):
+                    _VIEW_OK, _OWN_USER_NAMESPACE = True, userns
+                    break
     return _VIEW_OK
+
+
+def _view_builds(view: dict) -> bool:
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            confine.isolate(view)
+            code = 0 if os.getcwd() == view["cwd"] and not os.path.exists(__file__) else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
 
 
 def _namespaces_work() -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 # The worker's own code: standard library and NumPy only, no grader package.
-FILES = ("worker.py", "wire.py", "confine.py")
+FILES = ("worker.py", "wire.py", "confine.py", "seccomp.py")
 
 
 _private: tuple[int, Path] | None = None

@@ -12,7 +12,7 @@ Nothing here is trusted. Student code shares this process and can change any
 of it; the grader treats every answer as a claim to validate, and computes
 expected values and scores in its own process.
 
-Standard library, NumPy, ``wire`` and ``confine`` only.
+Standard library, NumPy, ``wire`` and ``confine`` (with ``seccomp``) only.
 """
 
 import importlib.abc
@@ -182,7 +182,8 @@ def _forked_child(controls, fds, msg, wire, np):
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         confine.apply([tuple(limit) for limit in msg["rlimits"]], extra.get("cgroup"),
-                      bool(msg.get("namespaces")), extra.get("ruleset"), msg.get("view"))
+                      bool(msg.get("namespaces")), extra.get("ruleset"), msg.get("view"),
+                      msg.get("seccomp") is True)
         inputs_fd = extra.get("inputs")
         low = 3
         for fd in sorted({read_fd, write_fd} | ({inputs_fd} if inputs_fd is not None else set())):
