@@ -62,7 +62,7 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     # The workflow file itself comes from the base branch (not from the pull request's merge commit).
     assert "pull_request_target" in triggers and "pull_request" not in triggers
     assert all("cache" not in (s.get("with") or {}) for s in flow["jobs"]["grade"]["steps"])
-    assert flow["permissions"] == {"contents": "read", "pull-requests": "read"}  # read-only token
+    assert flow["permissions"] == {"contents": "read"}  # read-only token
     steps = flow["jobs"]["grade"]["steps"]
     checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
     assert [c["with"]["path"] for c in checkouts] == ["base", "head"]
@@ -73,9 +73,10 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     assert "-m venv" in install["run"], "torch must not sit in the base Python, which the sandbox can read"
     grade = next(s for s in steps if "grader" in str(s.get("run", "")) and " ci " in s["run"])
     assert "--head head" in grade["run"] and "--root base" in grade["run"]
-    # 'changed' means what GitHub lists as the pull request's files, not a diff against the base's tip.
-    listing = next(s for s in steps if "changed-files.txt" in str(s.get("run", "")) and "gh api" in s["run"])
-    assert "/pulls/" in listing["env"]["FILES_URL"] and "--changed-files changed-files.txt" in grade["run"]
+    # 'changed' comes from the student files themselves, never from GitHub's list of the pull
+    # request's files (cut short at 3000); the base's history tells an old stub from a change.
+    assert not any("gh api" in str(s.get("run", "")) for s in steps) and "--changed-files" not in grade["run"]
+    assert checkouts[0]["with"]["fetch-depth"] == 0
     assert grade["env"]["GRADER_SEED"] == "${{ secrets.GRADER_SEED }}"
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
     assert upload["with"]["path"].startswith("grading-results")
@@ -314,14 +315,12 @@ def test_changes_count_from_where_the_student_branched_off(course, tmp_path):
         test.write_text(test.read_text() + "\n# a comment\n")
         git(base, "commit", "-q", "-am", "instructor update")
         _, by_ref = _ci(base, tmp_path / "ref", "--head-ref", "honest")
-        # A checkout of the pull request, sparse as in the workflow (exercises/ only), with
-        # the list of changed files as the workflow gets it from GitHub.
+        # A checkout of the pull request, sparse as in the workflow (exercises/ only): ex02's
+        # old stub is a version the base's history holds, so not the student's change.
         head = tmp_path / "head"
         shutil.copytree(course / "exercises", head / "exercises")
         git(course, "--work-tree", str(head), "checkout", "honest", "--", "exercises")
-        listed = tmp_path / "changed.txt"
-        listed.write_text("exercises/ex01_sigmoid/sigmoid.py\n")
-        _, by_dir = _ci(base, tmp_path / "dir", "--head", str(head), "--changed-files", str(listed))
+        _, by_dir = _ci(base, tmp_path / "dir", "--head", str(head))
         _, sparse = _ci(course, tmp_path / "sparse", "--head", str(head))
     finally:
         git(course, "worktree", "remove", "--force", str(base))
@@ -367,3 +366,44 @@ def test_a_symlinked_exercise_file_is_not_graded_and_says_why(course, tmp_path):
         assert results["tests"] and all(t["output"] == message for t in results["tests"])
         assert message in proc.stdout and "no such file" not in proc.stdout and "grader-ci-" not in proc.stdout
         assert f"ex01_sigmoid: {message}" in report["notes"]
+
+
+@needs_git
+def test_a_pull_request_hiding_its_exercise_behind_3000_files_is_still_graded(course, tmp_path):
+    # GitHub's list of a pull request's files stops at 3000: 3001 files sorted before
+    # exercises/ would push the exercise file out of it. The student files are compared instead.
+    head = tmp_path / "head"
+    shutil.copytree(course / "exercises", head / "exercises")
+    git(course, "--work-tree", str(head), "checkout", "honest", "--", "exercises")
+    padding = head / "aaa"
+    padding.mkdir()
+    for i in range(3001):
+        (padding / f"f{i:04d}.txt").write_text(f"{i}\n")
+    truncated = tmp_path / "github-list.txt"  # what an earlier workflow would have passed
+    truncated.write_text("".join(f"aaa/f{i:04d}.txt\n" for i in range(3000)))
+    proc, report = _ci(course, tmp_path / "out", "--head", str(head), "--pass-mark", "50",
+                       "--changed-files", str(truncated))
+    assert report["exercises"] == ["ex01_sigmoid"] and report["score"] == 2.0
+    assert report["percent"] == 20.0 and report["passed"] is False and proc.returncode == 1
+    assert "--changed-files is ignored" in proc.stderr
+    assert any("aaa/f0000.txt" in note and "more" in note for note in report["notes"])
+
+
+@needs_git
+def test_nothing_graded_is_not_a_pass(course, tmp_path):
+    # The head changes no student file (only a README): nothing is graded, and that is no pass.
+    head = tmp_path / "head"
+    shutil.copytree(course / "exercises", head / "exercises")
+    (head / "README.md").write_text("only the README changed\n")
+    proc, report = _ci(course, tmp_path / "marked", "--head", str(head), "--pass-mark", "50")
+    assert report["exercises"] == [] and report["results"] == []
+    assert (report["score"], report["max_score"], report["percent"], report["passed"]) == (0, 0, 0.0, False)
+    assert proc.returncode == 1, "a pass mark that nothing graded cannot meet"
+    assert "changes no exercise file" in report["notes"][0] and "not a pass" in report["notes"][0]
+    out = tmp_path / "marked"
+    assert "passed=false" in (out / "output.txt").read_text()
+    assert "nothing graded, not passed" in (out / "summary.md").read_text()
+    assert "not a pass" in proc.stdout
+    # Without a pass mark the exit status stays 0 (the CLI's rule), and the report still says not passed.
+    proc, report = _ci(course, tmp_path / "unmarked", "--head", str(head))
+    assert proc.returncode == 0 and report["passed"] is False and report["percent"] == 0.0

@@ -225,6 +225,6 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
         return 2
     if args.fail_under is not None:
         total, best = sum(r.score for r in results), sum(r.max_score for r in results)
-        if best and 100.0 * total / best < args.fail_under:
+        if not best or 100.0 * total / best < args.fail_under:  # nothing graded is not a pass
             return 1
     return 0
