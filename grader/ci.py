@@ -321,6 +321,11 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
            changed_files: list[str] | None = None) -> Outcome:
     """Assemble, grade, and write the outputs; see the module docstring.
 
+    ``seed``: a public one, or a run seed of a secret one (:func:`grader.seed.run_seed`),
+    which the outputs show as ``secret:<fingerprint>/run:<nonce>`` (what staff need
+    to reproduce the grade; the next run draws another nonce). ``hide_seed`` is
+    no longer used: no output ever held the secret.
+
     ``changed_files`` (a list of the pull request's files, as earlier workflows
     passed it) is not used: a list can be cut short (GitHub's stops at 3000), so
     what changed comes from the student files themselves (:func:`student_changed`)."""
@@ -374,9 +379,7 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
 
     data = []
     for r in results:
-        d = r.to_dict()
-        if hide_seed:
-            d["seed"] = None
+        d = r.to_dict()  # a secret seed shows as secret:<fingerprint>/run:<nonce>, never the secret
         d["versions"].pop("executable", None)
         data.append(d)
     report = {"score": round(total, 6), "max_score": round(best, 6), "percent": round(percent, 2),
@@ -386,15 +389,12 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
               "notes": notes, "results": data}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     gradescope = to_gradescope(results)
-    if hide_seed:
-        for r in results:
-            gradescope["output"] = gradescope["output"].replace(f"seed {r.seed},", "seed (secret),")
     (out / "results.json").write_text(json.dumps(gradescope, indent=2) + "\n")
-    (out / "junit.xml").write_text(to_junit(results, show_seed=not hide_seed))
+    (out / "junit.xml").write_text(to_junit(results))
     title = (f"Autograder: {total:g} / {best:g} ({percent:.0f}%)" + (
         f", pass mark {pass_mark:g}%: {'passed' if passed else 'not passed'}" if pass_mark else "")
         if results else "Autograder: nothing graded, not passed")
-    summary = github_summary(results, title=title, show_seed=not hide_seed, notes=notes)
+    summary = github_summary(results, title=title, notes=notes)
     (out / "summary.md").write_text(summary)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
@@ -410,9 +410,6 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
     if annotations:
         log(annotations)
     text = "\n\n".join(format_text(r) for r in results) or "nothing graded"
-    if hide_seed:
-        for r in results:
-            text = text.replace(f"seed {r.seed} |", "seed (secret) |").replace(f"--seed {r.seed}", "--seed <secret>")
     if results:
         text += f"\n\nTotal: {total:g} / {best:g} ({percent:.0f}%)"
     if pass_mark and results:

@@ -239,7 +239,7 @@ def test_head_checkout_and_secret_seed(course, tmp_path):
     grades = _grades(report)
     assert sorted(grades) == ["ex01_sigmoid", "ex02_propagate"]
     assert grades["ex01_sigmoid"][0] == 2.0 and grades["ex02_propagate"][0] == 0.0  # ex02: the untouched stub
-    assert all(r["seed"] is None for r in report["results"])
+    assert all(re.fullmatch(r"secret:[0-9a-f]{10}/run:[0-9a-f]{16}", r["seed"]) for r in report["results"])
     # In a git worktree .git is a file: not a change of the student's either.
     assert not any(re.search(r"(^|[ ,:])\.git\b", note) for note in report["notes"]), report["notes"]
     for name in ("summary.md", "junit.xml", "results.json", "report.json", "step-summary.md"):
@@ -407,3 +407,52 @@ def test_nothing_graded_is_not_a_pass(course, tmp_path):
     # Without a pass mark the exit status stays 0 (the CLI's rule), and the report still says not passed.
     proc, report = _ci(course, tmp_path / "unmarked", "--head", str(head))
     assert proc.returncode == 0 and report["passed"] is False and report["percent"] == 0.0
+
+
+LEAKY = '''\
+import numpy as np
+
+
+def sigmoid(z):
+    raise ValueError("my input was " + repr(np.round(np.asarray(z, dtype=float).ravel()[:3], 6).tolist()))
+
+
+def sigmoid_derivative(z):
+    raise ValueError("my input was " + repr(np.round(np.asarray(z, dtype=float).ravel()[:3], 6).tolist()))
+'''
+
+
+def test_inputs_a_run_reveals_are_of_no_use_in_the_next(course, tmp_path):
+    # A submission that raises with its input in the message: the report quotes it. With a
+    # secret seed each run draws its own nonce, so what one run shows is not the next run's input.
+    head = tmp_path / "head"
+    shutil.copytree(course / "exercises", head / "exercises")
+    (head / "exercises" / "ex01_sigmoid" / "sigmoid.py").write_text(LEAKY)
+    secret = {"GRADER_SEED": "c0ffee" * 6}
+    runs = [_ci(course, tmp_path / f"run{i}", "--head", str(head), env=secret) for i in range(2)]
+    seeds = [report["results"][0]["seed"] for _, report in runs]
+    # The checks on random arrays (the fixed cases, 0.5 or -745, are the same in every run).
+    leaked = [{t["name"]: t["output"] for t in report["results"][0]["tests"]
+               if "my input was" in t["output"] and "arrays" in t["name"]} for _, report in runs]
+    assert all(re.fullmatch(r"secret:[0-9a-f]{10}/run:[0-9a-f]{16}", s) for s in seeds) and seeds[0] != seeds[1]
+    assert leaked[0] and leaked[0].keys() == leaked[1].keys()
+    assert all(leaked[0][name] != leaked[1][name] for name in leaked[0])
+    nonce = seeds[0].split("/run:")[1]
+    # Every output shows the run (staff reproduce from any of them); never the secret.
+    out = tmp_path / "run0"
+    for name in ("summary.md", "junit.xml", "results.json", "report.json"):
+        text = (out / name).read_text()
+        assert nonce in text and "c0ffee" not in text, name
+    assert f"--run-nonce {nonce}" in runs[0][0].stdout  # the reproduce line
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "tests" / "schemas" / "report.schema.json").read_text())
+    for result in runs[0][1]["results"]:
+        jsonschema.validate(result, schema)
+    # Staff reproduce the first run's grade with its nonce.
+    _, again = _ci(course, tmp_path / "again", "--head", str(head), "--run-nonce", nonce, env=secret)
+    assert again["results"][0]["seed"] == seeds[0]
+    assert [t["output"] for t in again["results"][0]["tests"]] == [t["output"] for t in runs[0][1]["results"][0]["tests"]]
+    # A nonce means nothing without the secret seed: a usage error, not a silent public run.
+    proc = run_cli("--root", str(course), "ci", "--out", str(tmp_path / "bad"), "--head", str(head),
+                   "--run-nonce", nonce, cwd=tmp_path)
+    assert proc.returncode == 2 and "GRADER_SEED" in proc.stderr

@@ -34,12 +34,15 @@ def add_parser(sub) -> None:
     p.add_argument("--changed-files", type=Path, metavar="FILE", help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, help="seed for the test inputs (default: $GRADER_SEED, kept secret "
                                            "in the outputs; else 1234)")
+    p.add_argument("--run-nonce", metavar="NONCE",
+                   help="with a secret $GRADER_SEED: grade with the inputs of the run whose report shows seed "
+                        "secret:<fingerprint>/run:NONCE (staff reproducing a grade; without it each run draws a "
+                        "fresh nonce, so one run's inputs are of no use in the next)")
 
 
 def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
     from grader.ci import run_ci
     from grader.grading import GraderFault
-    from grader.plugin import seed_from_env
 
     pass_mark = args.pass_mark
     if pass_mark is None:
@@ -48,10 +51,12 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
             pass_mark = float(value) if value else 0.0
         except ValueError:
             parser.error(f"GRADER_PASS_MARK must be a number, got {value!r}")
-    from grader.seed import Seed, weak_secret_warning
+    from grader.seed import run_seed, weak_secret_warning
 
-    secret = args.seed is None and bool(os.environ.get("GRADER_SEED", "").strip())
-    seed = Seed.public(args.seed) if args.seed is not None else seed_from_env()
+    try:  # a secret seed: this run's own inputs, from a nonce the grader draws (grader.seed)
+        seed = run_seed(args.seed, args.run_nonce)
+    except ValueError as exc:
+        parser.error(str(exc))
     if weak_secret_warning(seed):
         print(f"grader: {weak_secret_warning(seed)}", file=sys.stderr)
     if args.changed_files is not None:
@@ -60,7 +65,7 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
               file=sys.stderr)
     try:
         outcome = run_ci(args.base or root, args.out, head_dir=args.head, head_ref=args.head_ref,
-                         which=args.exercises, pass_mark=pass_mark, seed=seed, hide_seed=secret)
+                         which=args.exercises, pass_mark=pass_mark, seed=seed)
     except GraderFault as exc:
         print(f"grader: internal error: {exc}", file=sys.stderr)
         return 2
