@@ -389,8 +389,8 @@ def _names_in(tree: ast.AST) -> set[str]:
         if node.__class__ is name_type:
             names.add(node.id)
             continue
-        for field in node._fields:
-            value = getattr(node, field, None)
+        for attribute in node._fields:
+            value = getattr(node, attribute, None)
             if value.__class__ is list:
                 todo += [v for v in value if isinstance(v, ast_type)]
             elif isinstance(value, ast_type):

@@ -303,7 +303,7 @@ def test_cells_the_graded_cells_use_are_read_within_a_budget(ex05, filled05, tmp
     nb = copy.deepcopy(filled05)
     _graded(nb)[0].source += "\n\ndef _uses():\n    return x1 + x2\n"
     # Eight cells of flat code that each define a name the graded cells use: only what fits is parsed.
-    flat = [f"x1 = 1\nx2 = 2\n" + _flat_code(f"big{k}_", 2500) for k in range(8)]
+    flat = ["x1 = 1\nx2 = 2\n" + _flat_code(f"big{k}_", 2500) for k in range(8)]
     nb.cells[1:1] = [nbformat.v4.new_code_cell(c) for c in flat]
     path = write(nb, tmp_path / "ex05.ipynb")
     parsed = _counting_parses(monkeypatch)
