@@ -147,6 +147,8 @@ def measure(reader: Path, path: Path | None, timeout: float) -> tuple[float, flo
     lines = proc.stdout.splitlines()
     if proc.returncode != 0 or len(lines) < 3 or not lines[0].startswith("0 "):
         why = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        if "TimeoutExpired" in why:
+            return float("nan"), float("nan"), f"over {timeout:.0f} s (stopped)"
         return float("nan"), float("nan"), f"failed: {why[:90]}"
     return float(lines[1]), float(lines[0].split()[1]), lines[2]
 

@@ -440,13 +440,14 @@ def _changed_elsewhere(head, base: Path, student_rel: set[str]) -> list[str]:
         if rel in student_rel:
             continue
         if isinstance(head, HeadDir):
-            versions = base_versions(base) if versions is None else versions
-            try:
-                data = head.read(rel)
-            except NotRegular:
-                data = None
-            if data is not None and versions and blob_id(data) in versions.get(rel, ()):
-                continue
+            versions = (base_versions(base) or {}) if versions is None else versions
+            if rel in versions:  # read only a file the base's history has (new files are changes)
+                try:
+                    data = head.read(rel)
+                except NotRegular:
+                    data = None
+                if data is not None and blob_id(data) in versions[rel]:
+                    continue
         changed.append(rel)
     return changed
 
