@@ -11,7 +11,8 @@ package first on the path. It
    repository), a notebook ``ex10_linreg.ipynb`` or ``linreg.ipynb``, else the
    shallowest file of that name anywhere;
 3. grades the bundle's exercises (all of them; with ``only_submitted`` in
-   ``bundle.json``, only those found) with the bundle's seed, hidden checks
+   ``bundle.json``, only those found) with the bundle's seed for this run (a
+   fresh nonce mixed in: :meth:`grader.seed.Seed.for_run`), hidden checks
    included, exactly as ``grader check --all --format gradescope`` does;
 4. writes ``$AUTOGRADER_ROOT/results/results.json`` in Gradescope's schema,
    hidden checks with ``"visibility": "hidden"``.
@@ -106,11 +107,15 @@ def autograde(source: Path, submission: Path) -> dict:
                                    + ", ".join(ex.file for ex in exercises)
                                    + ". Upload them at the top level (or your copy of the course repository).")
         print("\n".join(notes), flush=True)
-        # The bundle's seed is secret (results.json shows its fingerprint); stdout is the staff's.
-        seed = Seed.from_secret(config["seed"]) if config.get("seed") is not None else None
+        # The bundle's seed is secret (results.json shows its fingerprint and this run's nonce:
+        # each run draws its own, so inputs a report reveals are of no use on resubmission).
+        seed = Seed.from_secret(config["seed"]).for_run() if config.get("seed") is not None else None
         warning = weak_secret_warning(seed) if seed is not None else None
         if warning:
             print(f"grader: {warning.replace('GRADER_SEED', 'the seed in bundle.json')}", flush=True)
+        if seed is not None:
+            print(f"seed {seed.shown}: reproduce with GRADER_SEED=<the seed in bundle.json> grader check EXERCISE "
+                  f"--run-nonce {seed.run} --submission FILE", flush=True)
         results = grade(graded, submissions, seed=seed)
         # execution_time: this run's wall time, copying and start-up included.
         data = to_gradescope(results, execution_seconds=time.perf_counter() - started)

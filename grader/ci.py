@@ -23,10 +23,16 @@ student's code in the sandbox, and the outputs are written: ``report.json``
 ``::error`` annotations on standard output, the text report inside a
 stop-commands block, and ``score``/``percent``/``passed`` in ``$GITHUB_OUTPUT``.
 
-Which exercises: ``changed`` (those whose student files differ between base
-and head), ``all``, or a list of names. When an exercise has both a ``.py``
-file and a notebook, the ``.py`` is graded if the head changed it, else the
-notebook if the head changed that, else the ``.py``.
+Which exercises: ``changed``, ``all``, or a list of names. ``changed`` is
+decided by the student files themselves, never by a list of the pull
+request's files (GitHub's stops at 3000 entries, and a pull request that adds
+3000 files sorted before ``exercises/`` would hide its exercise from it): a
+student file is changed when the head's bytes differ from the base's and are
+none of the versions the base's history ever held at that path (so a branch
+made before the instructor updated a stub, still holding the old stub, has not
+changed that exercise). When an exercise has both a ``.py`` file and a
+notebook, the ``.py`` is graded if the head changed it, else the notebook if
+the head changed that, else the ``.py``. Nothing graded is never a pass.
 """
 
 from __future__ import annotations
@@ -143,9 +149,6 @@ class HeadRef:
             return []
         return [p.decode("utf-8", "replace") for p in out.split(b"\0") if p][:limit]
 
-    def knows_changes(self) -> bool:
-        return True
-
 
 def _walk(root: Path, limit: int) -> dict[str, os.stat_result]:
     found = {}
@@ -201,6 +204,44 @@ def student_paths(ex: Exercise, root: Path) -> list[str]:
     return seen
 
 
+def blob_id(data: bytes) -> str:
+    """Git's object id of a file holding ``data`` (what ``git hash-object`` prints)."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def base_versions(base: Path) -> dict[str, set[str]] | None:
+    """Every version (blob id) each path has had in the base checkout's history, or None
+    where the base is not a git checkout. A shallow checkout gives its own commit's files."""
+    try:
+        proc = subprocess.run(["git", "-C", str(base), "-c", "core.quotepath=off", "log", "--format=", "--raw",
+                               "--no-abbrev", "--no-renames", "--root", "-z", "HEAD", "--"],
+                              capture_output=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    versions: dict[str, set[str]] = {}
+    fields = proc.stdout.split(b"\0")
+    for meta, path in zip(fields[0::2], fields[1::2]):  # ":100644 100644 OLD NEW M", path
+        parts = meta.split()
+        if len(parts) >= 4:
+            ids = versions.setdefault(path.decode("utf-8", "surrogateescape"), set())
+            ids.update(p.decode() for p in parts[2:4] if p.strip(b"0"))
+    return versions
+
+
+def student_changed(rel: str, data: bytes | None, base_data: bytes | None,
+                    versions: dict[str, set[str]] | None) -> bool:
+    """Whether the head's ``data`` at ``rel`` is the student's change: it differs from the
+    base's and is no version of that file the base's history holds (a stub the student
+    branched off before the instructor updated it is not a change of theirs)."""
+    if data == base_data:
+        return False
+    return data is None or versions is None or blob_id(data) not in versions.get(rel, ())
+
+
 def assemble(base: Path, head, work: Path) -> tuple[list[Exercise], dict[str, StudentFiles]]:
     """Copy ``base`` to ``work`` and put only the student files of ``head`` in it."""
     base = Path(base).resolve()
@@ -210,6 +251,7 @@ def assemble(base: Path, head, work: Path) -> tuple[list[Exercise], dict[str, St
         shutil.rmtree(work)
     shutil.copytree(base, work, symlinks=True, ignore=shutil.ignore_patterns(*_SKIP_COPY))
     exercises = all_exercises(work)
+    versions = base_versions(base)
     files: dict[str, StudentFiles] = {}
     for ex in exercises:
         paths = student_paths(ex, work)
@@ -223,7 +265,7 @@ def assemble(base: Path, head, work: Path) -> tuple[list[Exercise], dict[str, St
                 entry.problems.append(f"{exc}: not graded")
                 entry.unreadable[rel] = f"{exc}: not graded"
                 data = None
-            if data != base_bytes:
+            if student_changed(rel, data, base_bytes, versions):
                 entry.changed.append(rel)
             if target.is_symlink() or target.exists():
                 target.unlink()
@@ -279,9 +321,14 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
            changed_files: list[str] | None = None) -> Outcome:
     """Assemble, grade, and write the outputs; see the module docstring.
 
-    ``changed_files``: the paths the pull request changes, as GitHub lists them
-    (the workflow passes them). Without it, a ``--head-ref`` is diffed from its
-    merge base, and a ``--head`` checkout by content against the base."""
+    ``seed``: a public one, or a run seed of a secret one (:func:`grader.seed.run_seed`),
+    which the outputs show as ``secret:<fingerprint>/run:<nonce>`` (what staff need
+    to reproduce the grade; the next run draws another nonce). ``hide_seed`` is
+    no longer used: no output ever held the secret.
+
+    ``changed_files`` (a list of the pull request's files, as earlier workflows
+    passed it) is not used: a list can be cut short (GitHub's stops at 3000), so
+    what changed comes from the student files themselves (:func:`student_changed`)."""
     import tempfile
 
     from grader.ci_report import github_annotations, github_summary, locate, stop_commands, to_junit
@@ -298,19 +345,9 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
     work = Path(work or tempfile.mkdtemp(prefix="grader-ci-")).resolve() / "repo"
     try:
         exercises, files = assemble(base, head, work)
-        if changed_files is None and getattr(head, "knows_changes", lambda: False)():
-            changed_files = head.changed(base)
-        if changed_files is not None:
-            # What the student changed, not what differs from the base's tip: a branch
-            # made before the instructor updated a stub still holds the old stub.
-            listed = set(changed_files)
-            for f in files.values():
-                f.changed = [p for p in f.changed if p in listed]
-                f.graded = _graded_path(f, work)
         selected = _select(exercises, files, which, work)
         student_rel = {p for f in files.values() for p in f.paths}
-        ignored = [p for p in (changed_files if changed_files is not None else head.changed(base))
-                   if p not in student_rel]
+        ignored = _changed_elsewhere(head, base, student_rel)
         notes = []
         for f in files.values():
             notes += [f"{f.exercise}: {p}" for p in f.problems]
@@ -333,18 +370,16 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
             shutil.rmtree(work.parent, ignore_errors=True)
 
     total, best = sum(r.score for r in results), sum(r.max_score for r in results)
-    percent = 100.0 * total / best if best else 100.0
+    # Nothing graded (0 of 0 points) is 0%, and never a pass.
+    percent = 100.0 * total / best if best else 0.0
     faults = any(r.grader_faults for r in results)
-    passed = percent >= pass_mark and not faults
-    if not selected:
-        notes.insert(0, "this pull request changes no exercise file: nothing was graded"
-                     if which == "changed" else "no exercise selected: nothing was graded")
+    passed = bool(best) and percent >= pass_mark and not faults
+    if not best:
+        notes.insert(0, _nothing_graded(selected, which))
 
     data = []
     for r in results:
-        d = r.to_dict()
-        if hide_seed:
-            d["seed"] = None
+        d = r.to_dict()  # a secret seed shows as secret:<fingerprint>/run:<nonce>, never the secret
         d["versions"].pop("executable", None)
         data.append(d)
     report = {"score": round(total, 6), "max_score": round(best, 6), "percent": round(percent, 2),
@@ -354,15 +389,12 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
               "notes": notes, "results": data}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     gradescope = to_gradescope(results)
-    if hide_seed:
-        for r in results:
-            gradescope["output"] = gradescope["output"].replace(f"seed {r.seed},", "seed (secret),")
     (out / "results.json").write_text(json.dumps(gradescope, indent=2) + "\n")
-    (out / "junit.xml").write_text(to_junit(results, show_seed=not hide_seed))
+    (out / "junit.xml").write_text(to_junit(results))
     title = (f"Autograder: {total:g} / {best:g} ({percent:.0f}%)" + (
         f", pass mark {pass_mark:g}%: {'passed' if passed else 'not passed'}" if pass_mark else "")
-        if results else "Autograder: nothing graded")
-    summary = github_summary(results, title=title, show_seed=not hide_seed, notes=notes)
+        if results else "Autograder: nothing graded, not passed")
+    summary = github_summary(results, title=title, notes=notes)
     (out / "summary.md").write_text(summary)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
@@ -378,9 +410,6 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
     if annotations:
         log(annotations)
     text = "\n\n".join(format_text(r) for r in results) or "nothing graded"
-    if hide_seed:
-        for r in results:
-            text = text.replace(f"seed {r.seed} |", "seed (secret) |").replace(f"--seed {r.seed}", "--seed <secret>")
     if results:
         text += f"\n\nTotal: {total:g} / {best:g} ({percent:.0f}%)"
     if pass_mark and results:
@@ -388,6 +417,37 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
     for note in notes:
         text += f"\nnote: {note}"
     log(stop_commands(text))
-    status = 2 if faults else (0 if passed else 1)
+    # Exit 1 only for a pass mark not met (the CLI's rule); nothing graded never meets one.
+    status = 2 if faults else (1 if pass_mark and not passed else 0)
     return Outcome(status, total, best, [r.exercise for r in results])
+
+
+def _nothing_graded(selected: list[Exercise], which: str) -> str:
+    if selected:
+        return "the exercises selected hold no points: nothing was graded, which is not a pass"
+    if (which or "").strip() in ("", "changed"):
+        return ("this pull request changes no exercise file (compared with the base branch's): nothing was "
+                "graded, which is not a pass")
+    return "no exercise selected: nothing was graded, which is not a pass"
+
+
+def _changed_elsewhere(head, base: Path, student_rel: set[str]) -> list[str]:
+    """The head's changes outside the student files (for a note: they are not used); a file
+    the base's history held in that very version is not the student's change."""
+    versions = None
+    changed = []
+    for rel in head.changed(base):
+        if rel in student_rel:
+            continue
+        if isinstance(head, HeadDir):
+            versions = (base_versions(base) or {}) if versions is None else versions
+            if rel in versions:  # read only a file the base's history has (new files are changes)
+                try:
+                    data = head.read(rel)
+                except NotRegular:
+                    data = None
+                if data is not None and blob_id(data) in versions[rel]:
+                    continue
+        changed.append(rel)
+    return changed
 

@@ -13,9 +13,19 @@ A graded cell is a code cell tagged ``graded`` *or* holding a line
 ``# GRADED FUNCTION: name``: either survives editing in Jupyter, JupyterLab,
 VS Code or Colab.
 
-Everything here reads untrusted text: the file's size, its JSON nesting and
-each cell's size are bounded, and a cell too deep to parse is reported as
-such; any failure is a :class:`NotebookError`, never a crash of the grader.
+Everything here reads untrusted text: the file's size, its JSON nesting, its
+number of cells and of JSON values, and each cell's size are bounded, and a
+cell too deep to parse is reported as such; any failure is a
+:class:`NotebookError`, never a crash of the grader.
+
+**The work is bounded by what the graded cells use.** Each graded cell is
+parsed once (all of them together hold at most :data:`MAX_GRADED_BYTES`).
+Other cells are never parsed unless a cheap scan of their lines (a regular
+expression, no parsing) shows a top-level definition or import of a name the
+graded cells (or the helpers taken for them) use; such a cell is parsed once,
+within :data:`MAX_HELPER_BYTES` in all, and only what it defines is kept. A
+scratch cell of megabytes of code that defines nothing the graded cells use
+costs a scan of its lines, nothing more (``benchmarks/notebook_parse.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +44,13 @@ _MARKER = re.compile(r"^#\s*GRADED FUNCTION:\s*(\w+)", re.MULTILINE)
 _SUPPORTED = (1, 2, 3, 4)  # nbformat major versions nbformat can upgrade to 4
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024  # outputs (plots) included
 MAX_CELL_BYTES = 2 * 1024 * 1024  # as for a .py submission
+# What the trusted side parses (an AST costs ~170 bytes of memory per byte of code, ~1 s per MB):
+MAX_GRADED_BYTES = 1024 * 1024  # all the graded cells together (a course's are a few KB)
+MAX_HELPER_BYTES = 1024 * 1024  # other cells parsed for the helpers and imports the graded cells use
+MAX_HELPER_ROUNDS = 8  # helpers of helpers: how many times the other cells are scanned for new names
+MAX_CELLS = 10_000  # a course notebook has a few hundred at most
+# Commas and brackets in the file: a bound on the JSON values json.loads builds (outputs included).
+MAX_JSON_VALUES = 2_000_000
 
 
 class NotebookError(Exception):
@@ -55,7 +72,8 @@ class Cell:
 
 def is_graded(source: str, tags=None) -> bool:
     """Whether a code cell is a graded cell (tagged, or holding a ``# GRADED FUNCTION:`` line)."""
-    return (isinstance(tags, list) and GRADED_TAG in tags) or bool(_MARKER.search(source))
+    return (isinstance(tags, list) and GRADED_TAG in tags) or ("GRADED FUNCTION" in source
+                                                                and bool(_MARKER.search(source)))
 
 
 def marked_functions(source: str) -> list[str]:
@@ -76,23 +94,30 @@ def extract(path: Path, ex: Exercise) -> Extracted:
 
 def extract_cells(cells: list[Cell], ex: Exercise, name: str, meta: dict | None = None) -> Extracted:
     """The module to grade made of ``cells`` (those of the notebook ``name``)."""
-    too_deep = "is nested too deeply for the grader to read (an expression thousands of levels deep?)"
+    graded_bytes = 0
     for cell in cells:
-        if cell.graded and len(cell.source) > MAX_CELL_BYTES:
-            raise NotebookError(f"{name}: graded cell {cell.number} holds more than {MAX_CELL_BYTES // 1024} KB "
-                                f"of code")
+        if cell.graded:
+            if len(cell.source) > MAX_CELL_BYTES:
+                raise NotebookError(f"{name}: graded cell {cell.number} holds more than {MAX_CELL_BYTES // 1024} "
+                                    f"KB of code")
+            graded_bytes += len(cell.source)
+    if graded_bytes > MAX_GRADED_BYTES:
+        raise NotebookError(f"{name}: its graded cells hold more than {MAX_GRADED_BYTES // 1024} KB of code in all")
     try:
         return _extract(cells, ex, name, meta or {})
+    except (RecursionError, MemoryError):  # one a cell's parse did not attribute (it is reported per cell)
+        raise NotebookError(f"{name} {_TOO_DEEP}") from None
+
+
+_TOO_DEEP = "is nested too deeply for the grader to read (an expression thousands of levels deep?)"
+
+
+def _parse_cell(cell: Cell, name: str) -> tuple[ast.Module | None, str, list[str], Exception | None]:
+    """``cell`` parsed (:func:`parse_code`); too deep to parse: a NotebookError naming the cell."""
+    try:
+        return parse_code(cell.source)
     except (RecursionError, MemoryError):
-        # Find the cell, for the message; parsing one at a time is bounded by the same limits.
-        for cell in cells:
-            try:
-                ast.parse(cell.source)
-            except (RecursionError, MemoryError):
-                raise NotebookError(f"{name}: cell {cell.number} {too_deep}") from None
-            except (SyntaxError, ValueError):
-                pass
-        raise NotebookError(f"{name} {too_deep}") from None
+        raise NotebookError(f"{name}: cell {cell.number} {_TOO_DEEP}") from None
 
 
 def _extract(cells: list[Cell], ex: Exercise, name: str, meta: dict) -> Extracted:
@@ -103,19 +128,19 @@ def _extract(cells: list[Cell], ex: Exercise, name: str, meta: dict) -> Extracte
     why_missing: dict[str, str] = {}  # function -> why it would not be defined
     broken: list[str] = []
     used: set[str] = set()
+    graded_names: set[str] = set()
     for cell in (c for c in cells if c.graded):
-        source, removed = strip_magics(cell.source)
+        tree, source, removed, error = _parse_cell(cell, name)  # the one parse of this cell
         notes += [f"cell {cell.number}: `{line.strip()}` (an IPython magic or shell command) is commented "
                   f"out: the grader does not run it" for line in removed]
         marked = _MARKER.findall(cell.source)
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError) as exc:
-            cause = f"graded cell {cell.number} has a syntax error on its line {exc.lineno}: {exc.msg}"
+        if tree is None:
+            cause = f"graded cell {cell.number} has a syntax error on its line {error.lineno}: {error.msg}"
             broken.append(cause)
             why_missing.update({f: cause for f in marked if f not in why_missing})
             continue
         names = _defined_names(tree)
+        graded_names |= names
         for f in sorted(names & wanted):
             defined.setdefault(f, []).append(cell.number)
         for f in marked:
@@ -123,10 +148,12 @@ def _extract(cells: list[Cell], ex: Exercise, name: str, meta: dict) -> Extracte
                 instead = _listing(n.name for n in tree.body if isinstance(n, ast.FunctionDef))
                 why_missing[f] = (f"graded cell {cell.number} is marked `# GRADED FUNCTION: {f}` but defines "
                                   + (f"{instead} instead: renamed?" if instead else "no function"))
-        used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        used |= _names_in(tree)
         runs.append((cell.number, source, sorted((set(marked) | names) & wanted)))
+        del tree
 
-    ungraded = {f: c.number for c in reversed(cells) if not c.graded for f in _defined_names(_parse(c.source))}
+    unfound = [f for f in ex.functions if f not in defined and f not in why_missing]
+    ungraded = _defined_elsewhere(cells, unfound) if unfound else {}  # a scan of lines: nothing is parsed
     if not (defined or why_missing or broken or wanted & set(ungraded)) and wanted:
         made_for = meta.get("exercise") if re.fullmatch(r"\w{1,40}", str(meta.get("exercise"))) else None
         raise NotebookError(
@@ -135,21 +162,20 @@ def _extract(cells: list[Cell], ex: Exercise, name: str, meta: dict) -> Extracte
             f"'{GRADED_TAG}')" + (f"; this notebook is for {made_for}" if made_for not in (None, ex.name) else ""))
     duplicates = {f: f"`{f}` is defined in {len(where)} graded cells ({_listing(where)}): keep only one "
                      f"(a copied cell?)" for f, where in defined.items() if len(where) > 1}
-    for f in ex.functions:
-        if f in defined or f in why_missing:
-            continue
+    for f in unfound:
         why_missing[f] = (f"`{f}` is defined in cell {ungraded[f]}, which is not a graded cell: make "
                           f"`# GRADED FUNCTION: {f}` its first line" if f in ungraded else
                           broken[0] if broken else
                           f"no graded cell defines `{f}`: was its cell deleted, or the function renamed?")
 
-    graded_names = {n for _, source, _ in runs for n in _defined_names(_parse(source))}
-    helpers, used = _helpers_used(cells, used, graded_names)
+    others = _OtherCells(cells, name)
+    helpers, used = others.helpers_used(used, graded_names)
     notes += [f"cell {number}: `{name}`, used by the graded cells, is taken along although its cell is not "
               f"graded (only its definition: the rest of that cell is not run)" for name, number, _ in helpers]
+    notes += others.notes()
     parts = [f"# Made by grader from {name}: the imports its graded cells use, the helper functions and",
              "# constants they use from other cells, then the graded cells. Nothing else is run.",
-             *_imports_used(cells, used), *(source for _, _, source in helpers),
+             *others.imports_used(used), *(source for _, _, source in helpers),
              MISSING_FUNCTION, _RUNNER.format(notebook=repr(name))]
     parts += [f"_grader_cell({number}, {source!r}, {names!r})" for number, source, names in runs]
     parts.append(f"_grader_finish({ex.functions!r}, {why_missing!r}, {duplicates!r})")
@@ -217,7 +243,8 @@ def read_cells(path: Path) -> tuple[list[Cell], dict]:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             raise NotebookError(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 1024 // 1024} MB")
         text = path.read_text(encoding="utf-8")
-        data = json.loads(text)
+        _check_counts(text, path.name)
+        data = _json_loads(text)
     except OSError as exc:
         raise NotebookError(f"{path.name} cannot be read ({exc.strerror or exc})") from None
     except RecursionError:
@@ -262,6 +289,32 @@ def read_cells(path: Path) -> tuple[list[Cell], dict]:
     return found, meta if isinstance(meta, dict) else {}
 
 
+def _check_counts(text: str, name: str) -> None:
+    """Refuse, before parsing, a notebook whose JSON would cost more than any real one: too
+    many cells, or too many values (commas and brackets bound what json.loads builds)."""
+    cells = text.count('"cell_type"')
+    if cells > MAX_CELLS:
+        raise NotebookError(f"{name} has {cells} cells; the grader reads notebooks of at most {MAX_CELLS}")
+    values = text.count(",") + text.count("[") + text.count("{")
+    if values > MAX_JSON_VALUES:
+        raise NotebookError(f"{name} holds more than {MAX_JSON_VALUES} JSON values (large outputs?): clear its "
+                            f"outputs (Kernel > Restart & Clear Output), save it and submit it again")
+
+
+def _json_loads(text: str):
+    """``json.loads`` with the cycle collector paused: the objects it builds hold no cycles,
+    and a collection every few hundred thousand new objects makes a large file quadratic."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return json.loads(text)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 _MAGIC = re.compile(r"^\s*(%|!(?!=)|[\w.]+\s*=\s*[%!](?!=)|\?*[\w.]+\?+\s*$|\?+[\w.]+\s*$)")
 _IPYTHON_CALL = re.compile(r"^\s*([\w.]+\s*=\s*)?get_ipython\(\)\.\w+\(.*\)\s*$")
 
@@ -270,12 +323,32 @@ def strip_magics(source: str) -> tuple[str, list[str]]:
     """``source`` with IPython magics and shell commands (``%timeit``, ``!pip``,
     ``x = !ls``, ``np.sum?``, and IPython's own translation of them) replaced
     by ``pass``, and the lines removed. Source that parses is left alone."""
+    _, source, removed, _ = parse_code(source)
+    return source, removed
+
+
+def parse_code(source: str) -> tuple[ast.Module | None, str, list[str], Exception | None]:
+    """``source`` parsed, with IPython magics commented out when it does not parse as it is
+    (or holds IPython's translation of them): ``(tree or None, the source parsed, the lines
+    commented out, the SyntaxError or ValueError)``. One parse, two only for a cell that
+    holds magics. RecursionError and MemoryError (too deep) are the caller's to report."""
+    error: Exception | None = None
     try:
-        ast.parse(source)
+        tree = ast.parse(source)
         if "get_ipython()" not in source:
-            return source, []
-    except (SyntaxError, ValueError):
-        pass
+            return tree, source, [], None
+    except (SyntaxError, ValueError) as exc:  # ValueError: a null byte
+        tree, error = None, exc
+    stripped, removed = _comment_out_magics(source)
+    if not removed:
+        return tree, source, [], error
+    try:
+        return ast.parse(stripped), stripped, removed, None
+    except (SyntaxError, ValueError) as exc:
+        return None, stripped, removed, exc
+
+
+def _comment_out_magics(source: str) -> tuple[str, list[str]]:
     lines, removed = source.splitlines(), []
     for i, line in enumerate(lines):
         if _MAGIC.match(line) or _IPYTHON_CALL.match(line):
@@ -296,17 +369,6 @@ def as_magic(line: str) -> str:
         return line.strip()
 
 
-def _parse(source: str) -> ast.Module | None:
-    """``source`` parsed (magics commented out), or None: it is never run. Too large
-    to be code: None; too deep: RecursionError, for :func:`extract_cells` to report."""
-    if len(source) > MAX_CELL_BYTES:
-        return None
-    try:
-        return ast.parse(strip_magics(source)[0])
-    except (SyntaxError, ValueError):  # ValueError: a null byte
-        return None
-
-
 def _defined_names(tree: ast.Module | None) -> set[str]:
     names = set()
     for node in tree.body if tree is not None else []:
@@ -318,51 +380,198 @@ def _defined_names(tree: ast.Module | None) -> set[str]:
     return names
 
 
-def _helpers_used(cells: list[Cell], used: set[str], graded: set[str]) -> tuple[list[tuple[str, int, str]], set[str]]:
-    """The definitions, in ungraded cells, of the helpers the graded cells use
-    (and the helpers those use): plain ``def``s (no decorators: they would run
-    code) and constants with a literal value, the last one in the notebook of
-    each name, as Jupyter run top to bottom would leave it. Returns
-    ``[(name, cell number, source)]`` in notebook order, and ``used`` grown by
-    the names those helpers use (for their imports)."""
-    found: dict[str, tuple[int, int, ast.stmt, str]] = {}  # name -> (cell, position, node, source)
-    for cell in cells:
-        tree = None if cell.graded else _parse(cell.source)
-        for position, node in enumerate(tree.body if tree is not None else []):
-            if isinstance(node, ast.FunctionDef) and not node.decorator_list:
-                found[node.name] = (cell.number, position, node, ast.unparse(node))
-            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                try:
-                    ast.literal_eval(node.value)
-                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                    continue
-                found[node.targets[0].id] = (cell.number, position, node, ast.unparse(node))
-    used, taken, pending = set(used), {}, sorted(used - graded)
-    while pending:
-        name = pending.pop()
-        if name in taken or name not in found:
+def _names_in(tree: ast.AST) -> set[str]:
+    """The ``ast.Name`` identifiers in ``tree``: what ``ast.walk`` would find, in a plain loop
+    (ast.walk's generators cost more than the parse on a large cell)."""
+    names, todo, name_type, ast_type = set(), [tree], ast.Name, ast.AST
+    while todo:
+        node = todo.pop()
+        if node.__class__ is name_type:
+            names.add(node.id)
             continue
-        taken[name] = found[name]
-        more = {n.id for n in ast.walk(found[name][2]) if isinstance(n, ast.Name)}
-        pending += sorted(more - used - graded)
-        used |= more
-    ordered = sorted(taken.items(), key=lambda item: item[1][:2])
-    return [(name, number, source) for name, (number, _, _, source) in ordered], used
+        for attribute in node._fields:
+            value = getattr(node, attribute, None)
+            if value.__class__ is list:
+                todo += [v for v in value if isinstance(v, ast_type)]
+            elif isinstance(value, ast_type):
+                todo.append(value)
+    return names
 
 
-def _imports_used(cells: list[Cell], used: set[str]) -> list[str]:
-    """The top-level imports of the ungraded cells that bind a name the graded cells use."""
-    found: dict[str, str] = {}
+def _defined_elsewhere(cells: list[Cell], functions: list[str]) -> dict[str, int]:
+    """The first ungraded cell with a top-level line defining each of ``functions`` (a scan
+    of lines, for a message: nothing is parsed)."""
+    alternatives = "|".join(re.escape(f) for f in functions)
+    pattern = re.compile(rf"^(?:(?:async[ \t]+)?def|class)[ \t]+({alternatives})\b"
+                         rf"|^({alternatives})[ \t]*(?::[^\n=]*)?=(?!=)", re.MULTILINE)
+    found: dict[str, int] = {}
     for cell in cells:
-        tree = None if cell.graded else _parse(cell.source)
-        for node in tree.body if tree is not None else []:
-            if not isinstance(node, (ast.Import, ast.ImportFrom)) or getattr(node, "module", "") == "__future__":
+        if cell.graded or len(cell.source) > MAX_CELL_BYTES:
+            continue
+        for match in pattern.finditer(cell.source):
+            found.setdefault(match.group(1) or match.group(2), cell.number)
+            if len(found) == len(functions):
+                return found
+    return found
+
+
+# A top-level line's first name, and the name after def/class: what a cell may define.
+_TOP_NAME = re.compile(r"^[A-Za-z_]\w*", re.MULTILINE)
+_TOP_DEF = re.compile(r"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
+_IMPORT_LINE = re.compile(r"^(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+([^\n]*)", re.MULTILINE)
+_WORD = re.compile(r"\w+")
+
+
+def may_define(source: str, names: set[str]) -> bool:
+    """Whether a cell may define or import one of ``names`` at its top level, from a scan of
+    its lines (no parsing): a line starting with one of them (``name = ``, ``def name``,
+    ``class name``), or an import line naming one (or ``*``, or continued on the next line)."""
+    if not names.isdisjoint(_TOP_NAME.findall(source)) or not names.isdisjoint(_TOP_DEF.findall(source)):
+        return True
+    for rest in _IMPORT_LINE.findall(source):
+        if "(" in rest or "\\" in rest or "*" in rest or not set(_WORD.findall(rest)).isdisjoint(names):
+            return True
+    return False
+
+
+@dataclass
+class _Definitions:
+    """What one ungraded cell defines at its top level, kept after its tree is dropped."""
+    helpers: dict[str, tuple[int, str, frozenset]] = field(default_factory=dict)  # name -> (position, source, names used)
+    imports: list[ast.stmt] = field(default_factory=list)
+
+
+class _OtherCells:
+    """The ungraded cells, read only for what the graded cells use: each is parsed at most
+    once, only when a scan of its lines shows a definition of a name still looked for, and
+    within :data:`MAX_HELPER_BYTES` of such cells in all."""
+
+    def __init__(self, cells: list[Cell], name: str):
+        self.cells = [c for c in cells if not c.graded]
+        self.name = name
+        self.read: dict[int, _Definitions] = {}  # cell number -> what it defines
+        self.budget = MAX_HELPER_BYTES
+        self.unread: list[int] = []  # cells that would have been read but for the limits
+        self.searched: set[str] = set()
+
+    def _read_cells_defining(self, names: set[str]) -> None:
+        for cell in self.cells:
+            if cell.number in self.read or cell.number in self.unread or not may_define(cell.source, names):
                 continue
-            node.names = [a for a in node.names if (a.asname or a.name.split(".")[0]) in used or (
-                a.name == "*" and (node.module or "").split(".")[0] in ("numpy", "math"))]
-            if node.names:
-                found.setdefault(ast.unparse(node), f"  # cell {cell.number}")
-    return [statement + where for statement, where in found.items()]
+            if len(cell.source) > min(self.budget, MAX_CELL_BYTES):
+                self.unread.append(cell.number)
+                continue
+            self.budget -= len(cell.source)
+            self.read[cell.number] = self._definitions(cell)
+
+    def _definitions(self, cell: Cell) -> _Definitions:
+        tree, source, _, _ = _parse_cell(cell, self.name)  # a syntax error: Jupyter runs none of it
+        found = _Definitions()
+        if tree is None:
+            return found
+        segments = _Segments(source)
+        for position, node in enumerate(tree.body):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found.imports.append(node)
+            elif isinstance(node, ast.FunctionDef) and not node.decorator_list:
+                names = frozenset(_names_in(node))
+                found.helpers[node.name] = (position, segments.of(node), names)
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if not isinstance(node.value, ast.Constant):
+                    try:
+                        ast.literal_eval(node.value)
+                    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                        continue
+                found.helpers[node.targets[0].id] = (position, segments.of(node), frozenset())
+        return found
+
+    def helpers_used(self, used: set[str], graded: set[str]) -> tuple[list[tuple[str, int, str]], set[str]]:
+        """The definitions, in ungraded cells, of the helpers the graded cells use (and the
+        helpers those use): plain ``def``s (no decorators: they would run code) and
+        constants with a literal value, the last one in the notebook of each name, as
+        Jupyter run top to bottom would leave it. Returns ``[(name, cell number, source)]``
+        in notebook order, and ``used`` grown by the names those helpers use (for their
+        imports)."""
+        used = set(used)
+        taken: dict[str, tuple[int, int, str]] = {}
+        for _ in range(MAX_HELPER_ROUNDS):
+            new = used - graded - self.searched
+            if not new:
+                break
+            self.searched |= new
+            self._read_cells_defining(new)
+            latest = self._latest()
+            pending = sorted(used - graded - set(taken))
+            while pending:
+                name = pending.pop()
+                if name in taken or name not in latest:
+                    continue
+                number, position, source, names = latest[name]
+                taken[name] = (number, position, source)
+                pending += sorted(names - used - graded)
+                used |= names
+        ordered = sorted(taken.items(), key=lambda item: item[1][:2])
+        return [(name, number, source) for name, (number, _, source) in ordered], used
+
+    def _latest(self) -> dict[str, tuple[int, int, str, frozenset]]:
+        latest = {}
+        for number in sorted(self.read):
+            for name, (position, source, names) in self.read[number].helpers.items():
+                latest[name] = (number, position, source, names)
+        return latest
+
+    def imports_used(self, used: set[str]) -> list[str]:
+        """The top-level imports of the cells read that bind a name the graded cells use."""
+        found: dict[str, str] = {}
+        for number in sorted(self.read):
+            for node in self.read[number].imports:
+                if getattr(node, "module", "") == "__future__":
+                    continue
+                aliases = [a for a in node.names if (a.asname or a.name.split(".")[0]) in used or (
+                    a.name == "*" and (getattr(node, "module", "") or "").split(".")[0] in ("numpy", "math"))]
+                if aliases:
+                    kept = type(node)(**{**{f: getattr(node, f) for f in node._fields}, "names": aliases})
+                    found.setdefault(ast.unparse(kept), f"  # cell {number}")
+        return [statement + where for statement, where in found.items()]
+
+    def notes(self) -> list[str]:
+        if not self.unread:
+            return []
+        return [f"cell {_listing(self.unread)} {'was' if len(self.unread) == 1 else 'were'} not read for the "
+                f"helpers and imports the graded cells use: the grader reads at most "
+                f"{MAX_HELPER_BYTES // 1024} KB of other cells' code (a cell of at most {MAX_CELL_BYTES // 1024} KB); "
+                f"move what the graded cells need into a smaller cell"]
+
+
+class _Segments:
+    """The source text of a cell's top-level statements, from the offsets of its lines (ast's
+    columns count UTF-8 bytes): linear in the cell, however many statements share a line."""
+
+    LONG = 1024  # a line beyond this holding non-ASCII text: the statement is unparsed instead
+
+    def __init__(self, source: str):
+        self.source = source
+        self.starts = [0] + [m.end() for m in re.finditer("\n", source)]
+        self.ascii: dict[int, bool] = {}
+
+    def _line(self, line: int) -> str:
+        end = self.starts[line] if line < len(self.starts) else len(self.source)
+        return self.source[self.starts[line - 1]:end]
+
+    def _offset(self, line: int, column: int) -> int | None:
+        if line not in self.ascii:
+            text = self._line(line)
+            self.ascii[line] = text.isascii() or (None if len(text) > self.LONG else False)
+        kind = self.ascii[line]
+        if kind:
+            return self.starts[line - 1] + column
+        if kind is None:
+            return None
+        return self.starts[line - 1] + len(self._line(line).encode()[:column].decode("utf-8", "replace"))
+
+    def of(self, node: ast.stmt) -> str:
+        begin, end = self._offset(node.lineno, node.col_offset), self._offset(node.end_lineno, node.end_col_offset)
+        return ast.unparse(node) if begin is None or end is None else self.source[begin:end]
 
 
 def _listing(items) -> str:

@@ -31,7 +31,9 @@ def reproduce_command(result: ExerciseResult) -> str:
     """The command that grades the same file with the same inputs again (with a
     secret seed: the staff's, who set GRADER_SEED to the secret it fingerprints)."""
     if str(result.seed).startswith("secret:"):
-        command = f"GRADER_SEED=<the secret seed {result.seed}> grader check {result.exercise}"
+        secret, _, run = str(result.seed).partition("/run:")  # a run's inputs: its nonce (grader.seed)
+        command = f"GRADER_SEED=<the secret seed {secret}> grader check {result.exercise}"
+        command += f" --run-nonce {run}" if run else ""
     else:
         command = f"grader check {result.exercise} --seed {result.seed}"
     path = Path(result.submission) if result.submission else None

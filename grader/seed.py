@@ -23,6 +23,18 @@ it is an HMAC of the key too, so it is no shortcut either.
 A :class:`Seed` holds the key and the fingerprint, never the secret itself;
 it pickles, so a batch's job processes receive the key and do not stretch the
 secret again.
+
+**One run's inputs teach nothing about the next.** A report quotes what a
+failing call raised, so a submission can print its inputs; with the same
+inputs on every run, answers computed offline would score on the next push.
+So a secret seed grades each run (``grader ci``, ``grader check``, each
+student of ``grader batch``, each Gradescope run) with a *run seed*:
+:meth:`Seed.for_run` mixes a fresh nonce (``os.urandom``, picked by the
+grader, never by the submission or the repository) into the key, HMAC-SHA256(
+key, nonce). Reports show ``secret:<fingerprint>/run:<nonce>``: useless for
+the next run, which draws its own nonce, and what staff need to reproduce the
+grade (``GRADER_SEED=<secret> grader check EX --run-nonce <nonce>``); only the
+secret's holder can.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ import hashlib
 import hmac
 import math
 import os
+import re
 import string
 import zlib
 
@@ -45,21 +58,25 @@ WEAK_BITS = 64
 MAKE_ONE = 'python -c "import secrets; print(secrets.token_hex(16))"'
 
 _SALT = b"grader secret seed v1"
+NONCE_BYTES = 8  # 64 bits: two runs drawing the same nonce is out of reach (2**-32 after 2**16 runs)
+_NONCE = re.compile(rf"[0-9a-f]{{{2 * NONCE_BYTES}}}")
 _SCRYPT = {"n": 2**17, "r": 8, "p": 1, "maxmem": 256 * 1024 * 1024, "dklen": 32}
 
 
 class Seed:
     """A grading seed: where each test's inputs come from, and what reports show of it."""
 
-    __slots__ = ("value", "secret", "bits", "fingerprint", "_key")
+    __slots__ = ("value", "secret", "bits", "fingerprint", "_key", "run", "_secret_key")
 
     def __init__(self, value: int | None, secret: bool, bits: float = 0.0, key: bytes = b"",
-                 fingerprint: str = ""):
+                 fingerprint: str = "", run: str | None = None, secret_key: bytes | None = None):
         self.value = value  # the public seed (None for a secret one)
         self.secret = secret
         self.bits = bits  # the secret's estimated strength
         self.fingerprint = fingerprint
-        self._key = key
+        self._key = key  # what the inputs are drawn from (the run's key for a run seed)
+        self.run = run  # the run's nonce (hex), None outside a run
+        self._secret_key = key if secret_key is None else secret_key  # the key before any run was mixed in
 
     @classmethod
     def public(cls, value: int) -> "Seed":
@@ -72,8 +89,29 @@ class Seed:
 
     @property
     def shown(self) -> int | str:
-        """What reports show: the public seed, or ``secret:<fingerprint>``."""
-        return self.value if not self.secret else f"secret:{self.fingerprint}"
+        """What reports show: the public seed, ``secret:<fingerprint>``, or for one run of a
+        secret seed ``secret:<fingerprint>/run:<nonce>``."""
+        if not self.secret:
+            return self.value
+        return f"secret:{self.fingerprint}" + (f"/run:{self.run}" if self.run else "")
+
+    def for_run(self, nonce: str | None = None) -> "Seed":
+        """This seed for one grading run. A secret seed gets a key of its own for the run,
+        HMAC(key, nonce): ``nonce`` is a fresh one (``os.urandom``) unless given, which is
+        for staff reproducing a run they graded (the nonce its report shows). A public seed
+        is returned as it is (it protects nothing: it is for reproducing)."""
+        if not self.secret:
+            return self
+        nonce = new_nonce() if nonce is None else parse_nonce(nonce)
+        key = hmac.new(self._secret_key, b"run\0" + nonce.encode(), hashlib.sha256).digest()
+        return Seed(None, True, self.bits, key, self.fingerprint, run=nonce, secret_key=self._secret_key)
+
+    @property
+    def without_run(self) -> "Seed":
+        """The secret seed this run seed was made from (itself when not a run seed)."""
+        if not self.run:
+            return self
+        return Seed(None, True, self.bits, self._secret_key, self.fingerprint)
 
     def generator(self, name: str) -> np.random.Generator:
         """The generator for the test ``name``: the same for the same seed and name."""
@@ -89,7 +127,7 @@ class Seed:
         if i == 0:
             return self
         key = hmac.new(self._key, f"offset {i}".encode(), hashlib.sha256).digest()
-        return Seed(None, True, self.bits, key, _fingerprint(key))
+        return Seed(None, True, self.bits, key, _fingerprint(key), run=self.run)
 
     def __str__(self) -> str:
         return str(self.shown)
@@ -105,10 +143,25 @@ class Seed:
         return hash((self.secret, self.value, self._key))
 
     def __getstate__(self):
-        return (self.value, self.secret, self.bits, self.fingerprint, self._key)
+        return (self.value, self.secret, self.bits, self.fingerprint, self._key, self.run, self._secret_key)
 
     def __setstate__(self, state) -> None:
-        self.value, self.secret, self.bits, self.fingerprint, self._key = state
+        (self.value, self.secret, self.bits, self.fingerprint, self._key, self.run,
+         self._secret_key) = state
+
+
+def new_nonce() -> str:
+    """A fresh run nonce: random bytes from the operating system, as hex."""
+    return os.urandom(NONCE_BYTES).hex()
+
+
+def parse_nonce(text: str) -> str:
+    """``text`` as a run nonce (as a report shows it: ``run:`` optional), or ValueError."""
+    nonce = str(text).strip().lower().removeprefix("run:")
+    if not _NONCE.fullmatch(nonce):
+        raise ValueError(f"a run nonce is {2 * NONCE_BYTES} hexadecimal digits, as a report shows it after "
+                         f"'/run:', not {str(text)[:40]!r}")
+    return nonce
 
 
 def estimated_bits(secret: str) -> float:
@@ -156,6 +209,18 @@ def seed_from_env() -> Seed:
     """``$GRADER_SEED`` as a secret seed; the public default when it is unset or blank."""
     value = os.environ.get("GRADER_SEED", "").strip()
     return Seed.from_secret(value) if value else Seed.public(DEFAULT_SEED)
+
+
+def run_seed(public: int | None = None, nonce: str | None = None) -> Seed:
+    """The seed of one grading run: ``--seed N`` as it is (public); else ``$GRADER_SEED``
+    for this run (:meth:`Seed.for_run`: a fresh nonce unless ``nonce``, given by staff
+    reproducing a run); else the default. ValueError for a malformed nonce, or a nonce
+    without a secret seed (it would change nothing)."""
+    seed = Seed.public(public) if public is not None else seed_from_env()
+    if nonce is not None and not seed.secret:
+        raise ValueError("--run-nonce reproduces a run of a secret seed: set GRADER_SEED to that secret "
+                         "(and give no --seed)")
+    return seed.for_run(nonce)
 
 
 def weak_secret_warning(seed: Seed, where: str = "GRADER_SEED") -> str | None:

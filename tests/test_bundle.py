@@ -103,6 +103,9 @@ def test_reference_scores_full_marks_with_hidden_checks_marked_hidden(bundle_zip
     hidden = {t["name"] for t in data["tests"] if t["visibility"] == "hidden"}
     assert hidden == {"ex10_linreg: test_fit_course_data"}
     assert re.search(r"seed secret:[0-9a-f]{10}", data["output"]) and str(SEED) not in data["output"]
+    # This run's own inputs: a fresh nonce, shown to staff (results.json, stdout) to reproduce the grade.
+    run = re.search(r"seed secret:[0-9a-f]{10}/run:([0-9a-f]{16})", data["output"])
+    assert run and f"--run-nonce {run.group(1)}" in stdout
     assert list((root / "submission").iterdir()), "the submission itself is left alone"
 
 

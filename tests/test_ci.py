@@ -62,7 +62,7 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     # The workflow file itself comes from the base branch (not from the pull request's merge commit).
     assert "pull_request_target" in triggers and "pull_request" not in triggers
     assert all("cache" not in (s.get("with") or {}) for s in flow["jobs"]["grade"]["steps"])
-    assert flow["permissions"] == {"contents": "read", "pull-requests": "read"}  # read-only token
+    assert flow["permissions"] == {"contents": "read"}  # read-only token
     steps = flow["jobs"]["grade"]["steps"]
     checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
     assert [c["with"]["path"] for c in checkouts] == ["base", "head"]
@@ -73,9 +73,10 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     assert "-m venv" in install["run"], "torch must not sit in the base Python, which the sandbox can read"
     grade = next(s for s in steps if "grader" in str(s.get("run", "")) and " ci " in s["run"])
     assert "--head head" in grade["run"] and "--root base" in grade["run"]
-    # 'changed' means what GitHub lists as the pull request's files, not a diff against the base's tip.
-    listing = next(s for s in steps if "changed-files.txt" in str(s.get("run", "")) and "gh api" in s["run"])
-    assert "/pulls/" in listing["env"]["FILES_URL"] and "--changed-files changed-files.txt" in grade["run"]
+    # 'changed' comes from the student files themselves, never from GitHub's list of the pull
+    # request's files (cut short at 3000); the base's history tells an old stub from a change.
+    assert not any("gh api" in str(s.get("run", "")) for s in steps) and "--changed-files" not in grade["run"]
+    assert checkouts[0]["with"]["fetch-depth"] == 0
     assert grade["env"]["GRADER_SEED"] == "${{ secrets.GRADER_SEED }}"
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
     assert upload["with"]["path"].startswith("grading-results")
@@ -238,7 +239,7 @@ def test_head_checkout_and_secret_seed(course, tmp_path):
     grades = _grades(report)
     assert sorted(grades) == ["ex01_sigmoid", "ex02_propagate"]
     assert grades["ex01_sigmoid"][0] == 2.0 and grades["ex02_propagate"][0] == 0.0  # ex02: the untouched stub
-    assert all(r["seed"] is None for r in report["results"])
+    assert all(re.fullmatch(r"secret:[0-9a-f]{10}/run:[0-9a-f]{16}", r["seed"]) for r in report["results"])
     # In a git worktree .git is a file: not a change of the student's either.
     assert not any(re.search(r"(^|[ ,:])\.git\b", note) for note in report["notes"]), report["notes"]
     for name in ("summary.md", "junit.xml", "results.json", "report.json", "step-summary.md"):
@@ -314,14 +315,12 @@ def test_changes_count_from_where_the_student_branched_off(course, tmp_path):
         test.write_text(test.read_text() + "\n# a comment\n")
         git(base, "commit", "-q", "-am", "instructor update")
         _, by_ref = _ci(base, tmp_path / "ref", "--head-ref", "honest")
-        # A checkout of the pull request, sparse as in the workflow (exercises/ only), with
-        # the list of changed files as the workflow gets it from GitHub.
+        # A checkout of the pull request, sparse as in the workflow (exercises/ only): ex02's
+        # old stub is a version the base's history holds, so not the student's change.
         head = tmp_path / "head"
         shutil.copytree(course / "exercises", head / "exercises")
         git(course, "--work-tree", str(head), "checkout", "honest", "--", "exercises")
-        listed = tmp_path / "changed.txt"
-        listed.write_text("exercises/ex01_sigmoid/sigmoid.py\n")
-        _, by_dir = _ci(base, tmp_path / "dir", "--head", str(head), "--changed-files", str(listed))
+        _, by_dir = _ci(base, tmp_path / "dir", "--head", str(head))
         _, sparse = _ci(course, tmp_path / "sparse", "--head", str(head))
     finally:
         git(course, "worktree", "remove", "--force", str(base))
@@ -367,3 +366,93 @@ def test_a_symlinked_exercise_file_is_not_graded_and_says_why(course, tmp_path):
         assert results["tests"] and all(t["output"] == message for t in results["tests"])
         assert message in proc.stdout and "no such file" not in proc.stdout and "grader-ci-" not in proc.stdout
         assert f"ex01_sigmoid: {message}" in report["notes"]
+
+
+@needs_git
+def test_a_pull_request_hiding_its_exercise_behind_3000_files_is_still_graded(course, tmp_path):
+    # GitHub's list of a pull request's files stops at 3000: 3001 files sorted before
+    # exercises/ would push the exercise file out of it. The student files are compared instead.
+    head = tmp_path / "head"
+    shutil.copytree(course / "exercises", head / "exercises")
+    git(course, "--work-tree", str(head), "checkout", "honest", "--", "exercises")
+    padding = head / "aaa"
+    padding.mkdir()
+    for i in range(3001):
+        (padding / f"f{i:04d}.txt").write_text(f"{i}\n")
+    truncated = tmp_path / "github-list.txt"  # what an earlier workflow would have passed
+    truncated.write_text("".join(f"aaa/f{i:04d}.txt\n" for i in range(3000)))
+    proc, report = _ci(course, tmp_path / "out", "--head", str(head), "--pass-mark", "50",
+                       "--changed-files", str(truncated))
+    assert report["exercises"] == ["ex01_sigmoid"] and report["score"] == 2.0
+    assert report["percent"] == 20.0 and report["passed"] is False and proc.returncode == 1
+    assert "--changed-files is ignored" in proc.stderr
+    assert any("aaa/f0000.txt" in note and "more" in note for note in report["notes"])
+
+
+@needs_git
+def test_nothing_graded_is_not_a_pass(course, tmp_path):
+    # The head changes no student file (only a README): nothing is graded, and that is no pass.
+    head = tmp_path / "head"
+    shutil.copytree(course / "exercises", head / "exercises")
+    (head / "README.md").write_text("only the README changed\n")
+    proc, report = _ci(course, tmp_path / "marked", "--head", str(head), "--pass-mark", "50")
+    assert report["exercises"] == [] and report["results"] == []
+    assert (report["score"], report["max_score"], report["percent"], report["passed"]) == (0, 0, 0.0, False)
+    assert proc.returncode == 1, "a pass mark that nothing graded cannot meet"
+    assert "changes no exercise file" in report["notes"][0] and "not a pass" in report["notes"][0]
+    out = tmp_path / "marked"
+    assert "passed=false" in (out / "output.txt").read_text()
+    assert "nothing graded, not passed" in (out / "summary.md").read_text()
+    assert "not a pass" in proc.stdout
+    # Without a pass mark the exit status stays 0 (the CLI's rule), and the report still says not passed.
+    proc, report = _ci(course, tmp_path / "unmarked", "--head", str(head))
+    assert proc.returncode == 0 and report["passed"] is False and report["percent"] == 0.0
+
+
+LEAKY = '''\
+import numpy as np
+
+
+def sigmoid(z):
+    raise ValueError("my input was " + repr(np.round(np.asarray(z, dtype=float).ravel()[:3], 6).tolist()))
+
+
+def sigmoid_derivative(z):
+    raise ValueError("my input was " + repr(np.round(np.asarray(z, dtype=float).ravel()[:3], 6).tolist()))
+'''
+
+
+def test_inputs_a_run_reveals_are_of_no_use_in_the_next(course, tmp_path):
+    # A submission that raises with its input in the message: the report quotes it. With a
+    # secret seed each run draws its own nonce, so what one run shows is not the next run's input.
+    head = tmp_path / "head"
+    shutil.copytree(course / "exercises", head / "exercises")
+    (head / "exercises" / "ex01_sigmoid" / "sigmoid.py").write_text(LEAKY)
+    secret = {"GRADER_SEED": "c0ffee" * 6}
+    runs = [_ci(course, tmp_path / f"run{i}", "--head", str(head), env=secret) for i in range(2)]
+    seeds = [report["results"][0]["seed"] for _, report in runs]
+    # The checks on random arrays (the fixed cases, 0.5 or -745, are the same in every run).
+    leaked = [{t["name"]: t["output"] for t in report["results"][0]["tests"]
+               if "my input was" in t["output"] and "arrays" in t["name"]} for _, report in runs]
+    assert all(re.fullmatch(r"secret:[0-9a-f]{10}/run:[0-9a-f]{16}", s) for s in seeds) and seeds[0] != seeds[1]
+    assert leaked[0] and leaked[0].keys() == leaked[1].keys()
+    assert all(leaked[0][name] != leaked[1][name] for name in leaked[0])
+    nonce = seeds[0].split("/run:")[1]
+    # Every output shows the run (staff reproduce from any of them); never the secret.
+    out = tmp_path / "run0"
+    for name in ("summary.md", "junit.xml", "results.json", "report.json"):
+        text = (out / name).read_text()
+        assert nonce in text and "c0ffee" not in text, name
+    assert f"--run-nonce {nonce}" in runs[0][0].stdout  # the reproduce line
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "tests" / "schemas" / "report.schema.json").read_text())
+    for result in runs[0][1]["results"]:
+        jsonschema.validate(result, schema)
+    # Staff reproduce the first run's grade with its nonce.
+    _, again = _ci(course, tmp_path / "again", "--head", str(head), "--run-nonce", nonce, env=secret)
+    assert again["results"][0]["seed"] == seeds[0]
+    assert [t["output"] for t in again["results"][0]["tests"]] == [t["output"] for t in runs[0][1]["results"][0]["tests"]]
+    # A nonce means nothing without the secret seed: a usage error, not a silent public run.
+    proc = run_cli("--root", str(course), "ci", "--out", str(tmp_path / "bad"), "--head", str(head),
+                   "--run-nonce", nonce, cwd=tmp_path)
+    assert proc.returncode == 2 and "GRADER_SEED" in proc.stderr

@@ -107,12 +107,17 @@ def test_seed_reproduces_and_changes_inputs():
     outputs = lambda d: [t["output"] for t in d["tests"]]  # noqa: E731
     assert outputs(a) == outputs(b)
     assert outputs(a) != outputs(c)
-    # $GRADER_SEED is a secret: its own (keyed) inputs, reproducible, shown only by its fingerprint.
+    # $GRADER_SEED is a secret: its own (keyed) inputs, shown only by its fingerprint and the
+    # run's nonce; each run draws a fresh nonce (new inputs), and the nonce reproduces a run.
     secret = "5f0c2b8e9d1a4c3b7e6f8a9b0c1d2e3f"
     d = check_json("ex02", "--submission", mutant, env={"GRADER_SEED": secret})
     e = check_json("ex02", "--submission", mutant, env={"GRADER_SEED": secret})
-    assert d["seed"] == e["seed"] and re.fullmatch(r"secret:[0-9a-f]{10}", d["seed"])
-    assert outputs(d) == outputs(e) and outputs(d) != outputs(a)
+    assert re.fullmatch(r"secret:[0-9a-f]{10}/run:[0-9a-f]{16}", d["seed"])
+    assert d["seed"] != e["seed"] and d["seed"].split("/")[0] == e["seed"].split("/")[0]
+    assert outputs(d) != outputs(e) and outputs(d) != outputs(a)
+    again = check_json("ex02", "--submission", mutant, "--run-nonce", d["seed"].split("/run:")[1],
+                       env={"GRADER_SEED": secret})
+    assert again["seed"] == d["seed"] and outputs(again) == outputs(d)
     assert secret not in json.dumps(d)
 
 

@@ -226,6 +226,16 @@ def test_batch_warns_of_a_weak_secret_and_never_writes_it(thief):
     written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     assert "seed not found" in written and WEAK_SECRET not in written + proc.stdout
     assert re.search(r'"seed": "secret:[0-9a-f]{10}"', written)
+    # The student's results were graded with a run of their own (a nonce shown beside them) ...
+    (report,) = [json.loads(p.read_text()) for p in (out / "reports").glob("*.json")]
+    run = report["exercises"]["ex01_sigmoid"]["result"]["seed"]
+    assert re.fullmatch(r"secret:[0-9a-f]{10}/run:[0-9a-f]{16}", run) and run.split("/")[0] == report["seed"]
+    # ... which a resumed run keeps: an unchanged file is not graded again.
+    proc = run_cli("batch", str(thief / "subs"), "--exercise", "ex01", "--jobs", "1", "--out", str(out),
+                   "--no-progress", env={"GRADER_SEED": WEAK_SECRET}, timeout=300)
+    assert proc.returncode == 0 and "1 unchanged since the last run" in proc.stdout + proc.stderr
+    (report,) = [json.loads(p.read_text()) for p in (out / "reports").glob("*.json")]
+    assert report["exercises"]["ex01_sigmoid"]["result"]["seed"] == run
     strong = run_cli("batch", str(thief / "subs"), "--exercise", "ex01", "--jobs", "1", "--out",
                      str(thief / "grades2"), "--no-progress", env={"GRADER_SEED": "ab" * 16}, timeout=300)
     assert strong.returncode == 0 and "fewer than 64" not in strong.stderr
@@ -252,6 +262,30 @@ def test_secret_seeds_are_keyed_and_short_ones_stretched(monkeypatch):
     assert not np.allclose(drawn, np.random.default_rng([31337, zlib.crc32(b"test_x")]).normal(size=4))
     assert np.allclose(drawn, seeds.Seed.from_secret("31337").generator("test_x").normal(size=4))
     assert "31337" not in f"{weak} {weak!r} {weak.shown}" and str(weak).startswith("secret:")
+    # Each run of a secret seed draws a nonce of its own: other inputs, shown after the run.
+    first, second = weak.for_run(), weak.for_run()
+    assert re.fullmatch(rf"secret:{weak.fingerprint}/run:[0-9a-f]{{16}}", first.shown) and first.run != second.run
+    assert not np.allclose(first.generator("test_x").normal(size=4), second.generator("test_x").normal(size=4))
+    assert not np.allclose(first.generator("test_x").normal(size=4), drawn)
+    # The nonce a report shows reproduces that run (staff: GRADER_SEED=... --run-nonce N), and only with the secret.
+    again = seeds.Seed.from_secret("31337").for_run(f"run:{first.run}")
+    assert again == first and np.allclose(again.generator("t").normal(size=4), first.generator("t").normal(size=4))
+    other = seeds.Seed.from_secret("31338").for_run(first.run)
+    assert not np.allclose(other.generator("t").normal(size=4), first.generator("t").normal(size=4))
+    assert first.for_run(first.run) == first and first.without_run == weak
+    from grader.classreport.data import seed_fingerprint
+
+    assert seed_fingerprint(first.shown) == seed_fingerprint(second.shown) == seed_fingerprint(weak.shown)
+    import pickle
+
+    assert pickle.loads(pickle.dumps(first)) == first and pickle.loads(pickle.dumps(first)).shown == first.shown
+    for bad in ("", "xyz", "0" * 15, "0" * 17, "-1"):
+        with pytest.raises(ValueError, match="hexadecimal"):
+            weak.for_run(bad)
+    public = seeds.Seed.public(7)
+    assert public.for_run() is public and public.shown == 7  # a public seed protects nothing: no nonce
+    with pytest.raises(ValueError, match="secret"):
+        seeds.run_seed(7, first.run)
     assert seeds.seed_from_env().shown == 1234
     monkeypatch.setenv("GRADER_SEED", "31337")
     assert seeds.seed_from_env() == weak

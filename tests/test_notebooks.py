@@ -218,6 +218,8 @@ def _deep_expression_notebook(ex05, filled05, graded):
         _graded(nb)[0].source += "\n" + deep.source
     else:
         nb.cells.insert(1, deep)
+        # A graded cell uses `x`: the scratch cell defining it must be read (an unused one is not).
+        _graded(nb)[0].source += "\n\ndef _uses_x():\n    return x\n"
     return json.dumps(nb)
 
 
@@ -244,6 +246,88 @@ def test_deeply_nested_notebook_cannot_be_graded_without_a_grader_fault(how, mak
     for t in report["tests"]:
         assert t["status"] == "failed" and t["output"].startswith("this notebook cannot be graded: ex05.ipynb"), t
         assert message in t["output"] and "internal error" not in t["output"], t
+
+
+def test_a_deep_scratch_cell_the_graded_cells_do_not_use_is_never_parsed(ex05, filled05, tmp_path):
+    nb = copy.deepcopy(filled05)
+    nb.cells.insert(1, nbformat.v4.new_code_cell("x = " + "-" * 200_000 + "1\n"))
+    (result,) = grade([ex05], {ex05.name: write(nb, tmp_path / "ex05.ipynb")})
+    assert result.score == result.max_score and not result.grader_faults, summary(result)
+
+
+def _counting_parses(monkeypatch):
+    """Every source ast.parse is given while a notebook is read (the parse work, counted)."""
+    import ast as ast_module
+
+    parsed, real = [], ast_module.parse
+    monkeypatch.setattr(ast_module, "parse", lambda source, *a, **k: parsed.append(source) or real(source, *a, **k))
+    return parsed
+
+
+def _flat_code(prefix: str, lines: int) -> str:
+    return "".join(f"{prefix}{i} = {i}\n" for i in range(lines))
+
+
+def test_reading_a_notebook_parses_each_graded_cell_once_and_unused_cells_never(ex05, filled05, tmp_path,
+                                                                                monkeypatch):
+    nb = copy.deepcopy(filled05)
+    graded = _graded(nb)
+    graded[0].source = graded[0].source.replace("def softmax(z, axis=-1):\n",
+                                                "def softmax(z, axis=-1):\n    z = _shift(z, axis)\n", 1)
+    helper = "import os\nSHIFT = True\n\ndef _shift(z, axis):\n    return z - np.max(z, axis=axis, keepdims=SHIFT)\n"
+    scratch = [_flat_code(f"scratch{k}_", 3000) for k in range(5)]  # flat valid code, defining nothing used
+    nb.cells[1:1] = ([nbformat.v4.new_code_cell(helper)] + [nbformat.v4.new_code_cell(c) for c in scratch]
+                     + [nbformat.v4.new_code_cell(f"t{i} = {i}") for i in range(300)])
+    path = write(nb, tmp_path / "ex05.ipynb")
+    parsed = _counting_parses(monkeypatch)
+    extracted = extract(path, ex05)
+    monkeypatch.undo()
+    imports = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith("import numpy")]
+    sources = [c.source for c in _graded(nb)] + imports + [helper]
+    assert "def _shift(z, axis)" in extracted.source and "SHIFT = True" in extracted.source
+    # Each graded cell once, the cells of the imports and the helper once, nothing else: no
+    # scratch cell, no tiny cell.
+    assert len(imports) == 1 and sorted(parsed) == sorted(sources), [p[:40] for p in parsed]
+    # The same bound whatever the scratch cells hold: ten times more flat code, the same parses.
+    nb.cells[2:7] = [nbformat.v4.new_code_cell(c * 10) for c in scratch]
+    (tmp_path / "big").mkdir()
+    parsed = _counting_parses(monkeypatch)
+    assert extract(write(nb, tmp_path / "big" / "ex05.ipynb"), ex05).source == extracted.source
+    assert sorted(parsed) == sorted(sources)
+
+
+def test_cells_the_graded_cells_use_are_read_within_a_budget(ex05, filled05, tmp_path, monkeypatch):
+    from grader import notebook_read
+
+    monkeypatch.setattr(notebook_read, "MAX_HELPER_BYTES", 100_000)
+    nb = copy.deepcopy(filled05)
+    _graded(nb)[0].source += "\n\ndef _uses():\n    return x1 + x2\n"
+    # Eight cells of flat code that each define a name the graded cells use: only what fits is parsed.
+    flat = ["x1 = 1\nx2 = 2\n" + _flat_code(f"big{k}_", 2500) for k in range(8)]
+    nb.cells[1:1] = [nbformat.v4.new_code_cell(c) for c in flat]
+    path = write(nb, tmp_path / "ex05.ipynb")
+    parsed = _counting_parses(monkeypatch)
+    extracted = extract(path, ex05)
+    monkeypatch.undo()
+    others = [p for p in parsed if p.startswith("x1 = 1")]
+    assert 0 < len(others) < len(flat) and sum(map(len, others)) <= 100_000
+    assert len(parsed) == len(set(parsed)) == len(others) + len(_graded(nb)) + 1, "each cell at most once"
+    assert any("were not read for the helpers and imports" in n for n in extracted.notes), extracted.notes
+    assert "x1 = 1" in extracted.source  # the last definition among the cells read
+
+
+def test_notebooks_that_would_cost_more_than_any_real_one_are_refused_before_parsing(ex05, tmp_path):
+    from grader.notebook_read import MAX_CELLS, MAX_JSON_VALUES, NotebookError, read_cells
+
+    many = tmp_path / "many.ipynb"
+    cell = {"cell_type": "code", "source": "", "metadata": {}, "outputs": [], "execution_count": None}
+    many.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell] * (MAX_CELLS + 1)}))
+    with pytest.raises(NotebookError, match=f"has {MAX_CELLS + 1} cells; the grader reads notebooks of at most"):
+        read_cells(many)
+    values = tmp_path / "values.ipynb"
+    values.write_text('{"nbformat": 4, "metadata": {}, "cells": [], "outputs": [' + "0," * MAX_JSON_VALUES + "0]}")
+    with pytest.raises(NotebookError, match="JSON values .*clear its outputs"):
+        read_cells(values)
 
 
 def test_cli_reports_a_broken_notebook_with_exit_status_zero(ex05, filled05, tmp_path):

@@ -44,7 +44,8 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
     from grader.seed import as_seed, seed_from_env
 
     start = time.monotonic()
-    seed = as_seed(seed) if seed is not None else seed_from_env()  # a secret one is never written out
+    # A secret one is never written out; reuse is keyed on it, not on a run of it.
+    seed = (as_seed(seed) if seed is not None else seed_from_env()).without_run
     jobs = jobs or default_jobs()
     out = Path(out)
     (out / REPORTS).mkdir(parents=True, exist_ok=True)
@@ -91,7 +92,7 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             "seed": seed.shown, "grader": __version__, "exercises": entries,
         }
         if todo:
-            tasks.append({"student": sub.slug, "exercises": todo, "seed": seed,
+            tasks.append({"student": sub.slug, "exercises": todo, "seed": student_run_seed(seed),
                           "files": {n: sub.files[n] for n in todo}})
         else:
             _finish_report(out, reports[sub.slug], by_name)
@@ -152,6 +153,15 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
     _write_outputs(out, reports, exercises, log)
     return BatchSummary(len(subs), len(graded_now), unchanged, errors,
                         round(time.monotonic() - start, 3), out, layout, without_files)
+
+
+def student_run_seed(seed):
+    """The seed one student's grading uses: with a secret seed, a run seed of its own (a fresh
+    nonce, shown in that student's results). Per student, not per batch: inputs a report
+    reveals (a failing call's message can quote them) are of no use to another student, nor
+    to the same student when a later batch grades a new submission; a result reused from an
+    earlier run keeps the nonce it was graded with."""
+    return seed.for_run()
 
 
 def _write_outputs(out: Path, reports: dict[str, dict], exercises: list[Exercise], log) -> None:

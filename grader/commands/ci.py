@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
                     "exercise.yaml, and its notebook), grade it, and write report.json (scores, files, notes), "
                     "results.json (Gradescope's format), junit.xml and summary.md to --out, ::error annotations and the report (in a stop-commands block) to "
                     "standard output, the summary to $GITHUB_STEP_SUMMARY and the score to $GITHUB_OUTPUT. "
-                    "Exit status 0 at or above the pass mark, 1 below it, 2 for a fault of the grader.")
+                    "Exit status 0 at or above the pass mark, 1 below it (nothing graded is never a pass), 2 for a "
+                    "fault of the grader.")
     p.add_argument("--base", type=Path, help="the base branch's checkout (default: the course folder, --root)")
     head = p.add_mutually_exclusive_group(required=True)
     head.add_argument("--head", type=Path, help="the pull request's checkout (only student files are read)")
@@ -28,17 +29,20 @@ def add_parser(sub) -> None:
                         "such as 'ex01 ex03' (default: $GRADER_EXERCISES or changed)")
     p.add_argument("--pass-mark", type=float, default=None, metavar="PERCENT",
                    help="exit with status 1 below PERCENT of the points graded (default: $GRADER_PASS_MARK or 0)")
-    p.add_argument("--changed-files", type=Path, metavar="FILE",
-                   help="a file listing the paths the pull request changes, one a line (the workflow writes it "
-                        "from GitHub's list): what 'changed' selects, and never what the base changed since")
+    # Accepted so that a workflow released earlier keeps working; never used: a list of the
+    # pull request's files can be cut short (GitHub's stops at 3000).
+    p.add_argument("--changed-files", type=Path, metavar="FILE", help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, help="seed for the test inputs (default: $GRADER_SEED, kept secret "
                                            "in the outputs; else 1234)")
+    p.add_argument("--run-nonce", metavar="NONCE",
+                   help="with a secret $GRADER_SEED: grade with the inputs of the run whose report shows seed "
+                        "secret:<fingerprint>/run:NONCE (staff reproducing a grade; without it each run draws a "
+                        "fresh nonce, so one run's inputs are of no use in the next)")
 
 
 def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
     from grader.ci import run_ci
     from grader.grading import GraderFault
-    from grader.plugin import seed_from_env
 
     pass_mark = args.pass_mark
     if pass_mark is None:
@@ -47,22 +51,21 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
             pass_mark = float(value) if value else 0.0
         except ValueError:
             parser.error(f"GRADER_PASS_MARK must be a number, got {value!r}")
-    from grader.seed import Seed, weak_secret_warning
+    from grader.seed import run_seed, weak_secret_warning
 
-    secret = args.seed is None and bool(os.environ.get("GRADER_SEED", "").strip())
-    seed = Seed.public(args.seed) if args.seed is not None else seed_from_env()
+    try:  # a secret seed: this run's own inputs, from a nonce the grader draws (grader.seed)
+        seed = run_seed(args.seed, args.run_nonce)
+    except ValueError as exc:
+        parser.error(str(exc))
     if weak_secret_warning(seed):
         print(f"grader: {weak_secret_warning(seed)}", file=sys.stderr)
-    changed = None
     if args.changed_files is not None:
-        try:
-            changed = [line.strip() for line in args.changed_files.read_text().splitlines() if line.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
-            parser.error(f"--changed-files {args.changed_files}: {exc}")
+        print("grader: --changed-files is ignored: the exercises changed are found by comparing the student "
+              "files of the head and the base (a list of files can be cut short); remove it from the workflow",
+              file=sys.stderr)
     try:
         outcome = run_ci(args.base or root, args.out, head_dir=args.head, head_ref=args.head_ref,
-                         which=args.exercises, pass_mark=pass_mark, seed=seed, hide_seed=secret,
-                         changed_files=changed)
+                         which=args.exercises, pass_mark=pass_mark, seed=seed)
     except GraderFault as exc:
         print(f"grader: internal error: {exc}", file=sys.stderr)
         return 2
