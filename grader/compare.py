@@ -27,7 +27,13 @@ class GradingFailure(AssertionError):
 
 
 class Mismatch(GradingFailure):
-    pass
+    kind = "mismatch"
+
+
+class ShapeMismatch(Mismatch):
+    """A value of the wrong shape (its failure kind is "shape", not "mismatch": gradebooks say so)."""
+
+    kind = "shape"
 
 
 def fmt_shape(shape: tuple) -> str:
@@ -198,7 +204,7 @@ def check_close(
         context = _inputs_line(inputs)
         if arr.shape != exp.shape:
             hint = (shapes or {}).get(tuple(arr.shape)) or _shape_hint(arr, exp.shape)
-            raise Mismatch(f"{what}: expected shape {fmt_shape(exp.shape)}, got {fmt_shape(arr.shape)}"
+            raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp.shape)}, got {fmt_shape(arr.shape)}"
                            + context + (f"\nHint: {hint}" if hint else ""))
         arr_dtype = arr.dtype
         arr = arr.astype(np.float64)
@@ -337,7 +343,7 @@ def as_scalar(actual: Any, what: str) -> float:
     array; anything else (a (1,) or (1, 1) array: with a hint to squeeze it) is a Mismatch."""
     if isinstance(actual, np.ndarray) and actual.ndim > 0:
         if actual.size == 1:
-            raise Mismatch(f"{what}: expected a scalar (a float), got an array of shape "
+            raise ShapeMismatch(f"{what}: expected a scalar (a float), got an array of shape "
                            f"{fmt_shape(actual.shape)}\nHint: use float(x), x.item() or np.squeeze(x)")
         raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")
     if isinstance(actual, (list, tuple, dict, Opaque, str)) or actual is None:

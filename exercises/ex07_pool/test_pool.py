@@ -21,7 +21,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.compare import GradingFailure, fmt_shape
+from grader.compare import GradingFailure, ShapeMismatch, fmt_shape
 from grader.expected import Expected
 from grader.sandbox.client import StudentError
 from grader.vjp import vjp
@@ -67,21 +67,27 @@ class Case:
         return rng.normal(size=(self.N, self.C) + self.out_hw)
 
 
-# Non-overlapping windows (stride = kernel), square and not; the floor drops
-# rows or columns in all but the first.
-PLAIN = [Case(2, 3, 8, 6, 2, 2), Case(2, 2, 7, 9, (2, 3), (2, 3)), Case(2, 2, 10, 7, (3, 2), (3, 2))]
-# Overlapping windows (stride < kernel in at least one direction): gradients accumulate.
-OVERLAP = [Case(2, 2, 7, 8, 3, (1, 2)), Case(2, 3, 9, 8, (3, 2), (2, 1)), Case(1, 2, 8, 9, (2, 3), (1, 2)),
-           Case(2, 2, 9, 8, 3, 2)]
+# Every check but test_pairs passes kernel_size and stride as plain ints (or stride=None),
+# so code written for ints only (CS231n's pool_param) loses test_pairs and nothing else,
+# and code written for pairs only loses the others.
+# Non-overlapping windows (stride = kernel); the floor drops rows or columns in all but the first.
+PLAIN = [Case(2, 3, 8, 6, 2, 2), Case(2, 2, 7, 9, 3, 3), Case(2, 2, 10, 7, 3, 3)]
+# Overlapping windows (stride < kernel): gradients accumulate.
+OVERLAP = [Case(2, 2, 7, 8, 3, 1), Case(2, 3, 9, 8, 3, 2), Case(1, 2, 8, 9, 2, 1), Case(2, 2, 9, 8, 3, 2)]
 # stride=None: stride = kernel_size.
-NONE = [Case(2, 3, 8, 6, 2, None), Case(2, 2, 7, 9, (2, 3), None), Case(1, 2, 9, 11, (3, 4), None)]
+NONE = [Case(2, 3, 8, 6, 2, None), Case(2, 2, 7, 9, 3, None), Case(1, 2, 9, 11, 4, None)]
 EDGE = [
-    (Case(1, 1, 5, 7, (2, 3), 2), "N = C = 1"),
-    (Case(2, 2, 4, 6, (4, 6), None), "a window as large as the input (1x1 output)"),
+    (Case(1, 1, 5, 7, 2, 2), "N = C = 1"),
+    (Case(2, 2, 5, 5, 5, None), "a window as large as the input (1x1 output)"),
     (Case(2, 2, 5, 4, 1, 1), "a 1x1 window (out = x)"),
     (Case(2, 2, 9, 8, 2, 3), "a stride larger than the window (some inputs are in no window)"),
-    (Case(2, 1, 6, 5, (1, 5), (2, 1)), "a window as wide as the input"),
 ]
+# kernel_size and stride as (h, w) pairs: non-square windows and strides, overlapping and not,
+# stride=None with a pair, a window as wide as the input, and an equal pair.
+PAIRS = [Case(2, 2, 7, 9, (2, 3), (2, 3)), Case(2, 2, 10, 7, (3, 2), (3, 2)), Case(2, 2, 7, 8, 3, (1, 2)),
+         Case(2, 3, 9, 8, (3, 2), (2, 1)), Case(1, 2, 8, 9, (2, 3), (1, 2)), Case(2, 2, 7, 9, (2, 3), None),
+         Case(1, 2, 9, 11, (3, 4), None), Case(2, 2, 4, 6, (4, 6), None), Case(2, 1, 6, 5, (1, 5), (2, 1)),
+         Case(2, 2, 6, 7, (2, 2), (2, 2))]
 ALL = PLAIN + OVERLAP + NONE + [c for c, _ in EDGE]
 
 KINDS = {
@@ -216,13 +222,18 @@ def out_shape_hints(case):
         ((floor(H, kw, kw if case.stride is None else sh), floor(W, kw, sw)), KW_BOTH),
         (((H - kh) // sh, (W - kw) // sw), f"the + 1 is missing: {formula}"),
         (tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, C, H_out, W_out)"),
+        ((case.out_hw[0],) * 2, "H_out was used for the width too (a reshape to (N, C, out_h, out_h)?): out has "
+                                "shape (N, C, H_out, W_out), and W_out differs from H_out here"),
+        ((floor(H, kh, sh), floor(H, kw, sw)), "the input's height H was used for its width too: x has shape "
+                                               "(N, C, H, W), and W_out is computed from W"),
     ]
-    hints = {}
+    found: dict[tuple, list[str]] = {}
     for hw, hint in candidates:
-        shape = (N, C) + hw
-        if hw != case.out_hw and shape not in hints:
-            hints[shape] = hint
-    return hints
+        if hw != case.out_hw and hint not in found.setdefault((N, C) + hw, []):
+            found[(N, C) + hw].append(hint)
+    # Several mistakes that give the same shape here are all named: the shape alone cannot tell them apart.
+    return {shape: hints[0] if len(hints) == 1 else "one of these mistakes gives these sizes: " + "; OR ".join(hints)
+            for shape, hints in found.items()}
 
 
 def dx_shape_hints(case):
@@ -274,8 +285,12 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
         if hint:
             described = ", ".join(f"{k} of shape {fmt_shape(v.shape)}" if isinstance(v, np.ndarray)
                                   else f"{k}={v!r}" for k, v in (inputs or {}).items())
-            check.fail(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
-                       + (f"\nInputs: {described}" if described else "") + f"\nHint: {hint}")
+            raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
+                                + (f"\nInputs: {described}" if described else "") + f"\nHint: {hint}")
+        if len(exp_shape) == 4 and actual.ndim == 4 and actual.shape[:2] == tuple(exp_shape[:2]):
+            raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
+                                + "\nHint: the output size is wrong for these arguments: H_out = (H - KH) // sh + 1, "
+                                  "W_out = (W - KW) // sw + 1 (sh, sw = the kernel size when stride=None)")
     check.close(actual, expected, what, inputs=inputs, nonfinite_hint=EMPTY_WINDOW, **kwargs)
 
 
@@ -284,7 +299,7 @@ def call(student, name, *args):
     try:
         return student.call(name, *args)
     except StudentError as exc:
-        if "zero-size array" in exc.cause:
+        if "zero-size array" in exc.cause and "\nHint: " not in exc.cause:
             raise StudentError(f"{exc.cause}\nHint: {EMPTY_WINDOW}", exc.details, kind=exc.kind) from None
         raise
 
@@ -440,6 +455,13 @@ def test_output_shapes(student, check, rng):
                           inputs=inputs_of(case, x), shape_hints=out_shape_hints(case))
 
 
+def test_pairs(student, oracle, check, rng):
+    for case in PAIRS:
+        for kind in KINDS:
+            check_forward(student, oracle, check, kind, case, rng, label=" (pairs)")
+            check_backward(student, oracle, check, kind, case, rng, label=" (pairs)")
+
+
 def test_edge_cases(student, oracle, check, rng):
     for case, label in EDGE:
         for kind in KINDS:
@@ -448,7 +470,7 @@ def test_edge_cases(student, oracle, check, rng):
 
 
 def test_inputs_unchanged(student, check, rng):
-    case = Case(2, 2, 7, 8, (3, 2), (2, 1))
+    case = Case(2, 2, 7, 8, 3, 2)
     for kind in KINDS:
         fname, bname = KINDS[kind][1:]
         x = case.x(rng)
