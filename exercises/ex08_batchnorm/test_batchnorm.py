@@ -201,7 +201,16 @@ RUNNING_VARIANTS = {
     N_ONLY: dict(run="N"),
     NO_UPDATE: dict(run="none"),
     NORM_VAR_IN_RUN: dict(run_var_plus_eps=True),
+    # Two mistakes at once, each on its own "Hint:" line (a summary counts each once).
+    f"{MOMENTUM_SWAPPED}\nHint: {N_ONLY}": dict(swap=True, run="N"),
+    f"{MOMENTUM_SWAPPED}\nHint: {NORM_VAR_IN_RUN}": dict(swap=True, run_var_plus_eps=True),
+    f"{CS231N_RUN}\nHint: {NORM_VAR_IN_RUN}": dict(swap=True, run="biased", run_var_plus_eps=True),
+    f"{BIASED_RUN}\nHint: {NORM_VAR_IN_RUN}": dict(run="biased", run_var_plus_eps=True),
+    f"{N_ONLY}\nHint: {NORM_VAR_IN_RUN}": dict(run="N", run_var_plus_eps=True),
 }
+SECOND_VAR_MISTAKE = ("Note: new_running_var is not what this mistake alone gives: the running variance has a "
+                      "mistake of its own (PyTorch updates it with the unbiased batch variance, var * n / (n - 1), "
+                      "without eps)")
 
 
 def torch_grads(x, gamma, beta, rm, rv, dout, eps):
@@ -334,8 +343,14 @@ def _running(student, oracle, check, rng, shape, steps, momentum, eps, start_def
         # tell CS231n's whole update from a swapped momentum.
         both = [hint for hint, w in wrong.items() if _matches(new_rm, w[t][0]) and _matches(new_rv, w[t][1])]
         order = both + [hint for hint in wrong if hint not in both]
-        check.close(new_rm, expected[t][0], "new_running_mean" + where,
-                    mistakes={hint: wrong[hint][t][0] for hint in order})
+        try:
+            check.close(new_rm, expected[t][0], "new_running_mean" + where,
+                        mistakes={hint: wrong[hint][t][0] for hint in order})
+        except GradingFailure as exc:
+            if both or _matches(new_rv, expected[t][1]) or not any(_matches(new_rm, w[t][0]) for w in wrong.values()):
+                raise
+            # The mean names a mistake, and the variance shows one more that no modelled mistake explains.
+            raise GradingFailure(f"{exc}\n{SECOND_VAR_MISTAKE}") from None
         per_channel(check, new_rv, c, "new_running_var" + where, x.ndim)
         check.close(new_rv, expected[t][1], "new_running_var" + where,
                     mistakes={hint: w[t][1] for hint, w in wrong.items()})
