@@ -36,6 +36,16 @@ class ShapeMismatch(Mismatch):
     kind = "shape"
 
 
+def hint_lines(hint: str) -> str:
+    """``Hint: <the mistake>`` and, on a line of its own, what is particular to this case.
+
+    A hint's first line names the mistake in words that do not depend on the case (no
+    numbers, no axis): summaries and the class report count one mistake as one row. What
+    varies goes after ``(here...`` in the hint, or after a newline, and is shown below it."""
+    head, sep, detail = hint.partition(" (here")
+    return f"Hint: {head}" + (f"\n  (here{detail}" if sep else "")
+
+
 def fmt_shape(shape: tuple) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -168,7 +178,12 @@ def _shape_hint(actual: np.ndarray, shape: tuple) -> str:
                             f"keepdims=True")
             return ("an unintended broadcast, or a missing sum: an array of shape (n,) combined with "
                     "(n, 1) or (1, n) gives (n, n); check the shapes of the arrays you add or multiply")
-        return "a sum or mean over the wrong axis, or one missing?"
+        ones = [i for i, (x, y) in enumerate(zip(a[::-1], shape[::-1])) if x == 1 and y > 1]
+        if len(a) < len(shape) or ones:
+            where = f"axis {len(a) - 1 - ones[0]} has 1 entry where {shape[len(shape) - 1 - ones[0]]} are " \
+                    f"expected" if ones else f"{len(shape) - len(a)} axis/axes fewer than expected"
+            return f"a sum or mean over an axis that should stay, or a size computed wrongly? (here {where})"
+        return ""
     except ValueError:
         pass
     return ""
@@ -205,7 +220,7 @@ def check_close(
         if arr.shape != exp.shape:
             hint = (shapes or {}).get(tuple(arr.shape)) or _shape_hint(arr, exp.shape)
             raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp.shape)}, got {fmt_shape(arr.shape)}"
-                           + context + (f"\nHint: {hint}" if hint else ""))
+                           + context + (f"\n{hint_lines(hint)}" if hint else ""))
         arr_dtype = arr.dtype
         arr = arr.astype(np.float64)
         _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device, arr_dtype,
@@ -267,7 +282,7 @@ def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device
         else:
             lines.append(f"Got {fmt_number(arr[idx])} where the answer is finite: expected {fmt_number(exp[idx])}")
         hint = diagnose(arr, exp, rtol, abs_tol, mistakes, None, device)
-        lines.append("Hint: " + (hint or nonfinite_hint or _NAN_HINT))
+        lines.append(hint_lines(hint or nonfinite_hint or _NAN_HINT))
         raise Mismatch("\n".join(lines))
     finite_err = np.where(np.isfinite(err), err, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -285,7 +300,7 @@ def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device
     hint = (diagnose(arr, exp, rtol, abs_tol, mistakes, factors, device) or _unchanged_input(arr, inputs)
             or _precision_hint(arr_dtype, arr, exp))
     if hint:
-        lines.append(f"Hint: {hint}")
+        lines.append(hint_lines(hint))
     raise Mismatch("\n".join(lines))
 
 
@@ -326,15 +341,16 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
         if k != 0 and abs(k - 1) > 1e-6 and np.allclose(ratios, k, rtol=1e-6) and _close(arr, k * exp, rtol, abs_tol):
             for factor, hint in (factors or {}).items():
                 if math.isclose(k, factor, rel_tol=1e-6):
-                    return f"off by a factor of {k:.6g}: {hint}"
+                    return f"{hint} (here every value is {k:.6g} times the expected one)"
             # One number always has "a constant ratio" to another: only say
             # so when several entries agree on it.
             if nz.sum() > 1:
-                return f"every value is {k:.6g} times the expected one: a missing or extra constant factor?"
+                return (f"a missing or extra constant factor? Every value is the same multiple of the expected one "
+                        f"(here every value is {k:.6g} times the expected one)")
         diff = arr - exp
         c = float(np.median(diff))
         if nz.sum() > 1 and abs(c) > abs_tol and np.allclose(diff, c, rtol=0, atol=abs_tol + rtol * abs(c)):
-            return f"every value is off by the same constant ({c:.6g})"
+            return f"every value is off by the same constant (here {c:.6g})"
     return ""
 
 

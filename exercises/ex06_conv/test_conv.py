@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch.nn.functional as F
 
-from grader.compare import GradingFailure, ShapeMismatch, fmt_shape
+from grader.compare import GradingFailure, ShapeMismatch, fmt_shape, hint_lines
 from grader.expected import Expected
 from grader.sandbox.client import StudentError
 from grader.vjp import vjp
@@ -81,9 +81,9 @@ STRIDE = [Case(2, 2, 8, 7, 3, 3, 2, 2, 0), Case(2, 3, 9, 8, 2, 2, 3, 3, 0),
 # that asserts divisibility (as CS231n's does) loses those and nothing else.
 STRIDED = [Case(2, 3, 9, 8, 3, 3, 2, 2, 1), Case(2, 2, 8, 9, 3, 2, 3, 2, 0),
            Case(3, 2, 8, 11, 2, 3, 3, 3, 2), Case(2, 2, 11, 8, 4, 2, 2, 3, 0)]
-# stride and padding as (h, w) pairs, unequal ones (one with a zero) and an equal one;
+# stride and padding both as (h, w) pairs, unequal ones (one with a zero) and equal ones;
 # the strides divide the padded sizes (see STRIDED).
-PAIRS = [Case(2, 3, 5, 7, 2, 3, 2, 1, (1, 2)), Case(2, 2, 5, 6, 3, 2, 3, (1, 1), (2, 0)),
+PAIRS = [Case(2, 3, 5, 7, 2, 3, 2, (1, 1), (1, 2)), Case(2, 2, 5, 6, 3, 2, 3, (1, 1), (2, 0)),
          Case(2, 3, 9, 8, 2, 3, 3, (2, 1), (1, 1)), Case(2, 2, 8, 10, 3, 2, 3, (2, 3), (0, 1)),
          Case(3, 2, 8, 9, 2, 3, 3, (3, 2), (2, 1)), Case(2, 2, 7, 7, 3, 3, 3, (2, 2), (1, 1))]
 EDGE = [
@@ -234,9 +234,9 @@ def forward_mistakes(oracle, case, x, w, b):
                  "against it: reshape it to (1, F, 1, 1), or add b[f] inside the loop over filters"] = \
             oracle(lambda x, w, b: F.conv2d(x, w, None, stride=s, padding=p) + b, x, w, b)
     if ph or pw:
-        mistakes[ONE_SIDE + "; here all 2*pad zeros come after x (bottom and right)"] = \
+        mistakes[ONE_SIDE + " (here all 2*pad zeros come after x: bottom and right)"] = \
             oracle(lambda x, w, b: F.conv2d(F.pad(x, (0, 2 * pw, 0, 2 * ph)), w, b, stride=s), x, w, b)
-        mistakes[ONE_SIDE + "; here all 2*pad zeros come before x (top and left)"] = \
+        mistakes[ONE_SIDE + " (here all 2*pad zeros come before x: top and left)"] = \
             oracle(lambda x, w, b: F.conv2d(F.pad(x, (2 * pw, 0, 2 * ph, 0)), w, b, stride=s), x, w, b)
     if ph != pw:
         mistakes["the padding pair is swapped: padding=(ph, pw) pads the height by ph and the width by pw"] = \
@@ -408,7 +408,7 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
             described = ", ".join(f"{k} of shape {fmt_shape(v.shape)}" if isinstance(v, np.ndarray)
                                   else f"{k}={v!r}" for k, v in (inputs or {}).items())
             raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
-                                + (f"\nInputs: {described}" if described else "") + f"\nHint: {hint}")
+                                + (f"\nInputs: {described}" if described else "") + f"\n{hint_lines(hint)}")
     check.close(actual, expected, what, inputs=inputs, **kwargs)
 
 
@@ -419,6 +419,11 @@ WINDOW_CRASH = ("a window of x_pad and the kernel have different shapes: a windo
                 "axes too (pad only the last two: np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))))")
 
 
+NOT_DIVISIBLE = ("an assert failed on a case where the stride does not divide the padded size (CS231n's assignment "
+                 "asserts that it does): PyTorch, and this exercise, round the output size down instead, "
+                 "H_out = (H + 2*ph - KH) // sh + 1, and the last rows or columns that fill no window are dropped")
+
+
 def call_forward(student, case, x, w, b):
     """student.call of conv2d_forward, with a hint when a window and the kernel do not fit together."""
     try:
@@ -427,6 +432,9 @@ def call_forward(student, case, x, w, b):
         if "\nHint: " not in exc.cause and any(
                 text in exc.cause for text in ("shape-mismatch", "could not be broadcast", "cannot reshape")):
             raise StudentError(f"{exc.cause}\nHint: {WINDOW_CRASH}", exc.details, kind=exc.kind) from None
+        (sh, sw), (ph, pw) = pair(case.stride), pair(case.padding)
+        if "AssertionError" in exc.cause and ((case.H + 2 * ph - case.KH) % sh or (case.W + 2 * pw - case.KW) % sw):
+            raise StudentError(f"{exc.cause}\nHint: {NOT_DIVISIBLE}", exc.details, kind=exc.kind) from None
         raise
 
 

@@ -21,7 +21,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.compare import GradingFailure, ShapeMismatch, fmt_shape
+from grader.compare import GradingFailure, ShapeMismatch, fmt_shape, hint_lines
 from grader.expected import Expected
 from grader.sandbox.client import StudentError
 from grader.vjp import vjp
@@ -214,7 +214,7 @@ def out_shape_hints(case):
     ]
     if case.stride is None:
         candidates.append(((floor(H, kw, kw), floor(W, kh, kh)),
-                           KERNEL_SWAPPED + " (and stride=None then means (sh, sw) = (KH, KW))"))
+                           KERNEL_SWAPPED + " (here stride=None, so (sh, sw) = (KH, KW) are swapped too)"))
     candidates += [
         ((floor(H, kw, sh), floor(W, kh, sw)), KERNEL_SWAPPED),
         ((floor(H, kh, sw), floor(W, kw, sh)), STRIDE_SWAPPED),
@@ -255,7 +255,7 @@ def swapped_variants(case):
     (kh, kw), (sh, sw) = case.k, case.s
     variants = {}
     if kh != kw and kw <= case.H and kh <= case.W:
-        hint = KERNEL_SWAPPED + (" (and stride=None then means (sh, sw) = (KH, KW))" if case.stride is None else "")
+        hint = KERNEL_SWAPPED + (" (here stride=None, so (sh, sw) = (KH, KW) are swapped too)" if case.stride is None else "")
         variants[hint] = Case(case.N, case.C, case.H, case.W, (kw, kh), case.stride)
     if case.stride is not None and sh != sw:
         variants[STRIDE_SWAPPED] = Case(case.N, case.C, case.H, case.W, case.kernel, (sw, sh))
@@ -286,7 +286,7 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
             described = ", ".join(f"{k} of shape {fmt_shape(v.shape)}" if isinstance(v, np.ndarray)
                                   else f"{k}={v!r}" for k, v in (inputs or {}).items())
             raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
-                                + (f"\nInputs: {described}" if described else "") + f"\nHint: {hint}")
+                                + (f"\nInputs: {described}" if described else "") + f"\n{hint_lines(hint)}")
         if len(exp_shape) == 4 and actual.ndim == 4 and actual.shape[:2] == tuple(exp_shape[:2]):
             raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
                                 + "\nHint: the output size is wrong for these arguments: H_out = (H - KH) // sh + 1, "

@@ -454,8 +454,8 @@ def run_optimizer(student, oracle, check, rng, name, hp, *, shape=(4, 3), steps=
         for key in keys:
             what = f"new_state[{key!r}] of {where}"
             if key == "step":
-                step_mistakes = {ADAM_STEP_STATE + " (yours is one behind)": np.float64(t),
-                                 ADAM_STEP_STATE + " (yours is one ahead)": np.float64(t + 2)}
+                step_mistakes = {ADAM_STEP_STATE + " (here yours is one behind)": np.float64(t),
+                                 ADAM_STEP_STATE + " (here yours is one ahead)": np.float64(t + 2)}
                 if t > 1:
                     step_mistakes[ADAM_T_FROZEN] = np.float64(1.0)
                 check.scalar(new_state[key], expected[t][key], what, mistakes=step_mistakes)
