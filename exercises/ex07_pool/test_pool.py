@@ -84,7 +84,7 @@ EDGE = [
 ]
 # kernel_size and stride as (h, w) pairs: non-square windows and strides, overlapping and not,
 # stride=None with a pair, a window as wide as the input, and an equal pair.
-PAIRS = [Case(2, 2, 7, 9, (2, 3), (2, 3)), Case(2, 2, 10, 7, (3, 2), (3, 2)), Case(2, 2, 7, 8, 3, (1, 2)),
+PAIRS = [Case(2, 2, 7, 9, (2, 3), (2, 3)), Case(2, 2, 10, 7, (3, 2), (3, 2)), Case(2, 2, 7, 8, (3, 3), (1, 2)),
          Case(2, 3, 9, 8, (3, 2), (2, 1)), Case(1, 2, 8, 9, (2, 3), (1, 2)), Case(2, 2, 7, 9, (2, 3), None),
          Case(1, 2, 9, 11, (3, 4), None), Case(2, 2, 4, 6, (4, 6), None), Case(2, 1, 6, 5, (1, 5), (2, 1)),
          Case(2, 2, 6, 7, (2, 2), (2, 2))]
