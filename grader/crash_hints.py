@@ -111,44 +111,50 @@ def _listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def hints(named: dict[str, Any], cause: str) -> list[str]:
-    """Hints for a crash whose message is ``cause``, given the call's arguments; [] when no rule fits."""
+def hints(named: dict[str, Any], cause: str) -> list[tuple[str, str]]:
+    """``(what this call shows, hint)`` for a crash whose message is ``cause``, given the call's
+    arguments; [] when no rule fits. The hint's words do not depend on the arguments (a summary
+    counts one mistake as one row); what does is in the first part, shown as a line of its own."""
     found = []
     pairs = [f"{k}={v!r}" for k, v in named.items() if k in PAIR_ARGS and _int_pair(v)]
     ints = [f"{k}={v!r}" for k, v in named.items() if k in PAIR_ARGS and _plain_int(v)]
     nones = [k for k, v in named.items() if k in PAIR_ARGS and v is None]
+    convert = ("The curriculum takes stride, padding and kernel_size each as an int (the same for height and "
+               "width) or an (h, w) pair: turn either into two numbers first, "
+               "sh, sw = (stride, stride) if isinstance(stride, int) else stride")
     if pairs and _TUPLE_AS_INT.search(cause):
-        found.append(
-            f"{_listing(pairs)} {'is a' if len(pairs) == 1 else 'are'} (height, width) "
-            f"pair{'s' if len(pairs) > 1 else ''}; your code treats {'it' if len(pairs) == 1 else 'them'} as one "
-            "int. The curriculum takes stride, padding and kernel_size as an int or an (h, w) pair (CS231n's "
-            "conv_param and pool_param hold ints only): turn either into two numbers first, "
-            "sh, sw = (stride, stride) if isinstance(stride, int) else stride")
+        found.append((
+            f"{_listing(pairs)} "
+            + ("is a (height, width) pair; your code treats it as one int." if len(pairs) == 1 else
+               "are (height, width) pairs; your code treats a pair as one int."),
+            "a (height, width) pair was used as one int (CS231n's conv_param and pool_param hold ints only). "
+            + convert))
     elif ints and _INT_AS_PAIR.search(cause):
-        found.append(
+        found.append((
             f"{_listing(ints)} {'is an int' if len(ints) == 1 else 'are ints'} here; your code expects "
-            "(height, width) pairs only. The curriculum takes stride, padding and kernel_size as an int (the "
-            "same for height and width) or an (h, w) pair: turn either into two numbers first, "
-            "sh, sw = (stride, stride) if isinstance(stride, int) else stride")
+            "(height, width) pairs only.",
+            "an int was used as a (height, width) pair (Holberton's and Keras' layers take pairs only). " + convert))
     elif nones and _NONE_AS_INT.search(cause):
-        found.append(f"{nones[0]}=None here: stride=None means stride = kernel_size (PyTorch's default); "
-                     "replace None by kernel_size before using it")
+        found.append((f"{nones[0]}=None here.", "stride=None means stride = kernel_size (PyTorch's default): "
+                                                "replace None by kernel_size before using it"))
     elif _FLOAT_SIZE.search(cause):
-        found.append("a size or an index is a float: in Python 3, / always gives a float (Python 2's / floored "
-                     "integers, so older course code sizes arrays with it): use integer division //, e.g. "
-                     "H_out = (H + 2*ph - KH) // sh + 1, or int() of a value that is whole")
+        found.append(("", "a size or an index is a float: in Python 3, / always gives a float (Python 2's / floored "
+                          "integers, so older course code sizes arrays with it): use integer division //, e.g. "
+                          "H_out = (H + 2*ph - KH) // sh + 1, or int() of a value that is whole"))
     m = _REMOVED_ATTR.search(cause)
     if m and m.group(1) in _REMOVED:
-        found.append(f"np.{m.group(1)} was removed from NumPy (aliases such as np.int in 1.24, np.float_ and "
-                     f"np.NaN in 2.0): use {_REMOVED[m.group(1)]}")
+        found.append((f"np.{m.group(1)} no longer exists: use {_REMOVED[m.group(1)]}.",
+                      "an alias removed from NumPy was used (np.int, np.float, np.bool in 1.24; np.float_, np.NaN, "
+                      "np.product... in 2.0): use the built-in type or the current name"))
     m = _NOT_SET.search(cause)
-    padding = named.get("padding", "absent")
-    if m and padding != "absent" and not isinstance(padding, str) and "padding" in named:
-        found.append(f"a variable ({m.group(1) or m.group(2)!r}) was never set for padding={padding!r}: code that "
-                     "handles padding only as the strings 'same' / 'valid' (Keras, Holberton) or only as a tuple "
-                     "sets nothing for an int; the curriculum's padding is an int or an (h, w) pair")
+    padding = named.get("padding")
+    if m and "padding" in named and not isinstance(padding, str):
+        found.append((f"{m.group(1) or m.group(2)!r} was never set for padding={padding!r}.",
+                      "a variable was never set for this padding: code that handles padding only as the strings "
+                      "'same' / 'valid' (Keras, Holberton) or only as a tuple sets nothing for an int; the "
+                      "curriculum's padding is an int or an (h, w) pair"))
     if _ZERO_D.search(cause):
-        found.append("a 0-d array (or a NumPy scalar) is one number, not a sequence: it has no len(), no items "
-                     "and no index, and int() / float() take only an array of one element. A reduction without "
-                     "an axis (np.sum(x), np.max(x)) gives one: reduce along an axis, or use the number itself")
+        found.append(("", "a 0-d array (or a NumPy scalar) is one number, not a sequence: it has no len(), no items "
+                          "and no index, and int() / float() take only an array of one element. A reduction without "
+                          "an axis (np.sum(x), np.max(x)) gives one: reduce along an axis, or use the number itself"))
     return found

@@ -54,7 +54,8 @@ class Student:
             # A crash says which call crashed, and names a typical cause when it has one.
             named = crash_hints.bind(self._signatures.get(func, ()), args, kwargs)
             lines = [exc.cause, "Call: " + crash_hints.call_line(func, named)]
-            lines += [f"Hint: {h}" for h in crash_hints.hints(named, exc.cause)]
+            for said, hint in crash_hints.hints(named, exc.cause):
+                lines += ([said] if said else []) + [f"Hint: {hint}"]
             raise StudentError("\n".join(lines), exc.details, kind=exc.kind) from None
 
     def store(self, value: Any):

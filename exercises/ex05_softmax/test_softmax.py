@@ -53,7 +53,7 @@ def call(student, func, *args):
         hint = ""
         if "could not be broadcast" in exc.cause:
             hint = KEEPDIMS_HINT
-        elif func == "softmax_cross_entropy" and "IndexError" in exc.cause:
+        elif func == "softmax_cross_entropy" and "IndexError" in exc.cause and "\nHint: " not in exc.cause:
             hint = INDEX_HINT
         if hint:
             raise StudentError(f"{exc.cause}\nHint: {hint}", exc.details, kind=exc.kind) from None

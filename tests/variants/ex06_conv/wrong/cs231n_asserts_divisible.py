@@ -1,5 +1,5 @@
 """CS231n's conv layer with the assignment's divisibility asserts, ints only."""
-# mistake: is a (height, width) pair
+# mistake: a (height, width) pair was used as one int
 # mistake: an assert failed on a case where the stride does not divide
 import numpy as np
 

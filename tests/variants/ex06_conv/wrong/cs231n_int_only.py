@@ -1,5 +1,5 @@
 """CS231n's naive conv layer as written for the assignment (conv_param holds ints), wrapped."""
-# mistake: is a (height, width) pair
+# mistake: a (height, width) pair was used as one int
 import numpy as np
 
 

@@ -1,6 +1,6 @@
 """Holberton's conv_forward (stride a pair, padding a tuple or 'same'/'valid'), passed the
 curriculum's arguments as they come."""
-# mistake: is an int here
+# mistake: here; your code expects (height, width) pairs only
 import numpy as np
 
 

@@ -1,5 +1,5 @@
 """np.int(...) for the output size (removed in NumPy 1.24), ints only."""
-# mistake: np.int was removed from NumPy
+# mistake: np.int no longer exists
 import numpy as np
 
 

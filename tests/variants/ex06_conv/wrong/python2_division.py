@@ -1,6 +1,6 @@
 """Code from a Python 2 era assignment: H_out = 1 + (H + 2 * pad - HH) / stride, ints only."""
 # mistake: in Python 3, / always gives a float
-# mistake: is a (height, width) pair
+# mistake: a (height, width) pair was used as one int
 import numpy as np
 
 

@@ -1,5 +1,5 @@
 """CS231n's pool_param (ints only), wrapped."""
-# mistake: are (height, width) pairs
+# mistake: a (height, width) pair was used as one int
 import numpy as np
 
 

@@ -1,6 +1,6 @@
 """pool_param's stride taken as given: stride=None is not turned into kernel_size; ints only."""
 # mistake: stride=None means stride = kernel_size
-# mistake: are (height, width) pairs
+# mistake: a (height, width) pair was used as one int
 import numpy as np
 
 

@@ -1,6 +1,6 @@
 """Holberton's pool_forward / pool_backward (kernel_shape and stride pairs, channels last),
 passed the curriculum's arguments as they come."""
-# mistake: is an int here
+# mistake: here; your code expects (height, width) pairs only
 import numpy as np
 
 
