@@ -187,8 +187,9 @@ EMPTY_WINDOW = ("a window of x is empty or cut short: the mean (or max) of an em
                 "down, H_out = (H - KH) // sh + 1")
 
 
-def out_shape_hints(case):
-    N, C, H, W = case.N, case.C, case.H, case.W
+def shape_candidates(case):
+    """(key, (H_out, W_out), hint) for the output sizes that known mistakes give in ``case``."""
+    H, W = case.H, case.W
     (kh, kw), (sh, sw) = case.k, case.s
 
     def floor(size, k, s):
@@ -202,38 +203,69 @@ def out_shape_hints(case):
 
     formula = "H_out = (H - KH) // sh + 1 and W_out = (W - KW) // sw + 1"
     candidates = [
-        ((floor(H, kh, 1), floor(W, kw, 1)),
+        ("stride", (floor(H, kh, 1), floor(W, kw, 1)),
          STRIDE_NONE if case.stride is None else f"the stride is ignored: {formula}"),
-        ((ceil(H, kh, sh), ceil(W, kw, sw)),
+        ("ceil", (ceil(H, kh, sh), ceil(W, kw, sw)),
          f"the output size is rounded up (math.ceil, or round() of a fraction of .5 or more); PyTorch's "
          f"default (ceil_mode=False) rounds it down: {formula}; a partial window at the bottom or right edge "
          f"is dropped"),
-        ((rounded(H, kh, sh), rounded(W, kw, sw)),
+        ("round", (rounded(H, kh, sh), rounded(W, kw, sw)),
          f"the output size is rounded to the nearest integer (round()); PyTorch's default rounds it down: "
          f"{formula} (integer division //)"),
     ]
     if case.stride is None:
-        candidates.append(((floor(H, kw, kw), floor(W, kh, kh)),
+        candidates.append(("kernel swapped, stride None", (floor(H, kw, kw), floor(W, kh, kh)),
                            KERNEL_SWAPPED + " (here stride=None, so (sh, sw) = (KH, KW) are swapped too)"))
     candidates += [
-        ((floor(H, kw, sh), floor(W, kh, sw)), KERNEL_SWAPPED),
-        ((floor(H, kh, sw), floor(W, kw, sh)), STRIDE_SWAPPED),
-        ((floor(H, kh, sh), floor(W, kh, kh if case.stride is None else sw)), KH_BOTH),
-        ((floor(H, kw, kw if case.stride is None else sh), floor(W, kw, sw)), KW_BOTH),
-        (((H - kh) // sh, (W - kw) // sw), f"the + 1 is missing: {formula}"),
-        (tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, C, H_out, W_out)"),
-        ((case.out_hw[0],) * 2, "H_out was used for the width too (a reshape to (N, C, out_h, out_h)?): out has "
-                                "shape (N, C, H_out, W_out), and W_out differs from H_out here"),
-        ((floor(H, kh, sh), floor(H, kw, sw)), "the input's height H was used for its width too: x has shape "
-                                               "(N, C, H, W), and W_out is computed from W"),
+        ("kernel swapped", (floor(H, kw, sh), floor(W, kh, sw)), KERNEL_SWAPPED),
+        ("stride swapped", (floor(H, kh, sw), floor(W, kw, sh)), STRIDE_SWAPPED),
+        ("KH both", (floor(H, kh, sh), floor(W, kh, kh if case.stride is None else sw)), KH_BOTH),
+        ("KW both", (floor(H, kw, kw if case.stride is None else sh), floor(W, kw, sw)), KW_BOTH),
+        ("+1", ((H - kh) // sh, (W - kw) // sw), f"the + 1 is missing: {formula}"),
+        ("hw swapped", tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, C, H_out, W_out)"),
+        ("out_h both", (case.out_hw[0],) * 2, "H_out was used for the width too (a reshape to (N, C, out_h, out_h), "
+                                              "or W_out computed from H?): out has shape (N, C, H_out, W_out), and "
+                                              "W_out differs from H_out here"),
+        ("H both", (floor(H, kh, sh), floor(H, kw, sw)), "the input's height H was used for its width too: x has shape "
+                                                         "(N, C, H, W), and W_out is computed from W"),
     ]
-    found: dict[tuple, list[str]] = {}
-    for hw, hint in candidates:
-        if hw != case.out_hw and hint not in found.setdefault((N, C) + hw, []):
-            found[(N, C) + hw].append(hint)
-    # Several mistakes that give the same shape here are all named: the shape alone cannot tell them apart.
-    return {shape: hints[0] if len(hints) == 1 else "one of these mistakes gives these sizes: " + "; OR ".join(hints)
-            for shape, hints in found.items()}
+    return candidates
+
+
+# Extra calls made only to tell apart the mistakes that give the same wrong shape in a failing
+# case: ints, H != W, stride != kernel.
+PROBES = [Case(1, 1, 9, 12, 2, 3), Case(1, 1, 11, 8, 3, 2)]
+
+
+def _student_hw(student, kind, case):
+    try:
+        value = student.call(KINDS[kind][1], case.x(np.random.default_rng(0)), case.kernel, case.stride).value
+    except StudentError:
+        return None
+    out = value[0] if isinstance(value, (tuple, list)) and len(value) == 2 else None
+    return tuple(out.shape[2:]) if isinstance(out, np.ndarray) and out.ndim == 4 else None
+
+
+def out_shape_hint(student, kind, case, shape):
+    """The mistake(s) that explain a wrong output shape: the ones that give ``shape`` here and the
+    sizes the student's code gives on a few other (int) arguments."""
+    if len(shape) != 4 or tuple(shape[:2]) != (case.N, case.C):
+        return ""
+    got = tuple(shape[2:])
+    found = [(key, hint) for key, hw, hint in shape_candidates(case) if hw == got and got != case.out_hw]
+    for probe in PROBES if len(found) > 1 else ():
+        seen = _student_hw(student, kind, probe)
+        if seen is not None:
+            sizes = {key: hw for key, hw, _ in shape_candidates(probe)}
+            found = [(key, hint) for key, hint in found if sizes.get(key, probe.out_hw) == seen] or found
+    if {"out_h both", "H both"} <= {key for key, _ in found}:
+        # With a square kernel and stride the two give the same sizes everywhere: one mistake, said once.
+        found = [(key, hint) for key, hint in found if key != "H both"]
+    hints = list(dict.fromkeys(hint for _, hint in found))
+    if not hints:
+        return ""
+    # Mistakes that the shapes cannot tell apart are all named.
+    return hints[0] if len(hints) == 1 else "one of these mistakes gives these sizes: " + "; OR ".join(hints)
 
 
 def dx_shape_hints(case):
@@ -281,7 +313,7 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
     """check.close, with a hint for the wrong shapes that known mistakes give."""
     exp_shape = np.shape(expected.value if isinstance(expected, Expected) else expected)
     if isinstance(actual, np.ndarray) and actual.shape != exp_shape:
-        hint = (shape_hints or {}).get(actual.shape)
+        hint = shape_hints(actual.shape) if callable(shape_hints) else (shape_hints or {}).get(actual.shape)
         if hint:
             described = ", ".join(f"{k} of shape {fmt_shape(v.shape)}" if isinstance(v, np.ndarray)
                                   else f"{k}={v!r}" for k, v in (inputs or {}).items())
@@ -369,7 +401,8 @@ def check_forward(student, oracle, check, kind, case, rng, label=""):
         mistakes["the column stride sw was used for the rows too: window (i, j) starts at row i*sh and "
                  "column j*sw"] = pool_with_steps(kind, case, x, (sw, sw))
     close(check, out, oracle(oracle_forward(kind, case), x), f"out of {KINDS[kind][1]}(x, {case.args}){label}",
-          inputs=inputs_of(case, x), shape_hints=out_shape_hints(case), mistakes=mistakes, factors=factors)
+          inputs=inputs_of(case, x), shape_hints=lambda shape: out_shape_hint(student, kind, case, shape),
+          mistakes=mistakes, factors=factors)
 
 
 def check_backward(student, oracle, check, kind, case, rng, label=""):
@@ -452,7 +485,7 @@ def test_output_shapes(student, check, rng):
                     shape = None
                 if shape != expected:
                     close(check, out, np.zeros(expected), f"out of {KINDS[kind][1]}(x, {case.args})",
-                          inputs=inputs_of(case, x), shape_hints=out_shape_hints(case))
+                          inputs=inputs_of(case, x), shape_hints=lambda shape: out_shape_hint(student, kind, case, shape))
 
 
 def test_pairs(student, oracle, check, rng):

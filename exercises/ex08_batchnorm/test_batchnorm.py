@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.compare import GradingFailure, describe, fmt_shape
+from grader.compare import GradingFailure, ShapeMismatch, describe, fmt_shape
 from grader.vjp import vjp
 
 # -- hints -------------------------------------------------------------------
@@ -281,8 +281,8 @@ def what_forward(x, training, momentum, eps):
 def per_channel(check, value, c, what, ndim):
     """Fail with a specific hint when a per-channel vector has the wrong shape."""
     if isinstance(value, np.ndarray) and value.shape != (c,):
-        check.fail(f"{what}: expected shape {fmt_shape((c,))}, got {fmt_shape(value.shape)}\n"
-                   f"Hint: {PER_CHANNEL}")
+        raise ShapeMismatch(f"{what}: expected shape {fmt_shape((c,))}, got {fmt_shape(value.shape)}\n"
+                            f"Hint: {PER_CHANNEL}")
 
 
 # -- checks ------------------------------------------------------------------------
