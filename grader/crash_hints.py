@@ -10,7 +10,8 @@ grader knows the arguments of the call that failed, so it can say more:
 - ``stride=None`` (pooling: stride = kernel_size) used as a number;
 - an output size computed with ``/`` (Python 2's division floored; Python 3's
   gives a float that cannot size an array or a range);
-- ``np.int`` and friends, removed from NumPy;
+- ``np.int`` and friends, removed from NumPy; ``xrange`` and other Python 2 names;
+- a variable left unset for an int padding (code written for ``'same'``/``'valid'`` only);
 - a 0-d array (or NumPy scalar) taken for a sequence.
 
 Each rule looks at the exception's text and the call's arguments together and
@@ -51,8 +52,12 @@ _NONE_AS_INT = re.compile(r"NoneType|non-iterable NoneType")
 _FLOAT_SIZE = re.compile(r"'(numpy\.)?float(64)?' object cannot be interpreted as an integer"
                          r"|slice indices must be integers|only integers, slices .* are valid indices")
 _REMOVED_ATTR = re.compile(r"module 'numpy' has no attribute '(\w+)'")
-_NOT_SET = re.compile(r"(?:cannot access local variable|local variable) '(\w+)'"
-                      r"|name '(\w+)' is not defined")
+_NOT_SET = re.compile(r"(?:cannot access local variable|local variable) '(\w+)'")
+# Python 2 names that Python 3 no longer has, with what replaces them.
+_PYTHON2 = {"xrange": "range", "raw_input": "input", "unicode": "str", "long": "int", "basestring": "str",
+            "reduce": "functools.reduce", "izip": "zip", "iteritems": "items", "has_key": "`key in d`",
+            "itervalues": "values", "iterkeys": "keys"}
+_PY2_NAME = re.compile(r"name '(\w+)' is not defined|has no attribute '(\w+)'")
 _ZERO_D = re.compile(r"iteration over a 0-d array|len\(\) of unsized object|array is 0-dimensional"
                      r"|invalid index to scalar variable|only 0-dimensional arrays can be converted"
                      r"|only length-1 arrays can be converted|can only convert an array of size 1")
@@ -146,10 +151,16 @@ def hints(named: dict[str, Any], cause: str) -> list[tuple[str, str]]:
         found.append((f"np.{m.group(1)} no longer exists: use {_REMOVED[m.group(1)]}.",
                       "an alias removed from NumPy was used (np.int, np.float, np.bool in 1.24; np.float_, np.NaN, "
                       "np.product... in 2.0): use the built-in type or the current name"))
+    m = _PY2_NAME.search(cause)
+    name = m and (m.group(1) or m.group(2))
+    if name in _PYTHON2 and not _REMOVED_ATTR.search(cause):
+        found.append((f"{name} is Python 2: use {_PYTHON2[name]}.",
+                      "Python 2 code (xrange, dict.iteritems, print without parentheses...) does not run in "
+                      "Python 3: use the Python 3 names"))
     m = _NOT_SET.search(cause)
     padding = named.get("padding")
     if m and "padding" in named and not isinstance(padding, str):
-        found.append((f"{m.group(1) or m.group(2)!r} was never set for padding={padding!r}.",
+        found.append((f"{m.group(1)!r} was never set for padding={padding!r}.",
                       "a variable was never set for this padding: code that handles padding only as the strings "
                       "'same' / 'valid' (Keras, Holberton) or only as a tuple sets nothing for an int; the "
                       "curriculum's padding is an int or an (h, w) pair"))

@@ -50,6 +50,7 @@ def test_a_pair_used_as_an_int_is_named_with_its_argument():
     ("UnboundLocalError: cannot access local variable 'ph' where it is not associated with a value",
      {"padding": 1}, "was never set for this padding"),
     ("IndexError: invalid index to scalar variable.", {}, "a 0-d array (or a NumPy scalar) is one number"),
+    ("NameError: name 'xrange' is not defined", {"padding": 1}, "Python 2 code"),
 ])
 def test_typical_crashes_get_their_hint(cause, named, needle):
     assert any(needle in h for h in _hints(cause, **named)), _hints(cause, **named)
@@ -60,6 +61,7 @@ def test_typical_crashes_get_their_hint(cause, named, needle):
     ("TypeError: can only concatenate tuple (not \"int\") to tuple", {"stride": 2, "padding": 1}),
     ("TypeError: cannot unpack non-iterable int object", {"stride": (2, 2), "padding": (1, 1)}),
     ("UnboundLocalError: cannot access local variable 'total'", {"z": np.zeros(3)}),
+    ("NameError: name 'pad_h' is not defined", {"padding": 1}),  # a typo, not an unset padding
     ("AttributeError: module 'numpy' has no attribute 'frobnicate'", {}),
     ("ValueError: operands could not be broadcast together", {"stride": 1}),
 ])

@@ -13,6 +13,7 @@ one side, stride ignored, pairs swapped, dx still padded or empty, db not
 summed) before the values are compared, so that the hint names the mistake.
 """
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -424,6 +425,26 @@ NOT_DIVISIBLE = ("an assert failed on a case where the stride does not divide th
                  "H_out = (H + 2*ph - KH) // sh + 1, and the last rows or columns that fill no window are dropped")
 
 
+def _has_run(shape, run) -> bool:
+    return any(shape[i:i + len(run)] == run for i in range(len(shape) - len(run) + 1))
+
+
+def square_window(cause, KH, KW):
+    """The hint when a crash's shapes show a KW x KW (or KH x KH) window against the KH x KW kernel:
+    a square kernel assumed, as `(f, f, C, F) = W.shape` does (it keeps the last f)."""
+    if KH == KW:
+        return ""
+    shapes = [tuple(int(v) for v in re.findall(r"\d+", m)) for m in re.findall(r"\(([\d, ]+)\)", cause)]
+    kernel = any(_has_run(sh, (KH, KW)) for sh in shapes)
+    for size, which in ((KW, "width KW"), (KH, "height KH")):
+        if kernel and any(_has_run(sh, (size, size)) for sh in shapes):
+            other = "height" if which.startswith("width") else "width"
+            return (f"a square kernel was assumed: the kernel's {which} was used for its {other} too (as "
+                    "`(f, f, C, F) = W.shape` does, keeping the last f), so a window of f x f does not fit a "
+                    "KH x KW kernel: w has shape (F, C, KH, KW), and the window is KH rows by KW columns")
+    return ""
+
+
 def call_forward(student, case, x, w, b):
     """student.call of conv2d_forward, with a hint when a window and the kernel do not fit together."""
     try:
@@ -431,7 +452,8 @@ def call_forward(student, case, x, w, b):
     except StudentError as exc:
         if "\nHint: " not in exc.cause and any(
                 text in exc.cause for text in ("shape-mismatch", "could not be broadcast", "cannot reshape")):
-            raise StudentError(f"{exc.cause}\nHint: {WINDOW_CRASH}", exc.details, kind=exc.kind) from None
+            hint = square_window(exc.cause, w.shape[2], w.shape[3]) or WINDOW_CRASH
+            raise StudentError(f"{exc.cause}\nHint: {hint}", exc.details, kind=exc.kind) from None
         (sh, sw), (ph, pw) = pair(case.stride), pair(case.padding)
         if "AssertionError" in exc.cause and ((case.H + 2 * ph - case.KH) % sh or (case.W + 2 * pw - case.KW) % sw):
             raise StudentError(f"{exc.cause}\nHint: {NOT_DIVISIBLE}", exc.details, kind=exc.kind) from None
