@@ -334,6 +334,11 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
         return "the sign is flipped (every value is the negative of the expected one)"
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.shape[0] > 1 and _close(arr, exp.T, rtol, abs_tol):
         return "the result is transposed"
+    if arr.size > 1 and np.all(np.isfinite(arr)) and not _close(arr, exp, rtol, abs_tol) \
+            and _close(np.sort(arr, axis=None), np.sort(exp, axis=None), rtol, abs_tol):
+        # The same numbers, elsewhere: never by chance (and a right answer was caught above).
+        return ("the right values in the wrong places: a reshape or transpose in the wrong order? (reshape "
+                "only keeps the memory order: move the axes with transpose first, then reshape)")
     nz = np.abs(exp) > 1e-12 * max(float(np.max(np.abs(exp))), 1e-300)
     if nz.sum() >= 1 and np.all(np.isfinite(arr)):
         ratios = arr[nz] / exp[nz]
