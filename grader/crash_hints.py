@@ -59,8 +59,9 @@ _PYTHON2 = {"xrange": "range", "raw_input": "input", "unicode": "str", "long": "
             "itervalues": "values", "iterkeys": "keys"}
 _PY2_NAME = re.compile(r"name '(\w+)' is not defined|has no attribute '(\w+)'")
 _ZERO_D = re.compile(r"iteration over a 0-d array|len\(\) of unsized object|array is 0-dimensional"
-                     r"|invalid index to scalar variable|only 0-dimensional arrays can be converted"
-                     r"|only length-1 arrays can be converted|can only convert an array of size 1")
+                     r"|invalid index to scalar variable")
+_TO_SCALAR = re.compile(r"only 0-dimensional arrays can be converted|only length-1 arrays can be converted"
+                        r"|only size-1 arrays can be converted|can only convert an array of size 1")
 
 
 @lru_cache(maxsize=64)
@@ -166,6 +167,10 @@ def hints(named: dict[str, Any], cause: str) -> list[tuple[str, str]]:
                       "curriculum's padding is an int or an (h, w) pair"))
     if _ZERO_D.search(cause):
         found.append(("", "a 0-d array (or a NumPy scalar) is one number, not a sequence: it has no len(), no items "
-                          "and no index, and int() / float() take only an array of one element. A reduction without "
-                          "an axis (np.sum(x), np.max(x)) gives one: reduce along an axis, or use the number itself"))
+                          "and no index. A reduction without an axis (np.sum(x), np.max(x)) gives one: reduce along "
+                          "an axis, or use the number itself"))
+    if _TO_SCALAR.search(cause):
+        found.append(("", "int() / float() of an array that has dimensions: NumPy 2 converts only 0-d arrays (older "
+                          "NumPy took any one-element array, such as deeplearning.ai's b of shape (1, 1, 1)). Take "
+                          "the element itself, x.item() or x[0, 0, 0], or keep the array"))
     return found

@@ -51,6 +51,7 @@ def test_a_pair_used_as_an_int_is_named_with_its_argument():
      {"padding": 1}, "was never set for this padding"),
     ("IndexError: invalid index to scalar variable.", {}, "a 0-d array (or a NumPy scalar) is one number"),
     ("NameError: name 'xrange' is not defined", {"padding": 1}, "Python 2 code"),
+    ("TypeError: only 0-dimensional arrays can be converted to Python scalars", {}, "NumPy 2 converts only 0-d"),
 ])
 def test_typical_crashes_get_their_hint(cause, named, needle):
     assert any(needle in h for h in _hints(cause, **named)), _hints(cause, **named)

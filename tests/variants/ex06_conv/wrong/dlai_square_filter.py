@@ -1,6 +1,7 @@
 """deeplearning.ai Course 4's conv_forward (channels last, hparameters dict, (f, f, ...) = W.shape
 assumes a square filter), with a thin wrapper that handles pairs."""
 # mistake: a square kernel was assumed
+# mistake: NumPy 2 converts only 0-d arrays
 import numpy as np
 
 
