@@ -65,6 +65,8 @@ DX_NO_MEAN_TERM = ("dx has the term through the batch variance but not the one t
 DX_NO_GAMMA = "dx is missing the factor gamma: dL/dx_hat = dout * gamma"
 DX_UNBIASED = ("dx is the gradient of a forward pass that normalises with the unbiased variance: "
                "the forward pass (and its cache) must use the biased batch variance")
+DX_COUNT_N = ("dx divides the sums over each channel by N, the batch size: for (N, C, H, W) input the batch "
+              "statistics average n = N*H*W values per channel, so divide by that n")
 DX_N_MINUS_1 = "dx averages over n - 1 instead of n somewhere: the batch statistics are means over n values"
 
 PER_CHANNEL = ("one value per channel: reduce over axis 0 for (N, C) input and over axes (0, 2, 3) for "
@@ -222,7 +224,8 @@ def torch_grads(x, gamma, beta, rm, rv, dout, eps):
     return x.grad, gamma.grad, beta.grad
 
 
-def manual_dx(x, gamma, dout, eps, *, terms=("direct", "mean", "var"), use_gamma=True, n_minus_1=False):
+def manual_dx(x, gamma, dout, eps, *, terms=("direct", "mean", "var"), use_gamma=True, n_minus_1=False,
+              batch_count=False):
     axes = chan_axes(x)
     n = x.numel() // x.shape[1]
     mean = x.mean(dim=axes, keepdim=True)
@@ -230,7 +233,7 @@ def manual_dx(x, gamma, dout, eps, *, terms=("direct", "mean", "var"), use_gamma
     inv_std = 1 / torch.sqrt(var + eps)
     x_hat = (x - mean) * inv_std
     dx_hat = dout * gamma.reshape(bshape(x.dim())) if use_gamma else dout
-    m = n - 1 if n_minus_1 else n
+    m = x.shape[0] if batch_count else n - 1 if n_minus_1 else n
     dx = dx_hat.clone() if "direct" in terms else torch.zeros_like(x)
     if "mean" in terms:
         dx = dx - dx_hat.sum(dim=axes, keepdim=True) / m
@@ -250,7 +253,11 @@ def unbiased_grads(x, gamma, beta, dout, eps):
 
 
 def dx_mistakes(oracle, x, gamma, beta, dout, eps):
+    extra = {}
+    if x.ndim == 4 and x.shape[2] * x.shape[3] > 1:
+        extra[DX_COUNT_N] = oracle(partial(manual_dx, eps=eps, batch_count=True), x, gamma, dout)
     return {
+        **extra,
         DX_DIRECT: oracle(partial(manual_dx, eps=eps, terms=("direct",)), x, gamma, dout),
         DX_NO_VAR_TERM: oracle(partial(manual_dx, eps=eps, terms=("direct", "mean")), x, gamma, dout),
         DX_NO_MEAN_TERM: oracle(partial(manual_dx, eps=eps, terms=("direct", "var")), x, gamma, dout),
