@@ -27,7 +27,23 @@ class GradingFailure(AssertionError):
 
 
 class Mismatch(GradingFailure):
-    pass
+    kind = "mismatch"
+
+
+class ShapeMismatch(Mismatch):
+    """A value of the wrong shape (its failure kind is "shape", not "mismatch": gradebooks say so)."""
+
+    kind = "shape"
+
+
+def hint_lines(hint: str) -> str:
+    """``Hint: <the mistake>`` and, on a line of its own, what is particular to this case.
+
+    A hint's first line names the mistake in words that do not depend on the case (no
+    numbers, no axis): summaries and the class report count one mistake as one row. What
+    varies goes after ``(here...`` in the hint, or after a newline, and is shown below it."""
+    head, sep, detail = hint.partition(" (here")
+    return f"Hint: {head}" + (f"\n  (here{detail}" if sep else "")
 
 
 def fmt_shape(shape: tuple) -> str:
@@ -162,7 +178,12 @@ def _shape_hint(actual: np.ndarray, shape: tuple) -> str:
                             f"keepdims=True")
             return ("an unintended broadcast, or a missing sum: an array of shape (n,) combined with "
                     "(n, 1) or (1, n) gives (n, n); check the shapes of the arrays you add or multiply")
-        return "a sum or mean over the wrong axis, or one missing?"
+        ones = [i for i, (x, y) in enumerate(zip(a[::-1], shape[::-1])) if x == 1 and y > 1]
+        if len(a) < len(shape) or ones:
+            where = f"axis {len(a) - 1 - ones[0]} has 1 entry where {shape[len(shape) - 1 - ones[0]]} are " \
+                    f"expected" if ones else f"{len(shape) - len(a)} axis/axes fewer than expected"
+            return f"a sum or mean over an axis that should stay, or a size computed wrongly? (here {where})"
+        return ""
     except ValueError:
         pass
     return ""
@@ -198,8 +219,8 @@ def check_close(
         context = _inputs_line(inputs)
         if arr.shape != exp.shape:
             hint = (shapes or {}).get(tuple(arr.shape)) or _shape_hint(arr, exp.shape)
-            raise Mismatch(f"{what}: expected shape {fmt_shape(exp.shape)}, got {fmt_shape(arr.shape)}"
-                           + context + (f"\nHint: {hint}" if hint else ""))
+            raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp.shape)}, got {fmt_shape(arr.shape)}"
+                           + context + (f"\n{hint_lines(hint)}" if hint else ""))
         arr_dtype = arr.dtype
         arr = arr.astype(np.float64)
         _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device, arr_dtype,
@@ -261,7 +282,7 @@ def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device
         else:
             lines.append(f"Got {fmt_number(arr[idx])} where the answer is finite: expected {fmt_number(exp[idx])}")
         hint = diagnose(arr, exp, rtol, abs_tol, mistakes, None, device)
-        lines.append("Hint: " + (hint or nonfinite_hint or _NAN_HINT))
+        lines.append(hint_lines(hint or nonfinite_hint or _NAN_HINT))
         raise Mismatch("\n".join(lines))
     finite_err = np.where(np.isfinite(err), err, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -279,7 +300,7 @@ def _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device
     hint = (diagnose(arr, exp, rtol, abs_tol, mistakes, factors, device) or _unchanged_input(arr, inputs)
             or _precision_hint(arr_dtype, arr, exp))
     if hint:
-        lines.append(f"Hint: {hint}")
+        lines.append(hint_lines(hint))
     raise Mismatch("\n".join(lines))
 
 
@@ -313,6 +334,11 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
         return "the sign is flipped (every value is the negative of the expected one)"
     if arr.ndim == 2 and arr.shape[0] == arr.shape[1] and arr.shape[0] > 1 and _close(arr, exp.T, rtol, abs_tol):
         return "the result is transposed"
+    if arr.size > 1 and np.all(np.isfinite(arr)) and not _close(arr, exp, rtol, abs_tol) \
+            and _close(np.sort(arr, axis=None), np.sort(exp, axis=None), rtol, abs_tol):
+        # The same numbers, elsewhere: never by chance (and a right answer was caught above).
+        return ("the right values in the wrong places: a reshape or transpose in the wrong order? (reshape "
+                "only keeps the memory order: move the axes with transpose first, then reshape)")
     nz = np.abs(exp) > 1e-12 * max(float(np.max(np.abs(exp))), 1e-300)
     if nz.sum() >= 1 and np.all(np.isfinite(arr)):
         ratios = arr[nz] / exp[nz]
@@ -320,15 +346,16 @@ def diagnose(arr, exp, rtol, abs_tol, mistakes=None, factors=None, device="cpu")
         if k != 0 and abs(k - 1) > 1e-6 and np.allclose(ratios, k, rtol=1e-6) and _close(arr, k * exp, rtol, abs_tol):
             for factor, hint in (factors or {}).items():
                 if math.isclose(k, factor, rel_tol=1e-6):
-                    return f"off by a factor of {k:.6g}: {hint}"
+                    return f"{hint} (here every value is {k:.6g} times the expected one)"
             # One number always has "a constant ratio" to another: only say
             # so when several entries agree on it.
             if nz.sum() > 1:
-                return f"every value is {k:.6g} times the expected one: a missing or extra constant factor?"
+                return (f"a missing or extra constant factor? Every value is the same multiple of the expected one "
+                        f"(here every value is {k:.6g} times the expected one)")
         diff = arr - exp
         c = float(np.median(diff))
         if nz.sum() > 1 and abs(c) > abs_tol and np.allclose(diff, c, rtol=0, atol=abs_tol + rtol * abs(c)):
-            return f"every value is off by the same constant ({c:.6g})"
+            return f"every value is off by the same constant (here {c:.6g})"
     return ""
 
 
@@ -337,7 +364,7 @@ def as_scalar(actual: Any, what: str) -> float:
     array; anything else (a (1,) or (1, 1) array: with a hint to squeeze it) is a Mismatch."""
     if isinstance(actual, np.ndarray) and actual.ndim > 0:
         if actual.size == 1:
-            raise Mismatch(f"{what}: expected a scalar (a float), got an array of shape "
+            raise ShapeMismatch(f"{what}: expected a scalar (a float), got an array of shape "
                            f"{fmt_shape(actual.shape)}\nHint: use float(x), x.item() or np.squeeze(x)")
         raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")
     if isinstance(actual, (list, tuple, dict, Opaque, str)) or actual is None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader import compare
+from grader import compare, crash_hints
 from grader.exercises import METADATA, Exercise, load_exercise
 from grader.results import ERROR, FAILED, PASSED, CheckResult, ExerciseResult
 from grader.sandbox.client import CallResult, Sandbox, StudentError
@@ -36,15 +36,27 @@ from grader.text import sanitize
 class Student:
     """The student's module as the grader sees it: every call crosses into the sandbox."""
 
-    def __init__(self, sandbox: Sandbox, called: list[str] | None = None):
+    def __init__(self, sandbox: Sandbox, called: list[str] | None = None,
+                 signatures: dict[str, tuple[str, ...]] | None = None):
         self._sandbox = sandbox
         # The student's functions this check called, in order: the last one is
         # the one a failure is about (CI annotations point at its ``def``).
         self._called = called if called is not None else []
+        self._signatures = signatures or {}
 
     def call(self, func: str, *args: Any, **kwargs: Any) -> CallResult:
         self._called.append(func)
-        return self._sandbox.call(func, *args, **kwargs)
+        try:
+            return self._sandbox.call(func, *args, **kwargs)
+        except StudentError as exc:
+            if exc.kind != "exception":
+                raise
+            # A crash says which call crashed, and names a typical cause when it has one.
+            named = crash_hints.bind(self._signatures.get(func, ()), args, kwargs)
+            lines = [exc.cause, "Call: " + crash_hints.call_line(func, named)]
+            for said, hint in crash_hints.hints(named, exc.cause):
+                lines += ([said] if said else []) + [f"Hint: {hint}"]
+            raise StudentError("\n".join(lines), exc.details, kind=exc.kind) from None
 
     def store(self, value: Any):
         return self._sandbox.store(value)
@@ -274,7 +286,7 @@ class GradingSession:
                 # the details are the student's own text, quoted: never a hint.
                 hints = _hints(exc.cause) if exc.kind != "submission" else []
             elif isinstance(exc, compare.GradingFailure):
-                status, output, kind = FAILED, str(exc), "mismatch"
+                status, output, kind = FAILED, str(exc), getattr(exc, "kind", "mismatch")
                 hints = _hints(str(exc))
             else:
                 status, kind = ERROR, "grader"
@@ -282,6 +294,21 @@ class GradingSession:
                           f"{type(exc).__name__}: {exc}" if exc else "internal error in the grader")
             name = _check_name(item)
             check = ex.checks.get(name)
+            earlier = self._result_for(ex).tests
+            if kind in ("import", "submission"):
+                # A file that cannot be loaded fails every check the same way: say it once.
+                first = next((t for t in earlier if t.kind == kind), None)
+                if first is not None:
+                    output = f"not run: {ex.file} could not be loaded (the feedback of {first.name} says why)"
+                    hints = []
+            elif status == FAILED and isinstance(exc, StudentError) and check is not None and check.requires:
+                failing = _failing(earlier, check.requires)
+                if failing:
+                    # A property check that crashes like the checks it goes with: name those.
+                    kind = "requires"
+                    output = (f"not awarded: this check{_said(check.description)} goes with correct values, and "
+                              f"{_names(failing)} {'fails' if len(failing) == 1 else 'fail'}; its own calls fail "
+                              f"too:\n{output}")
             if status == PASSED and check is not None and check.requires:
                 outcomes: dict[str, list[bool]] = {}  # check -> passed, for each of its parametrized runs
                 for t in self._result_for(ex).tests:
@@ -354,6 +381,19 @@ def _hints(grader_text: str) -> list[str]:
         if line.startswith("Hint:") and line not in found:
             found.append(line)
     return found
+
+
+def _failing(tests: list[CheckResult], required: list[str]) -> list[str]:
+    """The required checks that ran and failed (any of their parametrized runs)."""
+    return [r for r in required if any(t.name.split("[")[0] == r and t.status != PASSED for t in tests)]
+
+
+def _said(description: str) -> str:
+    return f" ({description.strip().rstrip('.')})" if description and description.strip() else ""
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def requires_message(description: str, missing: list[str]) -> str:
@@ -468,7 +508,7 @@ def student(request) -> Student:
     sandbox.check_name = "a hidden check" if spec is not None and spec.hidden else request.node.name
     called: list[str] = []
     request.node.stash[_CALLED] = called
-    return Student(sandbox, called)
+    return Student(sandbox, called, crash_hints.signatures(ex.student_file))
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ def test_all_zeros_does_not_pass_a_small_gradient():
     (lambda e: e.T, "transposed"),
     (lambda e: 3 * e, "3 times the expected"),
     (lambda e: e + 0.5, "off by the same constant"),
+    (lambda e: e.ravel()[::-1].reshape(e.shape), "the right values in the wrong places"),
     (lambda e: e.ravel(), "keepdims"),
     (lambda e: e + np.zeros((1, 3)), "broadcast"),  # (3, 1) + (1, 3) -> (3, 3)
 ])

@@ -20,7 +20,7 @@ from grader.sandbox.client import StudentError
 
 KEYS = ["W1", "b1", "W2", "b2"]
 GRAD_KEYS = ["dW1", "db1", "dW2", "db2"]
-GENERIC_FACTOR = re.compile(r"^Hint: every value is \S+ times the expected one")
+GENERIC_FACTOR = re.compile(r"^(Hint: a missing or extra constant factor\?|  \(here every value is \S+ times the)")
 DOT_HINT = ("np.dot(Y, np.log(A2).T) multiplies every output row by every other one, an (n_y, n_y) matrix; "
             "use the elementwise product Y * np.log(A2) and sum all its entries")
 M_HINT = "did you forget the 1/m? Every gradient of the cost is divided by the number of examples m"

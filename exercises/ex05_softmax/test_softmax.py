@@ -12,10 +12,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.compare import GradingFailure, diagnose, fmt_number
+from grader.compare import GradingFailure, diagnose, fmt_number, hint_lines
 from grader.sandbox.client import StudentError
 
-GENERIC_FACTOR = re.compile(r"^Hint: every value is \S+ times the expected one")
+GENERIC_FACTOR = re.compile(r"^(Hint: a missing or extra constant factor\?|  \(here every value is \S+ times the)")
 
 MAX_HINT = ("np.exp overflows to inf above ~709 (then inf / inf = NaN) and underflows to 0 below ~-745 "
             "(then 0 / 0 = NaN): subtract the maximum along the axis first, "
@@ -53,7 +53,7 @@ def call(student, func, *args):
         hint = ""
         if "could not be broadcast" in exc.cause:
             hint = KEEPDIMS_HINT
-        elif func == "softmax_cross_entropy" and "IndexError" in exc.cause:
+        elif func == "softmax_cross_entropy" and "IndexError" in exc.cause and "\nHint: " not in exc.cause:
             hint = INDEX_HINT
         if hint:
             raise StudentError(f"{exc.cause}\nHint: {hint}", exc.details, kind=exc.kind) from None
@@ -77,7 +77,7 @@ def check_finite(check, value, expected, what, log=False, mistakes=None):
         count = f" ({int(bad.sum())} {'entry is' if bad.sum() == 1 else 'entries are'} NaN or inf)" if arr.ndim else ""
         hint = diagnose(arr, exp, check.rtol, check.atol * float(np.max(np.abs(exp), initial=0.0)), mistakes)
         check.fail(f"{what}: got {fmt_number(arr[idx])}{where} where the answer is {fmt_number(exp[idx])}{count}"
-                   "\nHint: " + (hint or MAX_HINT + (LOG_HINT if log else "")))
+                   "\n" + hint_lines(hint or MAX_HINT + (LOG_HINT if log else "")))
 
 
 def scalar(check, actual, expected, what, **kwargs):
@@ -109,7 +109,7 @@ def softmax_mistakes(oracle, z, axis, log=False):
         out["you returned log_softmax(z): softmax is exp(z - max) / sum(exp(z - max))"] = \
             oracle(lambda t: torch.log_softmax(t, axis), z)
     if z.ndim > 1:
-        global_sum = (f"the sum has no axis, so {name} normalises over the whole array: sum along the axis, "
+        global_sum = ("the sum has no axis, so the whole array is normalised at once: sum along the axis, "
                       "np.sum(e, axis=axis, keepdims=True)")
         if log:
             out[global_sum] = oracle(lambda t: (t - t.amax(axis, keepdim=True))
@@ -122,22 +122,24 @@ def softmax_mistakes(oracle, z, axis, log=False):
     other = other_axis(z, axis)
     if other is not None:
         where = "the last axis" if other == z.ndim - 1 else f"axis {other}"
-        out[f"this is {name} along {where}, not along axis={axis}: use the `axis` argument in both "
-            "the max and the sum (with keepdims=True)"] = oracle(lambda t: fn(t, other), z)
+        out[f"this is {name} along another axis than the one given: use the `axis` argument in both "
+            f"the max and the sum (with keepdims=True) (here along {where}, not along axis={axis})"] = \
+            oracle(lambda t: fn(t, other), z)
         if z.ndim == 2:
-            out[f"you subtracted the maximum along axis {other} but normalised along axis={axis}: "
-                f"use np.max(z, axis=axis, keepdims=True)"] = \
+            out[f"you subtracted the maximum along another axis than the one you normalised along: "
+                f"use np.max(z, axis=axis, keepdims=True) (here the max along axis {other}, the sum along "
+                f"axis={axis})"] = \
                 oracle(lambda t: fn(t - t.amax(other, keepdim=True), axis), z)
             if z.shape[0] == z.shape[1] and axis % 2 == 1 and not log:
                 # Without keepdims, the (n,) row maxima or sums broadcast along the wrong axis.
                 variants = {
-                    "": lambda t: torch.exp(t),
-                    " (in the sum)": lambda t: torch.exp(t - t.amax(1, keepdim=True)),
-                    " (in the max and the sum)": lambda t: torch.exp(t - t.amax(1)[None, :]),
+                    " (here in the sum, without the max shift)": lambda t: torch.exp(t),
+                    " (here in the sum)": lambda t: torch.exp(t - t.amax(1, keepdim=True)),
+                    " (here in the max and the sum)": lambda t: torch.exp(t - t.amax(1)[None, :]),
                 }
                 for where, numerator in variants.items():
-                    out[f"a max or sum without keepdims=True{where}: the (n,) result broadcasts along the "
-                        "wrong axis; use np.sum(e, axis=axis, keepdims=True)"] = \
+                    out["a max or sum without keepdims=True: the (n,) result broadcasts along the "
+                        f"wrong axis; use np.sum(e, axis=axis, keepdims=True){where}"] = \
                         oracle(lambda t, e=numerator: e(t) / e(t).sum(1)[None, :], z)
     return out
 
@@ -270,10 +272,11 @@ def far_row_mistakes(oracle, logits, labels):
             oracle(lambda t, y: from_probability(t, y, 0.0), logits, labels),
     }
     for eps in EPSILONS:
-        out[f"the loss of a row whose correct class has probability 0 (far below its row's maximum) is capped at "
-            f"-log({eps:.3g}) = {-np.log(eps):.4g} by the epsilon added to (or clipped into) the probability; "
-            "the exact loss of that row is its gap to the log-sum-exp, in the thousands here: compute the loss "
-            "from log_softmax, -(z[y] - max) + log(sum(exp(z - max))), with no epsilon"] = \
+        out["the loss of a row whose correct class has probability 0 (far below its row's maximum) is capped "
+            "by the epsilon added to (or clipped into) the probability; the exact loss of that row is its gap "
+            "to the log-sum-exp, in the thousands: compute the loss from log_softmax, "
+            "-(z[y] - max) + log(sum(exp(z - max))), with no epsilon "
+            f"(here the cap is -log({eps:.3g}) = {-np.log(eps):.4g})"] = \
             oracle(lambda t, y, e=eps: from_probability(t, y, e), logits, labels)
     return out
 

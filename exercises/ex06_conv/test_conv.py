@@ -13,6 +13,7 @@ one side, stride ignored, pairs swapped, dx still padded or empty, db not
 summed) before the values are compared, so that the hint names the mistake.
 """
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 import torch.nn.functional as F
 
-from grader.compare import GradingFailure, fmt_shape
+from grader.compare import GradingFailure, ShapeMismatch, fmt_shape, hint_lines
 from grader.expected import Expected
 from grader.sandbox.client import StudentError
 from grader.vjp import vjp
@@ -68,28 +69,36 @@ class Case:
 # Stride 1, no padding; non-square inputs and kernels. In the second case
 # W_out == F, so a bias added along the last axis broadcasts without an error.
 BASIC = [Case(2, 3, 7, 9, 4, 3, 2), Case(3, 2, 7, 6, 4, 2, 3)]
-# Padding as an int and as a pair, including a pair with a zero.
-PADDING = [Case(2, 2, 6, 5, 3, 3, 3, 1, 1), Case(2, 3, 5, 7, 2, 3, 2, 1, (1, 2)),
-           Case(2, 2, 5, 6, 3, 2, 3, 1, (2, 0))]
-# Strides as an int and as a pair; none of them divides (H + 2ph - KH) or
-# (W + 2pw - KW), so the output sizes are rounded down.
-STRIDE = [Case(2, 2, 8, 7, 3, 3, 2, 2, 0), Case(2, 3, 9, 8, 2, 2, 3, (2, 3), 0),
-          Case(1, 2, 11, 10, 3, 3, 3, (3, 2), 1), Case(2, 2, 8, 11, 2, 3, 2, (2, 3), (1, 2))]
+# Every check but the two named after pairs passes stride and padding as plain ints,
+# so code written for ints only (CS231n's conv_param) loses the pair checks and
+# nothing else; code written for pairs only loses the others.
+PADDING = [Case(2, 2, 6, 5, 3, 3, 3, 1, 1), Case(2, 3, 5, 7, 2, 3, 2, 1, 2), Case(2, 2, 5, 6, 3, 2, 3, 1, 3)]
+# Strides that do not divide (H + 2p - KH) or (W + 2p - KW): the output sizes are rounded down.
+STRIDE = [Case(2, 2, 8, 7, 3, 3, 2, 2, 0), Case(2, 3, 9, 8, 2, 2, 3, 3, 0),
+          Case(1, 2, 11, 10, 3, 3, 3, 3, 1), Case(2, 2, 8, 11, 2, 3, 2, 2, 1)]
 # Backward with strides and padding (overlapping and non-overlapping windows). The
 # strides divide the padded sizes: rounding down is the business of the checks named
 # after it (test_forward_stride, test_output_shapes and one edge case), so that code
 # that asserts divisibility (as CS231n's does) loses those and nothing else.
-STRIDED = [Case(2, 3, 9, 8, 3, 3, 2, 2, 1), Case(2, 2, 8, 10, 3, 2, 3, (2, 3), (0, 1)),
-           Case(3, 2, 8, 9, 2, 3, 3, (3, 2), (2, 1)), Case(2, 2, 11, 8, 4, 2, 2, 3, 0)]
+STRIDED = [Case(2, 3, 9, 8, 3, 3, 2, 2, 1), Case(2, 2, 8, 9, 3, 2, 3, 2, 0),
+           Case(3, 2, 8, 11, 2, 3, 3, 3, 2), Case(2, 2, 11, 8, 4, 2, 2, 3, 0)]
+# stride and padding both as (h, w) pairs, unequal ones (one with a zero) and equal ones;
+# the strides divide the padded sizes (see STRIDED).
+PAIRS = [Case(2, 3, 5, 7, 2, 3, 2, (1, 1), (1, 2)), Case(2, 2, 5, 6, 3, 2, 3, (1, 1), (2, 0)),
+         Case(2, 3, 9, 8, 2, 3, 3, (2, 1), (1, 1)), Case(2, 2, 8, 10, 3, 2, 3, (2, 3), (0, 1)),
+         Case(3, 2, 8, 9, 2, 3, 3, (3, 2), (2, 1)), Case(2, 2, 7, 7, 3, 3, 3, (2, 2), (1, 1))]
 EDGE = [
     (Case(1, 1, 5, 6, 1, 2, 3), "N = C = F = 1"),
     (Case(2, 3, 7, 9, 2, 1, 1, 2, 0), "a 1x1 kernel with stride 2"),
     (Case(2, 2, 4, 5, 3, 4, 5, 1, 0), "a kernel as large as the input (1x1 output)"),
-    (Case(2, 2, 3, 4, 2, 2, 2, 1, (2, 3)), "padding wider than the kernel (windows of zeros only)"),
+    (Case(2, 2, 3, 4, 2, 2, 2, 1, 3), "padding wider than the kernel (windows of zeros only)"),
     (Case(2, 2, 11, 8, 2, 2, 2, 3, 0), "a stride larger than the kernel (some pixels are never used)"),
     (Case(2, 3, 8, 7, 3, 3, 2, 2, 1), "strides that do not divide the padded size (the last rows and columns "
                                       "are in no window)"),
 ]
+# Extra calls made only to tell apart the mistakes that give the same wrong shape in a
+# failing case (the stride ignored, or padding of another size?): ints only.
+PROBES = [Case(1, 1, 9, 10, 1, 3, 2, 2, 1), Case(1, 1, 10, 9, 1, 2, 3, 3, 2), Case(1, 1, 8, 8, 1, 2, 2, 1, 0)]
 
 
 # -- the oracle ----------------------------------------------------------------
@@ -226,9 +235,9 @@ def forward_mistakes(oracle, case, x, w, b):
                  "against it: reshape it to (1, F, 1, 1), or add b[f] inside the loop over filters"] = \
             oracle(lambda x, w, b: F.conv2d(x, w, None, stride=s, padding=p) + b, x, w, b)
     if ph or pw:
-        mistakes[ONE_SIDE + "; here all 2*pad zeros come after x (bottom and right)"] = \
+        mistakes[ONE_SIDE + " (here all 2*pad zeros come after x: bottom and right)"] = \
             oracle(lambda x, w, b: F.conv2d(F.pad(x, (0, 2 * pw, 0, 2 * ph)), w, b, stride=s), x, w, b)
-        mistakes[ONE_SIDE + "; here all 2*pad zeros come before x (top and left)"] = \
+        mistakes[ONE_SIDE + " (here all 2*pad zeros come before x: top and left)"] = \
             oracle(lambda x, w, b: F.conv2d(F.pad(x, (2 * pw, 0, 2 * ph, 0)), w, b, stride=s), x, w, b)
     if ph != pw:
         mistakes["the padding pair is swapped: padding=(ph, pw) pads the height by ph and the width by pw"] = \
@@ -243,56 +252,99 @@ def forward_mistakes(oracle, case, x, w, b):
     return mistakes
 
 
-def out_shape_hints(case) -> dict:
-    """Wrong output shapes that known mistakes give, each with its hint."""
-    N, Fn, H, W, KH, KW = case.N, case.F, case.H, case.W, case.KH, case.KW
+FORMULA = "H_out = (H + 2*ph - KH) // sh + 1, W_out = (W + 2*pw - KW) // sw + 1"
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+# Output sizes that known mistakes give, as functions of (H, W, KH, KW, sh, sw, ph, pw).
+SHAPE_MODELS = [
+    (f"the output size is rounded up (math.ceil, or round() of a fraction of .5 or more); PyTorch rounds it "
+     f"down: {FORMULA} (use integer division //: a window that would run past the padded input is dropped)",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (_ceil_div(H + 2 * ph - KH, sh) + 1, _ceil_div(W + 2 * pw - KW, sw) + 1)),
+    (f"the output size is rounded to the nearest integer (round()); PyTorch rounds it down: {FORMULA} "
+     f"(use integer division //, a window that would run past the padded input is dropped)",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (round((H + 2 * ph - KH) / sh) + 1, round((W + 2 * pw - KW) / sw) + 1)),
+    (f"the padding is ignored: {FORMULA}",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KH, sh, 0), out_size(W, KW, sw, 0))),
+    (ONE_SIDE, lambda H, W, KH, KW, sh, sw, ph, pw: ((H + ph - KH) // sh + 1, (W + pw - KW) // sw + 1)),
+    (f"the stride is ignored in the output size: {FORMULA}",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (H + 2 * ph - KH + 1, W + 2 * pw - KW + 1)),
+    ("the output has the size that 'same' padding gives (H_out = ceil(H / sh), whatever the padding): padding=p "
+     f"adds exactly p rows (or columns) of zeros on each side, and {FORMULA}",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (_ceil_div(H, sh), _ceil_div(W, sw))),
+    ("the padding pair is swapped: padding=(ph, pw) pads the height by ph and the width by pw",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KH, sh, pw), out_size(W, KW, sw, ph))),
+    ("the stride pair is swapped: stride=(sh, sw) steps sh rows down and sw columns right",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KH, sw, ph), out_size(W, KW, sh, pw))),
+    ("the kernel's height and width are swapped: w has shape (F, C, KH, KW)",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KW, sh, ph), out_size(W, KH, sw, pw))),
+    ("the kernel's height KH was used for its width too: w has shape (F, C, KH, KW), so the width "
+     "direction uses KW = w.shape[3]",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KH, sh, ph), out_size(W, KH, sw, pw))),
+    ("the kernel's width KW was used for its height too: w has shape (F, C, KH, KW), so the height "
+     "direction uses KH = w.shape[2]",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KW, sh, ph), out_size(W, KW, sw, pw))),
+    ("the image's height H was used for its width too (x has shape (N, C, H, W)): W_out is computed from W",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KH, sh, ph), out_size(H, KW, sw, pw))),
+    (f"the + 1 is missing: {FORMULA}",
+     lambda H, W, KH, KW, sh, sw, ph, pw: ((H + 2 * ph - KH) // sh, (W + 2 * pw - KW) // sw)),
+    ("height and width are swapped: out has shape (N, F, H_out, W_out)",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(W, KW, sw, pw), out_size(H, KH, sh, ph))),
+    ("H_out was used for the width too (a reshape to (N, F, out_h, out_h)?): out has shape "
+     "(N, F, H_out, W_out), and W_out differs from H_out here",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KH, sh, ph),) * 2),
+    ("W_out was used for the height too (a reshape to (N, F, out_w, out_w)?): out has shape "
+     "(N, F, H_out, W_out), and H_out differs from W_out here",
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(W, KW, sw, pw),) * 2),
+]
+
+
+def _model_args(case):
     (sh, sw), (ph, pw) = pair(case.stride), pair(case.padding)
+    return case.H, case.W, case.KH, case.KW, sh, sw, ph, pw
 
-    def ceil(size, k, s, p):
-        return -(-(size + 2 * p - k) // s) + 1
 
-    def rounded(size, k, s, p):
-        return round((size + 2 * p - k) / s) + 1
+def _student_hw(student, case):
+    """The (H_out, W_out) the student's forward pass gives for ``case``, or None if it gives no 4-d array."""
+    x, w, b = case.data(np.random.default_rng(0))
+    try:
+        value = student.call("conv2d_forward", x, w, b, case.stride, case.padding).value
+    except StudentError:
+        return None
+    out = value[0] if isinstance(value, (tuple, list)) and len(value) == 2 else None
+    return tuple(out.shape[2:]) if isinstance(out, np.ndarray) and out.ndim == 4 else None
 
-    formula = "H_out = (H + 2*ph - KH) // sh + 1, W_out = (W + 2*pw - KW) // sw + 1"
-    candidates = [
-        ((ceil(H, KH, sh, ph), ceil(W, KW, sw, pw)),
-         f"the output size is rounded up (math.ceil, or round() of a fraction of .5 or more); PyTorch rounds it "
-         f"down: {formula} (use integer division //: a window that would run "
-         f"past the padded input is dropped)"),
-        ((rounded(H, KH, sh, ph), rounded(W, KW, sw, pw)),
-         f"the output size is rounded to the nearest integer (round()); PyTorch rounds it down: {formula} "
-         f"(use integer division //, a window that would run past the padded input is dropped)"),
-        ((out_size(H, KH, sh, 0), out_size(W, KW, sw, 0)), f"the padding is ignored: {formula}"),
-        (((H + ph - KH) // sh + 1, (W + pw - KW) // sw + 1), ONE_SIDE),
-        ((H + 2 * ph - KH + 1, W + 2 * pw - KW + 1), f"the stride is ignored: {formula}"),
-        ((out_size(H, KH, sh, pw), out_size(W, KW, sw, ph)),
-         "the padding pair is swapped: padding=(ph, pw) pads the height by ph and the width by pw"),
-        ((out_size(H, KH, sw, ph), out_size(W, KW, sh, pw)),
-         "the stride pair is swapped: stride=(sh, sw) steps sh rows down and sw columns right"),
-        ((out_size(H, KW, sh, ph), out_size(W, KH, sw, pw)),
-         "the kernel's height and width are swapped: w has shape (F, C, KH, KW)"),
-        ((out_size(H, KH, sh, ph), out_size(W, KH, sw, pw)),
-         "the kernel's height KH was used for its width too: w has shape (F, C, KH, KW), so the width "
-         "direction uses KW = w.shape[3]"),
-        ((out_size(H, KW, sh, ph), out_size(W, KW, sw, pw)),
-         "the kernel's width KW was used for its height too: w has shape (F, C, KH, KW), so the height "
-         "direction uses KH = w.shape[2]"),
-        (((H + 2 * ph - KH) // sh, (W + 2 * pw - KW) // sw), f"the + 1 is missing: {formula}"),
-        (tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, F, H_out, W_out)"),
-    ]
-    hints = {}
-    for hw, hint in candidates:
-        shape = (N, Fn) + hw
-        if hw != case.out_hw and shape not in hints:
-            hints[shape] = hint
-    return hints
+
+def out_shape_hint(student, case, shape) -> str:
+    """The mistake(s) that explain a wrong output shape: the ones that give ``shape`` here and the
+    shapes the student's forward pass gives on a few other (int) arguments; else the formula."""
+    if len(shape) != 4 or tuple(shape[:2]) != (case.N, case.F):
+        return ""
+    got = tuple(shape[2:])
+    candidates = [(hint, model) for hint, model in SHAPE_MODELS
+                  if model(*_model_args(case)) == got and got != case.out_hw]
+    for probe in PROBES if candidates else ():
+        seen = _student_hw(student, probe)
+        if seen is not None:
+            candidates = [(hint, model) for hint, model in candidates if model(*_model_args(probe)) == seen]
+    if candidates:
+        hints = [hint for hint, _ in candidates]
+        return hints[0] if len(hints) == 1 else "one of these mistakes gives these sizes: " + "; OR ".join(hints)
+    return (f"the output size is wrong for these arguments: {FORMULA}, here "
+            f"{fmt_shape(case.out_hw)} (your code gives {fmt_shape(got)})")
 
 
 def dx_shape_hints(case) -> dict:
     N, C, H, W = case.N, case.C, case.H, case.W
     ph, pw = pair(case.padding)
     hints = {}
+    if (ph, pw) != (1, 1):
+        hints[(N, C, H + 2 * ph - 2, W + 2 * pw - 2)] = (
+            "dx was cut out of dx_pad with a fixed border of 1 (dx_pad[:, :, 1:-1, 1:-1]): remove the "
+            "padding that was added, dx = dx_pad[:, :, ph:ph + H, pw:pw + W]")
     if ph or pw:
         hints[(N, C, H + 2 * ph, W + 2 * pw)] = (
             "dx still includes the padding: return the gradient of the padded input without its "
@@ -349,15 +401,15 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
     """check.close, with a hint for the wrong shapes that known mistakes give."""
     exp_shape = np.shape(expected.value if isinstance(expected, Expected) else expected)
     if isinstance(actual, np.ndarray) and actual.shape != exp_shape:
-        hint = (shape_hints or {}).get(actual.shape)
-        if hint is None and actual.size == 0 and len(exp_shape) == 4:
+        hint = shape_hints(actual.shape) if callable(shape_hints) else (shape_hints or {}).get(actual.shape)
+        if not hint and actual.size == 0 and len(exp_shape) == 4:
             hint = ("the result is empty: with padding 0 a slice like dx_pad[:, :, p:-p] is empty, because "
                     "-0 is 0; slice dx_pad[:, :, ph:ph + H, pw:pw + W] instead")
         if hint:
             described = ", ".join(f"{k} of shape {fmt_shape(v.shape)}" if isinstance(v, np.ndarray)
                                   else f"{k}={v!r}" for k, v in (inputs or {}).items())
-            check.fail(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
-                       + (f"\nInputs: {described}" if described else "") + f"\nHint: {hint}")
+            raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
+                                + (f"\nInputs: {described}" if described else "") + f"\n{hint_lines(hint)}")
     check.close(actual, expected, what, inputs=inputs, **kwargs)
 
 
@@ -368,13 +420,43 @@ WINDOW_CRASH = ("a window of x_pad and the kernel have different shapes: a windo
                 "axes too (pad only the last two: np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))))")
 
 
+NOT_DIVISIBLE = ("an assert failed on a case where the stride does not divide the padded size (CS231n's assignment "
+                 "asserts that it does): PyTorch, and this exercise, round the output size down instead, "
+                 "H_out = (H + 2*ph - KH) // sh + 1, and the last rows or columns that fill no window are dropped")
+
+
+def _has_run(shape, run) -> bool:
+    return any(shape[i:i + len(run)] == run for i in range(len(shape) - len(run) + 1))
+
+
+def square_window(cause, KH, KW):
+    """The hint when a crash's shapes show a KW x KW (or KH x KH) window against the KH x KW kernel:
+    a square kernel assumed, as `(f, f, C, F) = W.shape` does (it keeps the last f)."""
+    if KH == KW:
+        return ""
+    shapes = [tuple(int(v) for v in re.findall(r"\d+", m)) for m in re.findall(r"\(([\d, ]+)\)", cause)]
+    kernel = any(_has_run(sh, (KH, KW)) for sh in shapes)
+    for size, which in ((KW, "width KW"), (KH, "height KH")):
+        if kernel and any(_has_run(sh, (size, size)) for sh in shapes):
+            other = "height" if which.startswith("width") else "width"
+            return (f"a square kernel was assumed: the kernel's {which} was used for its {other} too (as "
+                    "`(f, f, C, F) = W.shape` does, keeping the last f), so a window of f x f does not fit a "
+                    "KH x KW kernel: w has shape (F, C, KH, KW), and the window is KH rows by KW columns")
+    return ""
+
+
 def call_forward(student, case, x, w, b):
     """student.call of conv2d_forward, with a hint when a window and the kernel do not fit together."""
     try:
         return student.call("conv2d_forward", x, w, b, case.stride, case.padding)
     except StudentError as exc:
-        if any(text in exc.cause for text in ("shape-mismatch", "could not be broadcast", "cannot reshape")):
-            raise StudentError(f"{exc.cause}\nHint: {WINDOW_CRASH}", exc.details, kind=exc.kind) from None
+        if "\nHint: " not in exc.cause and any(
+                text in exc.cause for text in ("shape-mismatch", "could not be broadcast", "cannot reshape")):
+            hint = square_window(exc.cause, w.shape[2], w.shape[3]) or WINDOW_CRASH
+            raise StudentError(f"{exc.cause}\nHint: {hint}", exc.details, kind=exc.kind) from None
+        (sh, sw), (ph, pw) = pair(case.stride), pair(case.padding)
+        if "AssertionError" in exc.cause and ((case.H + 2 * ph - case.KH) % sh or (case.W + 2 * pw - case.KW) % sw):
+            raise StudentError(f"{exc.cause}\nHint: {NOT_DIVISIBLE}", exc.details, kind=exc.kind) from None
         raise
 
 
@@ -416,7 +498,8 @@ def check_forward(student, oracle, check, case, rng, label=""):
     out = forward(student, check, case, x, w, b)
     close(check, out, oracle(oracle_conv(case.stride, case.padding), x, w, b),
           f"out of conv2d_forward(x, w, b, {case.args}){label}", inputs=inputs_of(case, x, w),
-          shape_hints=out_shape_hints(case), mistakes=forward_mistakes(oracle, case, x, w, b))
+          shape_hints=lambda shape: out_shape_hint(student, case, shape),
+          mistakes=forward_mistakes(oracle, case, x, w, b))
 
 
 def check_backward(student, oracle, check, case, rng, parts="dx dw db", label=""):
@@ -485,6 +568,11 @@ def test_forward_stride(student, oracle, check, rng):
         check_forward(student, oracle, check, case, rng)
 
 
+def test_forward_pairs(student, oracle, check, rng):
+    for case in PAIRS:
+        check_forward(student, oracle, check, case, rng)
+
+
 def test_output_shapes(student, check, rng):
     for case in BASIC + PADDING + STRIDE + STRIDED + [c for c, _ in EDGE]:
         x, w, b = case.data(rng)
@@ -497,7 +585,7 @@ def test_output_shapes(student, check, rng):
                 shape = None
             if shape != expected:
                 close(check, out, np.zeros(expected), f"out of conv2d_forward(x, w, b, {case.args})",
-                      inputs=inputs_of(case, x, w), shape_hints=out_shape_hints(case))
+                      inputs=inputs_of(case, x, w), shape_hints=lambda shape: out_shape_hint(student, case, shape))
 
 
 def test_backward_simple(student, oracle, check, rng):
@@ -520,6 +608,11 @@ def test_backward_db(student, oracle, check, rng):
         check_backward(student, oracle, check, case, rng, parts="db")
 
 
+def test_backward_pairs(student, oracle, check, rng):
+    for case in PAIRS:
+        check_backward(student, oracle, check, case, rng)
+
+
 def test_edge_cases(student, oracle, check, rng):
     for case, label in EDGE:
         check_forward(student, oracle, check, case, rng, label=f" with {label}")
@@ -527,7 +620,7 @@ def test_edge_cases(student, oracle, check, rng):
 
 
 def test_inputs_unchanged(student, check, rng):
-    case = Case(2, 2, 7, 7, 3, 3, 2, (2, 1), (1, 2))
+    case = Case(2, 2, 7, 8, 3, 3, 2, 2, 1)  # the stride divides the padded sizes (see STRIDED)
     x, w, b = case.data(rng)
     fwd = student.call("conv2d_forward", x, w, b, case.stride, case.padding)
     check.no_mutation(fwd, f"conv2d_forward(x, w, b, {case.args})", names=["x", "w", "b"])

@@ -21,7 +21,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.compare import GradingFailure, fmt_shape
+from grader.compare import GradingFailure, ShapeMismatch, fmt_shape, hint_lines
 from grader.expected import Expected
 from grader.sandbox.client import StudentError
 from grader.vjp import vjp
@@ -67,21 +67,27 @@ class Case:
         return rng.normal(size=(self.N, self.C) + self.out_hw)
 
 
-# Non-overlapping windows (stride = kernel), square and not; the floor drops
-# rows or columns in all but the first.
-PLAIN = [Case(2, 3, 8, 6, 2, 2), Case(2, 2, 7, 9, (2, 3), (2, 3)), Case(2, 2, 10, 7, (3, 2), (3, 2))]
-# Overlapping windows (stride < kernel in at least one direction): gradients accumulate.
-OVERLAP = [Case(2, 2, 7, 8, 3, (1, 2)), Case(2, 3, 9, 8, (3, 2), (2, 1)), Case(1, 2, 8, 9, (2, 3), (1, 2)),
-           Case(2, 2, 9, 8, 3, 2)]
+# Every check but test_pairs passes kernel_size and stride as plain ints (or stride=None),
+# so code written for ints only (CS231n's pool_param) loses test_pairs and nothing else,
+# and code written for pairs only loses the others.
+# Non-overlapping windows (stride = kernel); the floor drops rows or columns in all but the first.
+PLAIN = [Case(2, 3, 8, 6, 2, 2), Case(2, 2, 7, 9, 3, 3), Case(2, 2, 10, 7, 3, 3)]
+# Overlapping windows (stride < kernel): gradients accumulate.
+OVERLAP = [Case(2, 2, 7, 8, 3, 1), Case(2, 3, 9, 8, 3, 2), Case(1, 2, 8, 9, 2, 1), Case(2, 2, 9, 8, 3, 2)]
 # stride=None: stride = kernel_size.
-NONE = [Case(2, 3, 8, 6, 2, None), Case(2, 2, 7, 9, (2, 3), None), Case(1, 2, 9, 11, (3, 4), None)]
+NONE = [Case(2, 3, 8, 6, 2, None), Case(2, 2, 7, 9, 3, None), Case(1, 2, 9, 11, 4, None)]
 EDGE = [
-    (Case(1, 1, 5, 7, (2, 3), 2), "N = C = 1"),
-    (Case(2, 2, 4, 6, (4, 6), None), "a window as large as the input (1x1 output)"),
+    (Case(1, 1, 5, 7, 2, 2), "N = C = 1"),
+    (Case(2, 2, 5, 5, 5, None), "a window as large as the input (1x1 output)"),
     (Case(2, 2, 5, 4, 1, 1), "a 1x1 window (out = x)"),
     (Case(2, 2, 9, 8, 2, 3), "a stride larger than the window (some inputs are in no window)"),
-    (Case(2, 1, 6, 5, (1, 5), (2, 1)), "a window as wide as the input"),
 ]
+# kernel_size and stride as (h, w) pairs: non-square windows and strides, overlapping and not,
+# stride=None with a pair, a window as wide as the input, and an equal pair.
+PAIRS = [Case(2, 2, 7, 9, (2, 3), (2, 3)), Case(2, 2, 10, 7, (3, 2), (3, 2)), Case(2, 2, 7, 8, (3, 3), (1, 2)),
+         Case(2, 3, 9, 8, (3, 2), (2, 1)), Case(1, 2, 8, 9, (2, 3), (1, 2)), Case(2, 2, 7, 9, (2, 3), None),
+         Case(1, 2, 9, 11, (3, 4), None), Case(2, 2, 4, 6, (4, 6), None), Case(2, 1, 6, 5, (1, 5), (2, 1)),
+         Case(2, 2, 6, 7, (2, 2), (2, 2))]
 ALL = PLAIN + OVERLAP + NONE + [c for c, _ in EDGE]
 
 KINDS = {
@@ -181,8 +187,9 @@ EMPTY_WINDOW = ("a window of x is empty or cut short: the mean (or max) of an em
                 "down, H_out = (H - KH) // sh + 1")
 
 
-def out_shape_hints(case):
-    N, C, H, W = case.N, case.C, case.H, case.W
+def shape_candidates(case):
+    """(key, (H_out, W_out), hint) for the output sizes that known mistakes give in ``case``."""
+    H, W = case.H, case.W
     (kh, kw), (sh, sw) = case.k, case.s
 
     def floor(size, k, s):
@@ -196,33 +203,69 @@ def out_shape_hints(case):
 
     formula = "H_out = (H - KH) // sh + 1 and W_out = (W - KW) // sw + 1"
     candidates = [
-        ((floor(H, kh, 1), floor(W, kw, 1)),
+        ("stride", (floor(H, kh, 1), floor(W, kw, 1)),
          STRIDE_NONE if case.stride is None else f"the stride is ignored: {formula}"),
-        ((ceil(H, kh, sh), ceil(W, kw, sw)),
+        ("ceil", (ceil(H, kh, sh), ceil(W, kw, sw)),
          f"the output size is rounded up (math.ceil, or round() of a fraction of .5 or more); PyTorch's "
          f"default (ceil_mode=False) rounds it down: {formula}; a partial window at the bottom or right edge "
          f"is dropped"),
-        ((rounded(H, kh, sh), rounded(W, kw, sw)),
+        ("round", (rounded(H, kh, sh), rounded(W, kw, sw)),
          f"the output size is rounded to the nearest integer (round()); PyTorch's default rounds it down: "
          f"{formula} (integer division //)"),
     ]
     if case.stride is None:
-        candidates.append(((floor(H, kw, kw), floor(W, kh, kh)),
-                           KERNEL_SWAPPED + " (and stride=None then means (sh, sw) = (KH, KW))"))
+        candidates.append(("kernel swapped, stride None", (floor(H, kw, kw), floor(W, kh, kh)),
+                           KERNEL_SWAPPED + " (here stride=None, so (sh, sw) = (KH, KW) are swapped too)"))
     candidates += [
-        ((floor(H, kw, sh), floor(W, kh, sw)), KERNEL_SWAPPED),
-        ((floor(H, kh, sw), floor(W, kw, sh)), STRIDE_SWAPPED),
-        ((floor(H, kh, sh), floor(W, kh, kh if case.stride is None else sw)), KH_BOTH),
-        ((floor(H, kw, kw if case.stride is None else sh), floor(W, kw, sw)), KW_BOTH),
-        (((H - kh) // sh, (W - kw) // sw), f"the + 1 is missing: {formula}"),
-        (tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, C, H_out, W_out)"),
+        ("kernel swapped", (floor(H, kw, sh), floor(W, kh, sw)), KERNEL_SWAPPED),
+        ("stride swapped", (floor(H, kh, sw), floor(W, kw, sh)), STRIDE_SWAPPED),
+        ("KH both", (floor(H, kh, sh), floor(W, kh, kh if case.stride is None else sw)), KH_BOTH),
+        ("KW both", (floor(H, kw, kw if case.stride is None else sh), floor(W, kw, sw)), KW_BOTH),
+        ("+1", ((H - kh) // sh, (W - kw) // sw), f"the + 1 is missing: {formula}"),
+        ("hw swapped", tuple(reversed(case.out_hw)), "height and width are swapped: out has shape (N, C, H_out, W_out)"),
+        ("out_h both", (case.out_hw[0],) * 2, "H_out was used for the width too (a reshape to (N, C, out_h, out_h), "
+                                              "or W_out computed from H?): out has shape (N, C, H_out, W_out), and "
+                                              "W_out differs from H_out here"),
+        ("H both", (floor(H, kh, sh), floor(H, kw, sw)), "the input's height H was used for its width too: x has shape "
+                                                         "(N, C, H, W), and W_out is computed from W"),
     ]
-    hints = {}
-    for hw, hint in candidates:
-        shape = (N, C) + hw
-        if hw != case.out_hw and shape not in hints:
-            hints[shape] = hint
-    return hints
+    return candidates
+
+
+# Extra calls made only to tell apart the mistakes that give the same wrong shape in a failing
+# case: ints, H != W, stride != kernel.
+PROBES = [Case(1, 1, 9, 12, 2, 3), Case(1, 1, 11, 8, 3, 2)]
+
+
+def _student_hw(student, kind, case):
+    try:
+        value = student.call(KINDS[kind][1], case.x(np.random.default_rng(0)), case.kernel, case.stride).value
+    except StudentError:
+        return None
+    out = value[0] if isinstance(value, (tuple, list)) and len(value) == 2 else None
+    return tuple(out.shape[2:]) if isinstance(out, np.ndarray) and out.ndim == 4 else None
+
+
+def out_shape_hint(student, kind, case, shape):
+    """The mistake(s) that explain a wrong output shape: the ones that give ``shape`` here and the
+    sizes the student's code gives on a few other (int) arguments."""
+    if len(shape) != 4 or tuple(shape[:2]) != (case.N, case.C):
+        return ""
+    got = tuple(shape[2:])
+    found = [(key, hint) for key, hw, hint in shape_candidates(case) if hw == got and got != case.out_hw]
+    for probe in PROBES if len(found) > 1 else ():
+        seen = _student_hw(student, kind, probe)
+        if seen is not None:
+            sizes = {key: hw for key, hw, _ in shape_candidates(probe)}
+            found = [(key, hint) for key, hint in found if sizes.get(key, probe.out_hw) == seen] or found
+    if {"out_h both", "H both"} <= {key for key, _ in found}:
+        # With a square kernel and stride the two give the same sizes everywhere: one mistake, said once.
+        found = [(key, hint) for key, hint in found if key != "H both"]
+    hints = list(dict.fromkeys(hint for _, hint in found))
+    if not hints:
+        return ""
+    # Mistakes that the shapes cannot tell apart are all named.
+    return hints[0] if len(hints) == 1 else "one of these mistakes gives these sizes: " + "; OR ".join(hints)
 
 
 def dx_shape_hints(case):
@@ -244,7 +287,7 @@ def swapped_variants(case):
     (kh, kw), (sh, sw) = case.k, case.s
     variants = {}
     if kh != kw and kw <= case.H and kh <= case.W:
-        hint = KERNEL_SWAPPED + (" (and stride=None then means (sh, sw) = (KH, KW))" if case.stride is None else "")
+        hint = KERNEL_SWAPPED + (" (here stride=None, so (sh, sw) = (KH, KW) are swapped too)" if case.stride is None else "")
         variants[hint] = Case(case.N, case.C, case.H, case.W, (kw, kh), case.stride)
     if case.stride is not None and sh != sw:
         variants[STRIDE_SWAPPED] = Case(case.N, case.C, case.H, case.W, case.kernel, (sw, sh))
@@ -270,12 +313,16 @@ def close(check, actual, expected, what, *, shape_hints=None, inputs=None, **kwa
     """check.close, with a hint for the wrong shapes that known mistakes give."""
     exp_shape = np.shape(expected.value if isinstance(expected, Expected) else expected)
     if isinstance(actual, np.ndarray) and actual.shape != exp_shape:
-        hint = (shape_hints or {}).get(actual.shape)
+        hint = shape_hints(actual.shape) if callable(shape_hints) else (shape_hints or {}).get(actual.shape)
         if hint:
             described = ", ".join(f"{k} of shape {fmt_shape(v.shape)}" if isinstance(v, np.ndarray)
                                   else f"{k}={v!r}" for k, v in (inputs or {}).items())
-            check.fail(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
-                       + (f"\nInputs: {described}" if described else "") + f"\nHint: {hint}")
+            raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
+                                + (f"\nInputs: {described}" if described else "") + f"\n{hint_lines(hint)}")
+        if len(exp_shape) == 4 and actual.ndim == 4 and actual.shape[:2] == tuple(exp_shape[:2]):
+            raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp_shape)}, got {fmt_shape(actual.shape)}"
+                                + "\nHint: the output size is wrong for these arguments: H_out = (H - KH) // sh + 1, "
+                                  "W_out = (W - KW) // sw + 1 (sh, sw = the kernel size when stride=None)")
     check.close(actual, expected, what, inputs=inputs, nonfinite_hint=EMPTY_WINDOW, **kwargs)
 
 
@@ -284,7 +331,7 @@ def call(student, name, *args):
     try:
         return student.call(name, *args)
     except StudentError as exc:
-        if "zero-size array" in exc.cause:
+        if "zero-size array" in exc.cause and "\nHint: " not in exc.cause:
             raise StudentError(f"{exc.cause}\nHint: {EMPTY_WINDOW}", exc.details, kind=exc.kind) from None
         raise
 
@@ -354,7 +401,8 @@ def check_forward(student, oracle, check, kind, case, rng, label=""):
         mistakes["the column stride sw was used for the rows too: window (i, j) starts at row i*sh and "
                  "column j*sw"] = pool_with_steps(kind, case, x, (sw, sw))
     close(check, out, oracle(oracle_forward(kind, case), x), f"out of {KINDS[kind][1]}(x, {case.args}){label}",
-          inputs=inputs_of(case, x), shape_hints=out_shape_hints(case), mistakes=mistakes, factors=factors)
+          inputs=inputs_of(case, x), shape_hints=lambda shape: out_shape_hint(student, kind, case, shape),
+          mistakes=mistakes, factors=factors)
 
 
 def check_backward(student, oracle, check, kind, case, rng, label=""):
@@ -437,7 +485,14 @@ def test_output_shapes(student, check, rng):
                     shape = None
                 if shape != expected:
                     close(check, out, np.zeros(expected), f"out of {KINDS[kind][1]}(x, {case.args})",
-                          inputs=inputs_of(case, x), shape_hints=out_shape_hints(case))
+                          inputs=inputs_of(case, x), shape_hints=lambda shape: out_shape_hint(student, kind, case, shape))
+
+
+def test_pairs(student, oracle, check, rng):
+    for case in PAIRS:
+        for kind in KINDS:
+            check_forward(student, oracle, check, kind, case, rng, label=" (pairs)")
+            check_backward(student, oracle, check, kind, case, rng, label=" (pairs)")
 
 
 def test_edge_cases(student, oracle, check, rng):
@@ -448,7 +503,7 @@ def test_edge_cases(student, oracle, check, rng):
 
 
 def test_inputs_unchanged(student, check, rng):
-    case = Case(2, 2, 7, 8, (3, 2), (2, 1))
+    case = Case(2, 2, 7, 8, 3, 2)
     for kind in KINDS:
         fname, bname = KINDS[kind][1:]
         x = case.x(rng)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.compare import GradingFailure, describe, fmt_shape
+from grader.compare import GradingFailure, ShapeMismatch, describe, fmt_shape
 from grader.vjp import vjp
 
 # -- hints -------------------------------------------------------------------
@@ -65,6 +65,8 @@ DX_NO_MEAN_TERM = ("dx has the term through the batch variance but not the one t
 DX_NO_GAMMA = "dx is missing the factor gamma: dL/dx_hat = dout * gamma"
 DX_UNBIASED = ("dx is the gradient of a forward pass that normalises with the unbiased variance: "
                "the forward pass (and its cache) must use the biased batch variance")
+DX_COUNT_N = ("dx divides the sums over each channel by N, the batch size: for (N, C, H, W) input the batch "
+              "statistics average n = N*H*W values per channel, so divide by that n")
 DX_N_MINUS_1 = "dx averages over n - 1 instead of n somewhere: the batch statistics are means over n values"
 
 PER_CHANNEL = ("one value per channel: reduce over axis 0 for (N, C) input and over axes (0, 2, 3) for "
@@ -201,7 +203,16 @@ RUNNING_VARIANTS = {
     N_ONLY: dict(run="N"),
     NO_UPDATE: dict(run="none"),
     NORM_VAR_IN_RUN: dict(run_var_plus_eps=True),
+    # Two mistakes at once, each on its own "Hint:" line (a summary counts each once).
+    f"{MOMENTUM_SWAPPED}\nHint: {N_ONLY}": dict(swap=True, run="N"),
+    f"{MOMENTUM_SWAPPED}\nHint: {NORM_VAR_IN_RUN}": dict(swap=True, run_var_plus_eps=True),
+    f"{CS231N_RUN}\nHint: {NORM_VAR_IN_RUN}": dict(swap=True, run="biased", run_var_plus_eps=True),
+    f"{BIASED_RUN}\nHint: {NORM_VAR_IN_RUN}": dict(run="biased", run_var_plus_eps=True),
+    f"{N_ONLY}\nHint: {NORM_VAR_IN_RUN}": dict(run="N", run_var_plus_eps=True),
 }
+SECOND_VAR_MISTAKE = ("Note: new_running_var is not what this mistake alone gives: the running variance has a "
+                      "mistake of its own (PyTorch updates it with the unbiased batch variance, var * n / (n - 1), "
+                      "without eps)")
 
 
 def torch_grads(x, gamma, beta, rm, rv, dout, eps):
@@ -213,7 +224,8 @@ def torch_grads(x, gamma, beta, rm, rv, dout, eps):
     return x.grad, gamma.grad, beta.grad
 
 
-def manual_dx(x, gamma, dout, eps, *, terms=("direct", "mean", "var"), use_gamma=True, n_minus_1=False):
+def manual_dx(x, gamma, dout, eps, *, terms=("direct", "mean", "var"), use_gamma=True, n_minus_1=False,
+              batch_count=False):
     axes = chan_axes(x)
     n = x.numel() // x.shape[1]
     mean = x.mean(dim=axes, keepdim=True)
@@ -221,7 +233,7 @@ def manual_dx(x, gamma, dout, eps, *, terms=("direct", "mean", "var"), use_gamma
     inv_std = 1 / torch.sqrt(var + eps)
     x_hat = (x - mean) * inv_std
     dx_hat = dout * gamma.reshape(bshape(x.dim())) if use_gamma else dout
-    m = n - 1 if n_minus_1 else n
+    m = x.shape[0] if batch_count else n - 1 if n_minus_1 else n
     dx = dx_hat.clone() if "direct" in terms else torch.zeros_like(x)
     if "mean" in terms:
         dx = dx - dx_hat.sum(dim=axes, keepdim=True) / m
@@ -241,7 +253,11 @@ def unbiased_grads(x, gamma, beta, dout, eps):
 
 
 def dx_mistakes(oracle, x, gamma, beta, dout, eps):
+    extra = {}
+    if x.ndim == 4 and x.shape[2] * x.shape[3] > 1:
+        extra[DX_COUNT_N] = oracle(partial(manual_dx, eps=eps, batch_count=True), x, gamma, dout)
     return {
+        **extra,
         DX_DIRECT: oracle(partial(manual_dx, eps=eps, terms=("direct",)), x, gamma, dout),
         DX_NO_VAR_TERM: oracle(partial(manual_dx, eps=eps, terms=("direct", "mean")), x, gamma, dout),
         DX_NO_MEAN_TERM: oracle(partial(manual_dx, eps=eps, terms=("direct", "var")), x, gamma, dout),
@@ -272,8 +288,8 @@ def what_forward(x, training, momentum, eps):
 def per_channel(check, value, c, what, ndim):
     """Fail with a specific hint when a per-channel vector has the wrong shape."""
     if isinstance(value, np.ndarray) and value.shape != (c,):
-        check.fail(f"{what}: expected shape {fmt_shape((c,))}, got {fmt_shape(value.shape)}\n"
-                   f"Hint: {PER_CHANNEL}")
+        raise ShapeMismatch(f"{what}: expected shape {fmt_shape((c,))}, got {fmt_shape(value.shape)}\n"
+                            f"Hint: {PER_CHANNEL}")
 
 
 # -- checks ------------------------------------------------------------------------
@@ -334,8 +350,14 @@ def _running(student, oracle, check, rng, shape, steps, momentum, eps, start_def
         # tell CS231n's whole update from a swapped momentum.
         both = [hint for hint, w in wrong.items() if _matches(new_rm, w[t][0]) and _matches(new_rv, w[t][1])]
         order = both + [hint for hint in wrong if hint not in both]
-        check.close(new_rm, expected[t][0], "new_running_mean" + where,
-                    mistakes={hint: wrong[hint][t][0] for hint in order})
+        try:
+            check.close(new_rm, expected[t][0], "new_running_mean" + where,
+                        mistakes={hint: wrong[hint][t][0] for hint in order})
+        except GradingFailure as exc:
+            if both or _matches(new_rv, expected[t][1]) or not any(_matches(new_rm, w[t][0]) for w in wrong.values()):
+                raise
+            # The mean names a mistake, and the variance shows one more that no modelled mistake explains.
+            raise GradingFailure(f"{exc}\n{SECOND_VAR_MISTAKE}") from None
         per_channel(check, new_rv, c, "new_running_var" + where, x.ndim)
         check.close(new_rv, expected[t][1], "new_running_var" + where,
                     mistakes={hint: w[t][1] for hint, w in wrong.items()})

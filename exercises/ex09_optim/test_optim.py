@@ -11,6 +11,7 @@ alongside in the oracle, so that a student who implemented one of them is told
 which.
 """
 
+import itertools
 from functools import partial
 
 import numpy as np
@@ -83,6 +84,8 @@ ADAM_STEP_STATE = ("new_state['step'] is the number of steps taken, 1 after the 
                    "each call: t = state.get('step', 0) + 1, stored back as new_state['step'] = t")
 ADAM_BETA2_SQUARED = ("the second bias correction uses beta2 ** 2 where beta2 ** t was meant: "
                       "v_hat = exp_avg_sq / (1 - beta2**t), t the step count")
+ADAM_BIAS_PLUS = ("the bias correction adds beta**t: it divides by 1 - beta1**t and 1 - beta2**t (on the first "
+                  "step 1 - beta1 = 0.1 for beta1 = 0.9, which scales exp_avg back up to g), not by 1 + beta**t")
 ADAM_EPS_INSIDE = "epsilon inside the square root: PyTorch divides by sqrt(v_hat) + eps, not sqrt(v_hat + eps)"
 ADAM_KINGMA = ("this is the paper's 'efficient' form, lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t) and "
                "w -= lr_t * m / (sqrt(v) + eps): there eps is added before the bias correction; PyTorch adds it "
@@ -117,6 +120,12 @@ def torch_run(w0, grads, *, name, hp, lrs=None):
     return out
 
 
+def _sqrt(t):
+    # ** 0.5, not torch.sqrt: the rules run on tensors (in the oracle) and on NumPy arrays
+    # (mistakes combined lazily, on a re-check without torch).
+    return t ** 0.5
+
+
 def sgd_rule(w, g, st, lr, momentum=0.0, nesterov=False, weight_decay=0.0, *, form="pytorch",
              nesterov_mode="pytorch", decay="coupled"):
     w_old = w
@@ -126,7 +135,7 @@ def sgd_rule(w, g, st, lr, momentum=0.0, nesterov=False, weight_decay=0.0, *, fo
     if momentum and form != "no_momentum":
         old = st.get("momentum_buffer")
         if form == "pytorch":
-            buf = g.clone() if old is None else momentum * old + g
+            buf = g * 1 if old is None else momentum * old + g
             d = g + momentum * buf if nest else buf
             step = lr * d
         elif form == "lr_inside":       # v = mu v + lr g; w -= v
@@ -142,7 +151,7 @@ def sgd_rule(w, g, st, lr, momentum=0.0, nesterov=False, weight_decay=0.0, *, fo
     else:
         step = lr * g
         if momentum:
-            st["momentum_buffer"] = g.clone()
+            st["momentum_buffer"] = g * 1
     w = w - step
     if weight_decay and decay == "decoupled":
         w = w - lr * weight_decay * w_old
@@ -150,11 +159,11 @@ def sgd_rule(w, g, st, lr, momentum=0.0, nesterov=False, weight_decay=0.0, *, fo
 
 
 def adagrad_rule(w, g, st, lr, eps=1e-10, *, eps_inside=False, old_sum=False, no_sqrt=False):
-    old = st.get("sum", torch.zeros_like(w))
+    old = st.get("sum", 0 * w)
     s = old + g * g
     st["sum"] = s
     used = old if old_sum else s
-    denom = torch.sqrt(used + eps) if eps_inside else torch.sqrt(used) + eps
+    denom = _sqrt(used + eps) if eps_inside else _sqrt(used) + eps
     if no_sqrt:
         denom = used + eps
     return w - lr * g / denom, st
@@ -162,12 +171,12 @@ def adagrad_rule(w, g, st, lr, eps=1e-10, *, eps_inside=False, old_sum=False, no
 
 def rmsprop_rule(w, g, st, lr, alpha=0.99, eps=1e-8, *, eps_inside=False, swapped=False, old_avg=False,
                  no_sqrt=False):
-    old = st.get("square_avg", torch.zeros_like(w))
+    old = st.get("square_avg", 0 * w)
     a, b = (1 - alpha, alpha) if swapped else (alpha, 1 - alpha)
     s = a * old + b * g * g
     st["square_avg"] = s
     used = old if old_avg else s
-    denom = torch.sqrt(used + eps) if eps_inside else torch.sqrt(used) + eps
+    denom = _sqrt(used + eps) if eps_inside else _sqrt(used) + eps
     if no_sqrt:
         denom = used + eps
     return w - lr * g / denom, st
@@ -176,14 +185,14 @@ def rmsprop_rule(w, g, st, lr, alpha=0.99, eps=1e-8, *, eps_inside=False, swappe
 def adadelta_rule(w, g, st, lr=1.0, rho=0.9, eps=1e-6, *, no_lr=False, lr_in_acc=False, eps_outside=False,
                   swapped=False, old_sq=False):
     a, b = (1 - rho, rho) if swapped else (rho, 1 - rho)
-    sq_old = st.get("square_avg", torch.zeros_like(w))
-    acc = st.get("acc_delta", torch.zeros_like(w))
+    sq_old = st.get("square_avg", 0 * w)
+    acc = st.get("acc_delta", 0 * w)
     sq = a * sq_old + b * g * g
     used = sq_old if old_sq else sq
     if eps_outside:
-        delta = (torch.sqrt(acc) + eps) / (torch.sqrt(used) + eps) * g
+        delta = (_sqrt(acc) + eps) / (_sqrt(used) + eps) * g
     else:
-        delta = torch.sqrt(acc + eps) / torch.sqrt(used + eps) * g
+        delta = _sqrt(acc + eps) / _sqrt(used + eps) * g
     step = delta if no_lr else lr * delta
     acc = a * acc + b * (step * step if lr_in_acc else delta * delta)
     st.update(square_avg=sq, acc_delta=acc)
@@ -191,7 +200,7 @@ def adadelta_rule(w, g, st, lr=1.0, rho=0.9, eps=1e-6, *, no_lr=False, lr_in_acc
 
 
 def adam_rule(w, g, st, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, *, bias="both", swapped="none",
-              exchanged=False, eps_mode="pytorch", t_mode="pytorch", beta2_squared=False):
+              exchanged=False, eps_mode="pytorch", t_mode="pytorch", beta2_squared=False, bias_plus=False):
     b1, b2 = betas[::-1] if exchanged else betas
     t = st.get("step", 0) + 1
     t_stored = t
@@ -201,18 +210,19 @@ def adam_rule(w, g, st, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, *, bias="both", s
         t = t + 1
     elif t_mode == "early":     # corrected with the count before this step (0 on the first)
         t = t - 1
-    m_old = st.get("exp_avg", torch.zeros_like(w))
-    v_old = st.get("exp_avg_sq", torch.zeros_like(w))
+    m_old = st.get("exp_avg", 0 * w)
+    v_old = st.get("exp_avg_sq", 0 * w)
     m = (1 - b1) * m_old + b1 * g if swapped in ("both", "b1") else b1 * m_old + (1 - b1) * g
     v = (1 - b2) * v_old + b2 * g * g if swapped in ("both", "b2") else b2 * v_old + (1 - b2) * g * g
-    bc1 = 1 - b1 ** t if bias in ("both", "m") else 1.0
-    bc2 = 1 - b2 ** (2 if beta2_squared else t) if bias in ("both", "v") else 1.0
+    sign = 1 if bias_plus else -1  # 1 + beta**t: a sign slip seen in real code
+    bc1 = 1 + sign * b1 ** t if bias in ("both", "m") else 1.0
+    bc2 = 1 + sign * b2 ** (2 if beta2_squared else t) if bias in ("both", "v") else 1.0
     if eps_mode == "inside":
-        update = (m / bc1) / torch.sqrt(v / bc2 + eps)
+        update = (m / bc1) / _sqrt(v / bc2 + eps)
     elif eps_mode == "kingma":
-        update = (bc2 ** 0.5 / bc1) * m / (torch.sqrt(v) + eps)
+        update = (bc2 ** 0.5 / bc1) * m / (_sqrt(v) + eps)
     else:
-        update = (m / bc1) / (torch.sqrt(v) / bc2 ** 0.5 + eps)
+        update = (m / bc1) / (_sqrt(v) / bc2 ** 0.5 + eps)
     st.update(step=t_stored, exp_avg=m, exp_avg_sq=v)
     return w - lr * update, st
 
@@ -277,6 +287,7 @@ ADAM_VARIANTS = {
     ADAM_T_EARLY: dict(t_mode="early"),
     ADAM_T_FROZEN: dict(t_mode="frozen"),
     ADAM_BETA2_SQUARED: dict(beta2_squared=True),
+    ADAM_BIAS_PLUS: dict(bias_plus=True),
 }
 
 
@@ -303,9 +314,14 @@ def _same(a, b):
         a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):  # not numbers: not the same
         return False
-    scale = float(np.max(np.abs(b), initial=0.0))
+    if a.shape != b.shape:
+        return False
+    finite = np.isfinite(b)
+    scale = float(np.max(np.abs(b[finite]), initial=0.0))
     with np.errstate(invalid="ignore"):
-        return a.shape == b.shape and bool(np.all(np.abs(a - b) <= 1e-9 * scale + 1e-6 * np.abs(b)))
+        # inf is the same as inf only (NaN as NaN): an inf never stands for a finite value
+        near = np.where(finite, np.abs(a - b) <= 1e-9 * scale + 1e-6 * np.abs(b), (a == b) | (np.isnan(a) & np.isnan(b)))
+        return bool(np.all(near & (np.isfinite(a) == finite)))
 
 
 def _distinct(mistakes, expected):
@@ -324,6 +340,53 @@ def _distinct(mistakes, expected):
     return {hints[0] if len(hints) == 1 else
             "one of these mistakes (they give the same value here): " + "; OR ".join(hints): wrong
             for hints, wrong in groups}
+
+
+class _Value:
+    """A mistake's value worked out in NumPy (the oracle's results have the same .value)."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def np_run(w0, grads, *, name, hp, knobs, lrs=None):
+    """manual_run in NumPy: the same rules, for mistakes combined only when a value is wrong."""
+    w, st, out = np.array(w0, dtype=np.float64), {}, []
+    for t in range(grads.shape[0]):
+        kw = dict(hp)
+        if lrs is not None:
+            kw["lr"] = lrs[t]
+        w, st = RULES[name](w, grads[t], dict(st), **kw, **knobs)
+        out.append({"w": w, **{k: np.asarray(v, dtype=np.float64) for k, v in st.items()}})
+    return out
+
+
+def combinations(variants):
+    """Two mistakes at once, from different families (the momentum's form and nesterov
+    ignored, say): real code that follows another course's conventions makes several.
+    Each keeps its own "Hint:" line, so that a summary counts each mistake once."""
+    families: dict[tuple, list] = {}
+    for hint, knobs in variants.items():
+        families.setdefault(tuple(sorted(knobs)), []).append((hint, knobs))
+    combos = {}
+    for (k1, first), (k2, second) in itertools.combinations(families.items(), 2):
+        if set(k1) & set(k2):
+            continue
+        for h1, kn1 in first:
+            for h2, kn2 in second:
+                combos[f"{h1}\nHint: {h2}"] = {**kn1, **kn2}
+    return combos
+
+
+def _with_combinations(single, combined, expected):
+    """The single mistakes (merged where they agree), then the combined ones that no single explains."""
+    out = _distinct(single, expected)
+    taken = [v for v in out.values()] + [expected]
+    for hint, wrong in combined().items():
+        if not any(_same(wrong.value, t.value) for t in taken):
+            out[hint] = wrong.value
+            taken.append(wrong)
+    return out
 
 
 def _signature(name, kw):
@@ -356,6 +419,19 @@ def run_optimizer(student, oracle, check, rng, name, hp, *, shape=(4, 3), steps=
     wrong = {hint: oracle(partial(manual_run, name=name, hp=hp, knobs=knobs, lrs=lrs), w0, grads)
              for hint, knobs in (variants or {}).items()}
     keys = state_keys(name, hp)
+    combos = combinations(variants or {})
+    runs = {}
+
+    def combined(t, key):
+        if not runs:  # worked out once, and only when some value is wrong
+            for h, kn in combos.items():
+                try:
+                    with np.errstate(all="ignore"):
+                        runs[h] = np_run(w0, grads, name=name, hp=hp, knobs=kn, lrs=lrs)
+                except ArithmeticError:  # 1 - beta**0 in plain floats: that combination gives no value
+                    pass
+        return {h: _Value(r[t][key]) for h, r in runs.items() if key in r[t]}
+
     w, state = w0, {}
     for t in range(steps):
         kw = dict(hp)
@@ -373,18 +449,20 @@ def run_optimizer(student, oracle, check, rng, name, hp, *, shape=(4, 3), steps=
         new_w, new_state = _unpack(check, res.value, where, keys)
         # The hints are worked out only for a value that differs (most of a check's time otherwise).
         check.close(new_w, expected[t]["w"], f"new_w of {where}", inputs={"w": w},
-                    mistakes=partial(_distinct, {h: v[t]["w"] for h, v in wrong.items()}, expected[t]["w"]))
+                    mistakes=partial(_with_combinations, {h: v[t]["w"] for h, v in wrong.items()},
+                                     partial(combined, t, "w"), expected[t]["w"]))
         for key in keys:
             what = f"new_state[{key!r}] of {where}"
             if key == "step":
-                step_mistakes = {ADAM_STEP_STATE + " (yours is one behind)": np.float64(t),
-                                 ADAM_STEP_STATE + " (yours is one ahead)": np.float64(t + 2)}
+                step_mistakes = {ADAM_STEP_STATE + " (here yours is one behind)": np.float64(t),
+                                 ADAM_STEP_STATE + " (here yours is one ahead)": np.float64(t + 2)}
                 if t > 1:
                     step_mistakes[ADAM_T_FROZEN] = np.float64(1.0)
                 check.scalar(new_state[key], expected[t][key], what, mistakes=step_mistakes)
                 continue
             mistakes = {h: v[t][key] for h, v in wrong.items() if key in v.value[t]}
-            check.close(new_state[key], expected[t][key], what, mistakes=partial(_distinct, mistakes, expected[t][key]))
+            check.close(new_state[key], expected[t][key], what,
+                        mistakes=partial(_with_combinations, mistakes, partial(combined, t, key), expected[t][key]))
         w = new_w
         # The state goes back as the plain data it came as; a value that is not plain data
         # (an object of the student's) is passed back by reference instead.

@@ -53,7 +53,8 @@ _KINDS = {
     "timeout": "timed out", "budget": "timed out", "died": "the process running it died",
     "memory": "ran out of memory", "output": "printed past the output limit", "forbidden": "used a forbidden library",
     "not_implemented": "not implemented (raises NotImplementedError)", "missing": "a graded function is missing",
-    "exception": "raised an exception", "mismatch": "wrong values", "type": "returned the wrong type",
+    "exception": "raised an exception", "mismatch": "wrong values", "shape": "wrong shapes",
+    "type": "returned the wrong type",
     "requires": "no points without correct values", "submission": "the file could not be graded",
     "exit": "called exit", "recursion": "recursed too deeply", "skipped": "skipped",
 }

@@ -1,5 +1,5 @@
 """The loss from np.clip(p, 1e-12, 1 - 1e-12): a correct class far below its row's maximum costs a capped 27.6."""
-# expect-hint: capped at -log(1e-12) = 27.63
+# expect-hint: the cap is -log(1e-12) = 27.63
 
 import numpy as np
 

@@ -1,5 +1,5 @@
 """The loss as -log(p + 1e-16): a correct class far below its row's maximum costs a capped 36.8."""
-# expect-hint: capped at -log(1e-16) = 36.84
+# expect-hint: the cap is -log(1e-16) = 36.84
 
 import numpy as np
 

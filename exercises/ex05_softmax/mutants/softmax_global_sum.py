@@ -1,5 +1,5 @@
 """softmax divides by np.sum(e) without an axis: it normalises over the whole array."""
-# expect-hint: the sum has no axis, so softmax normalises over the whole array
+# expect-hint: the sum has no axis, so the whole array is normalised
 
 import numpy as np
 

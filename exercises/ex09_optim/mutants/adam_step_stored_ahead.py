@@ -1,5 +1,5 @@
 """Adam corrects with the right t but stores t + 1 as the step count."""
-# expect-hint: (yours is one ahead)
+# expect-hint: yours is one ahead
 
 import numpy as np
 
