@@ -5,15 +5,15 @@ of every figure), ``summary.json`` (the exercises' maximum scores, for an
 exercise nobody was graded on) and ``similarity.json`` when
 ``--similarity`` was given. Nothing is graded again.
 
-A student's exercise is in one of three states: ``graded`` (a result, even
-a 0), ``missing`` (no file for it was handed in) or ``not graded`` (the
-grading failed or was stopped: the grade is unknown). Only graded exercises
-enter the distributions; the other two are counted apart, never as zeros.
+A student's exercise is in one of four states: ``graded`` (a result, even
+a 0), ``missing`` (no file for it was handed in), ``not graded`` (the
+grading failed or was stopped: the grade is unknown) or ``not graded yet``
+(an interrupted run did not reach it). Only graded exercises enter the
+distributions; the others are counted apart, never as zeros.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import statistics
@@ -22,11 +22,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.batch.gradebook import exercise_notes
+from grader.batch.common import not_reached
+from grader.batch.gradebook import NOT_GRADED_YET, student_notes, zero_cause
 from grader.text import sanitize
 
 REPORTS = "reports"
 GRADED, MISSING, NOT_GRADED = "graded", "missing", "not graded"
+PENDING = "not graded yet"  # an interrupted run did not reach it: unknown, and not a failure
 # The failure kinds that mean the student's code ran into one of the sandbox's limits.
 LIMIT_KINDS = {"timeout": "time limit", "budget": "time budget", "memory": "memory limit",
                "output": "output limit", "recursion": "recursion limit"}
@@ -62,7 +64,8 @@ class ExerciseCell:
     score: float | None  # None unless graded
     seconds: float | None
     note: str = ""  # why missing / not graded
-    zero_cause: str = ""  # why a graded exercise scored 0
+    zero_cause: str = ""  # why a graded exercise scored 0 (the commonest failure kind, the grader's first line)
+    short_cause: str = ""  # the same in a few words, as the gradebook says it ("syntax error, line 3")
     limits: list[str] = field(default_factory=list)  # the limits the student's code hit
     checks: list[CheckLine] = field(default_factory=list)
     file: str = ""
@@ -81,8 +84,11 @@ class Student:
 
     @property
     def state(self) -> str:
-        """graded when every exercise handed in was graded; not graded when one failed; missing when none was handed in."""
+        """graded when every exercise handed in was graded; not graded yet when an interrupted run did not
+        reach one; not graded when one failed; missing when none was handed in."""
         states = {c.state for c in self.cells.values()}
+        if PENDING in states:
+            return PENDING
         if NOT_GRADED in states:
             return NOT_GRADED
         if states == {MISSING}:
@@ -103,6 +109,7 @@ class ExerciseStats:
     scores: list[float]  # graded students only
     missing: int
     not_graded: int
+    pending: int = 0  # not graded yet (an interrupted run)
 
     @property
     def mean(self) -> float | None:
@@ -138,15 +145,21 @@ class ClassData:
     similarity: dict | None
 
     def overall(self) -> tuple[list[float], int, int]:
-        """The percents of the students with a grade, and how many were not graded / handed in nothing."""
+        """The percents of the students with a grade, and how many were not graded (now or yet) / handed in nothing."""
         percents = [s.percent for s in self.students if s.state == GRADED]
-        return (percents, sum(s.state == NOT_GRADED for s in self.students),
+        return (percents, sum(s.state in (NOT_GRADED, PENDING) for s in self.students),
                 sum(s.state == MISSING for s in self.students))
 
+    @property
+    def pending(self) -> int:
+        """How many students an interrupted run has not graded yet (0 for a complete run)."""
+        return sum(s.state == PENDING for s in self.students)
 
-def seed_fingerprint(seed) -> str:
-    """A short digest that tells two runs' seeds apart without showing the seed."""
-    return hashlib.sha256(f"grader seed\0{seed}".encode()).hexdigest()[:12]
+
+def shown_seed(seed) -> str:
+    """The seed as every report shows it: ``secret:<fingerprint>`` (grader.seed.Seed.shown) for a
+    secret one, the number for a public one (a student reproduces a run with it)."""
+    return _text(seed, 80)
 
 
 def _text(value, limit: int = 300) -> str:
@@ -178,8 +191,9 @@ def _cell(entry: dict) -> ExerciseCell:
                                     _first_line(output) if t.get("status") != "passed" else ""))
         score = float(result.get("score") or 0.0)
         limits = sorted({LIMIT_KINDS[c.kind] for c in checks if c.kind in LIMIT_KINDS})
-        cause = ""
+        cause = short = ""
         if score == 0:
+            short = _text(zero_cause(result), 200)
             failed = [c for c in checks if c.status != "passed"]
             kinds = Counter(c.kind or c.status for c in failed)
             if failed:
@@ -188,10 +202,12 @@ def _cell(entry: dict) -> ExerciseCell:
                 cause = f"{kind}: {example.first_line}" if example.first_line else kind
             else:
                 cause = "no check"
-        return ExerciseCell(GRADED, score, float(result.get("seconds") or 0.0), zero_cause=cause, limits=limits,
-                            checks=checks, file=_text(entry.get("file") or "", 120))
+        return ExerciseCell(GRADED, score, float(result.get("seconds") or 0.0), zero_cause=cause, short_cause=short,
+                            limits=limits, checks=checks, file=_text(entry.get("file") or "", 120))
     if entry.get("missing"):
         return ExerciseCell(MISSING, None, None, note=_text(entry["missing"]))
+    if not_reached(entry):
+        return ExerciseCell(PENDING, None, None, note=NOT_GRADED_YET, file=_text(entry.get("file") or "", 120))
     error = _text(entry.get("error") or "no result for this exercise")
     limits = ["grading deadline"] if "was stopped" in error or "took more than" in error else []
     return ExerciseCell(NOT_GRADED, None, None, note=error, limits=limits, file=_text(entry.get("file") or "", 120))
@@ -223,6 +239,8 @@ def load_class(folder: Path) -> ClassData:
         if isinstance(e, dict) and e.get("exercise"):
             names.append(e["exercise"])
             maxima[e["exercise"]] = float(e.get("max_score") or 0)
+            if e.get("title"):
+                titles[e["exercise"]] = _text(e["title"], 120)
     for r in raw:
         for name, entry in r["exercises"].items():
             if name not in names:
@@ -239,8 +257,8 @@ def load_class(folder: Path) -> ClassData:
                                 {k: _text(v, 200) for k, v in (r.get("info") or {}).items()}, cells,
                                 float(r.get("score") or 0), float(r.get("max_score") or 0),
                                 float(r.get("percent") or 0),
-                                _text("; ".join(note for n in names if isinstance(r["exercises"].get(n), dict)
-                                                for note in exercise_notes(n, r["exercises"][n])), 2000)))
+                                _text(student_notes(r, [n for n in names if isinstance(r["exercises"].get(n), dict)]),
+                                      2000)))
     students.sort(key=lambda s: (s.name.lower(), s.slug))
 
     exercises = []
@@ -249,7 +267,8 @@ def load_class(folder: Path) -> ClassData:
         exercises.append(ExerciseStats(n, titles.get(n, ""), maxima.get(n, 0.0),
                                        [c.score for c in cells if c.state == GRADED],
                                        sum(c.state == MISSING for c in cells),
-                                       sum(c.state == NOT_GRADED for c in cells)))
+                                       sum(c.state == NOT_GRADED for c in cells),
+                                       sum(c.state == PENDING for c in cells)))
     return ClassData(folder, exercises, students, _check_stats(raw, names), _facts(raw),
                      _load_json(folder / "similarity.json"))
 
@@ -292,7 +311,7 @@ def _facts(raw: list[dict]) -> dict:
     for r in raw:
         layouts.add(_text(r.get("layout") or "", 40))
         if r.get("seed") is not None:
-            seeds.add(seed_fingerprint(r["seed"]))
+            seeds.add(shown_seed(r["seed"]))
         for entry in r["exercises"].values():
             if not isinstance(entry, dict):
                 continue
@@ -304,7 +323,7 @@ def _facts(raw: list[dict]) -> dict:
             if not isinstance(result, dict):
                 continue
             if result.get("seed") is not None:
-                seeds.add(seed_fingerprint(result["seed"]))
+                seeds.add(shown_seed(result["seed"]))
             v = result.get("versions") or {}
             graders[_text(v.get("grader") or r.get("grader") or "?", 40)] += 1
             for d in result.get("devices") or []:
@@ -319,7 +338,7 @@ def _facts(raw: list[dict]) -> dict:
         return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
 
     return {
-        "seed_fingerprints": sorted(seeds),
+        "seeds": sorted(seeds),
         "grader_versions": dict(graders.most_common()),
         "devices": dict(devices.most_common()),
         "sandbox_layers": dict(layers.most_common()),
