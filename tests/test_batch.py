@@ -417,3 +417,49 @@ def test_a_hanging_function_costs_one_timeout(tmp_path):
     # The forward pass is still graded (and passes).
     assert all(t.status == "passed" for t in result.tests if t.name.startswith("test_forward"))
     assert not any("time budget" in out for out in outputs.values())
+
+
+def test_every_summary_figure_matches_an_independent_count(graded):
+    """summary.json and summary.md recomputed from gradebook.csv and the reports by other means."""
+    _, _, out, _ = graded
+    book = read_gradebook(out / "gradebook.csv")
+    data = json.loads((out / "summary.json").read_text())
+    percents = sorted(float(row["percent"]) for row in book.values())
+    n = len(percents)
+    middle = (percents[(n - 1) // 2] + percents[n // 2]) / 2  # the median, by its definition
+    assert data["students"] == n
+    assert data["mean_percent"] == pytest.approx(sum(percents) / n, abs=0.006)
+    assert data["median_percent"] == pytest.approx(middle, abs=0.006)
+    for band in data["histogram"]:
+        inside = [p for p in percents if band["from"] <= p < band["to"] or (band["to"] == 100 and p == 100)]
+        assert band["students"] == len(inside), band
+    reports = [json.loads(p.read_text()) for p in (out / "reports").glob("*.json")]
+    (ex,) = data["exercises"]
+    entries = [r["exercises"]["ex01_sigmoid"] for r in reports]
+    scores = [e["result"]["score"] for e in entries if e.get("result")]
+    assert ex["graded"] == len(scores) and ex["mean_score"] == pytest.approx(sum(scores) / len(scores), abs=0.001)
+    assert ex["missing"] == sum(bool(e.get("missing")) for e in entries)
+    assert ex["errors"] == sum(bool(e.get("error")) for e in entries)
+    assert ex["title"] == "The sigmoid function and its derivative"
+    for row in data["failed_checks"]:
+        failed = sum(any(t["name"] == row["check"] and t["status"] != "passed" for t in e["result"]["tests"])
+                     for e in entries if e.get("result"))
+        assert row["students"] == failed and row["percent"] == pytest.approx(100 * failed / len(scores), abs=0.05)
+    kinds = {}
+    for e in entries:
+        for t in (e.get("result") or {}).get("tests", []):
+            if t["status"] != "passed":
+                kinds[t.get("kind") or t["status"]] = kinds.get(t.get("kind") or t["status"], 0) + 1
+    assert data["failure_kinds"] == kinds
+    text = (out / "summary.md").read_text()
+    assert f"mean {sum(percents) / n:.1f}%, median {middle:.1f}%" in text
+
+
+def test_the_median_of_an_even_class_is_the_mean_of_the_middle_two():
+    ex = resolve("ex01", ROOT)
+    reports = {f"s{i}": {"slug": f"s{i}", "percent": p, "exercises": {}} for i, p in enumerate([10.0, 20.0, 21.1, 90.0])}
+    data = summarize(reports, [ex])
+    assert data["median_percent"] == 20.55  # not percents[len // 2] (21.1)
+    from grader.batch.summary import format_summary
+
+    assert format_summary(summarize({"a": reports["s0"]}, [ex])).splitlines()[0] == "# Batch grading: 1 student"

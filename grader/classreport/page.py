@@ -180,7 +180,7 @@ def _student_row(s: Student, data: ClassData, flagged: set[str]) -> str:
             f'<td class="name" data-value="{_e(s.name.lower())}"><a href="#s-{_e(s.slug)}" title="{_e(s.name)}">'
             f'{_e(s.name)}</a></td>'
             + "".join(cells) + total
-            + f'<td class=n data-value="{s.seconds:g}">{s.seconds:g}</td>'
+            + f'<td class=n data-value="{s.seconds:g}" title="{s.seconds:g} s">{s.seconds:.1f}</td>'
               f'<td class="notes" data-full="{_e(s.notes)}">{notes}</td></tr>')
 
 
