@@ -168,9 +168,11 @@ def test_interrupted_run_resumes(course, tmp_path):
     while time.monotonic() < deadline and len(list((out / "reports").glob("*.json"))) < 2:
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)  # as a CI runner or `kill` stops it: handled like Ctrl-C
-    _, err = proc.communicate(timeout=60)
+    said, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err, err[-2000:]
-    done = len(list((out / "reports").glob("*.json")))
+    reports = [json.loads(p.read_text()) for p in (out / "reports").glob("*.json")]
+    assert len(reports) == len(students)  # those not reached too: their reports say "not graded yet"
+    done = sum(bool(r["exercises"]["ex01_sigmoid"]["result"]) for r in reports)
     assert 2 <= done < len(students)
     # What was graded is in the gradebook and summary, marked partial.
     book = read_gradebook(out / "gradebook.csv")
@@ -181,12 +183,18 @@ def test_interrupted_run_resumes(course, tmp_path):
     summary = (out / "summary.md").read_text()
     assert f"(partial): {done} of {len(students)} students graded" in summary
     assert json.loads((out / "summary.json").read_text())["partial"]["not_graded_yet"] == len(students) - done
+    # ... and in the class report, written at the interruption, which says so at the top.
+    page = (out / "report.html").read_text()
+    assert f"partial: {len(students) - done} of {len(students)} not graded yet" in page
+    assert f"<title>Class report (partial: {len(students) - done} of {len(students)} not graded yet): " in page
+    assert f"partial: {len(students) - done} of {len(students)} not graded yet" in said + err
     again = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--out", str(out), "--no-progress")
     assert again.returncode == 0, again.stderr
     assert f"{len(students) - done} to grade, {done} unchanged" in again.stdout
     book = read_gradebook(out / "gradebook.csv")
     assert len(book) == len(students) and all(row["total"] == "10" for row in book.values())
     assert "partial" not in (out / "summary.md").read_text()
+    assert "partial:" not in (out / "report.html").read_text()
 
 
 def test_a_stalled_job_is_stopped_and_replaced(course, tmp_path):

@@ -431,6 +431,7 @@ def synthetic_class(folder: Path, students: int = 60, pending: int = 0, nobody: 
     every exercise of the course: some hand in nothing for several exercises (the long notes), some 0s with a
     long first line, ``pending`` students not reached by an interrupted run, and nobody hands in ``nobody``."""
     from grader.batch.common import not_reached
+    from grader.batch.gradebook import write_gradebook
     from grader.batch.summary import summarize
     from grader.exercises import all_exercises
 
@@ -471,6 +472,7 @@ def synthetic_class(folder: Path, students: int = 60, pending: int = 0, nobody: 
                          "percent": round(100 * total / best, 2)}
         (folder / "reports" / f"{slug}.json").write_text(json.dumps(reports[slug]))
     (folder / "summary.json").write_text(json.dumps(summarize(reports, exercises)))
+    write_gradebook(folder, reports, exercises)
     assert sum(any(not_reached(e) for e in r["exercises"].values()) for r in reports.values()) == pending
     return folder
 
@@ -536,6 +538,13 @@ def test_a_partial_run_says_so_at_the_top(tmp_path):
     waiting = [r for r in rows.values() if "not-graded-yet" in r["_tags"]]
     assert len(waiting) == 47 and all(r["total"][0] == "" and r["_short"].startswith("not graded yet")
                                       for r in waiting)
+    # A run killed before it wrote the reports of those it had not reached: the gradebook still counts them.
+    for path in sorted((folder / "reports").glob("*.json"))[-20:]:
+        path.unlink()
+    assert run_cli("report", str(folder)).returncode == 0
+    page = parse(folder / "report.html")
+    assert "partial: 47 of 60 not graded yet" in page.find("p", id="partial").all_text()
+    assert len(student_rows(page)) == 60
 
 
 def test_plurals_and_code_in_notes():

@@ -185,6 +185,39 @@ def test_spoiled_notebook_fails_that_function_with_a_clear_cause(how, spoil, fun
     assert any(t.output.startswith(f"`{function}` cannot be graded: ") for t in failed), summary(result)
 
 
+CROSS_ENTROPY_WITH_SOFTMAX = """# GRADED FUNCTION: softmax_cross_entropy
+
+def softmax_cross_entropy(logits, labels):
+    n = logits.shape[0]
+    rows = np.arange(n)
+    labels = np.asarray(labels).astype(np.intp)
+    p = softmax(logits, axis=1)
+    loss = -np.mean(log_softmax(logits, axis=1)[rows, labels])
+    dlogits = p.copy()
+    dlogits[rows, labels] -= 1.0
+    return float(loss), dlogits / n
+"""
+
+
+def test_a_duplicated_cell_costs_only_its_own_functions_checks(ex05, filled05, tmp_path):
+    """softmax in two graded cells: its checks fail with the cause, and softmax_cross_entropy, which calls
+    softmax, still scores (it uses the last definition), as the README says."""
+    nb = copy.deepcopy(filled05)
+    _graded(nb)[2].source = CROSS_ENTROPY_WITH_SOFTMAX
+    (whole,) = grade([ex05], {ex05.name: write(nb, tmp_path / "whole.ipynb")})
+    assert whole.score == whole.max_score, summary(whole)
+    (result,) = grade([ex05], {ex05.name: write(_duplicate(nb, 0), tmp_path / "ex05.ipynb")})
+    assert not result.grader_faults, summary(result)
+    failed = {t.name for t in result.tests if t.status != PASSED}
+    softmax_checks = {"test_softmax_last_axis", "test_softmax_other_axes", "test_softmax_large_logits"}
+    assert failed == softmax_checks | {"test_inputs_unchanged"}, summary(result)  # (it requires softmax's)
+    for t in result.tests:
+        if t.name in softmax_checks:
+            assert t.output.startswith("`softmax` cannot be graded: `softmax` is defined in 2 graded cells"), t.output
+    lost = sum(t.max_score for t in result.tests if t.name in failed)
+    assert result.score == result.max_score - lost == 20 - 7
+
+
 BROKEN = [
     ("not-json", "import numpy as np\n", "ex05.ipynb is not a readable Jupyter notebook: it is not JSON"),
     ("json-not-a-notebook", json.dumps({"cells": []}),

@@ -78,6 +78,8 @@ def exercise_notes(name: str, entry: dict) -> list[str]:
         notes.append(f"{name}: 0, not graded ({entry['error']})")
     elif result and not result.get("score"):
         notes.append(f"{name}: 0, {zero_cause(result)}")
+    if entry.get("file_note") and not entry.get("missing"):
+        notes.append(f"{name}: {entry['file_note']}")
     weak = weak_sandbox(result)
     if weak:
         notes.append(f"{name}: {weak}" + (f" on {entry['job']}" if entry.get("job") else ""))

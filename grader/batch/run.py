@@ -86,6 +86,8 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
                                     "missing": sub.missing.get(ex.name, "no file for this exercise")}
             else:
                 entries[ex.name] = {"key": key, "file": sub.files[ex.name][0], "result": None}
+                if sub.notes.get(ex.name):  # a .py file and a notebook: which one is graded, and why
+                    entries[ex.name]["file_note"] = sub.notes[ex.name]
                 todo.append(ex.name)
         reports[sub.slug] = {
             "student": sub.student, "slug": sub.slug, "source": sub.source, "info": sub.info, "layout": layout,

@@ -14,6 +14,7 @@ distributions; the others are counted apart, never as zeros.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import statistics
@@ -81,6 +82,7 @@ class Student:
     max_score: float
     percent: float
     notes: str = ""  # the gradebook's notes column, in the same words
+    has_report: bool = True  # False: a gradebook row without reports/<slug>.json (a run killed before writing it)
 
     @property
     def state(self) -> str:
@@ -259,6 +261,7 @@ def load_class(folder: Path) -> ClassData:
                                 float(r.get("percent") or 0),
                                 _text(student_notes(r, [n for n in names if isinstance(r["exercises"].get(n), dict)]),
                                       2000)))
+    students += _unreported(folder, names, {s.name for s in students}, {s.slug for s in students})
     students.sort(key=lambda s: (s.name.lower(), s.slug))
 
     exercises = []
@@ -271,6 +274,34 @@ def load_class(folder: Path) -> ClassData:
                                        sum(c.state == PENDING for c in cells)))
     return ClassData(folder, exercises, students, _check_stats(raw, names), _facts(raw),
                      _load_json(folder / "similarity.json"))
+
+
+def _unreported(folder: Path, names: list[str], named: set[str], slugs: set[str]) -> list[Student]:
+    """The students of gradebook.csv that an interrupted run wrote no report for (a run stopped
+    by a kill, or by a grader older than this one): not graded yet, counted with the class."""
+    try:
+        with open(folder / "gradebook.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, ValueError, csv.Error):
+        return []
+    found = []
+    for row in rows:
+        name = _text(str(row.get("student") or "").removeprefix("'"), 200)
+        if not name or name in named or not str(row.get("notes") or "").startswith("not graded yet"):
+            continue
+        slug, n = re.sub(r"[^\w.-]+", "-", name).strip("-") or "student", 1
+        while slug in slugs:
+            n += 1
+            slug = f"{slug.rsplit('~', 1)[0]}~{n}"
+        slugs.add(slug)
+        named.add(name)
+        try:
+            best = float(row.get("max_score") or 0)
+        except ValueError:
+            best = 0.0
+        cells = {n: ExerciseCell(PENDING, None, None, note=NOT_GRADED_YET) for n in names}
+        found.append(Student(slug, name, {}, cells, 0.0, best, 0.0, NOT_GRADED_YET, has_report=False))
+    return found
 
 
 def _check_stats(raw: list[dict], names: list[str]) -> list[CheckStats]:

@@ -225,9 +225,11 @@ def _student_detail(s: Student) -> str:
                             '<table class="plain checks"><thead><tr><th>check</th><th>status</th><th>points</th>'
                             f'<th>why</th><th>s</th><th>feedback</th></tr></thead><tbody>{rows}</tbody></table>')
     info = "".join(f" · {_e(k)}: {_e(v)}" for k, v in s.info.items())
-    return (f'<details class="student-detail" id="s-{_e(s.slug)}"><summary>{_e(s.name)} — {s.total:g} / '
-            f'{s.max_score:g} ({s.percent:.1f}%){info}</summary>'
-            f'<p class=meta>Full report: <a href="reports/{_e(s.slug)}.json">reports/{_e(s.slug)}.json</a></p>'
+    score = (f"not graded yet (of {s.max_score:g})" if s.state == PENDING else
+             f"{s.total:g} / {s.max_score:g} ({s.percent:.1f}%)")
+    return (f'<details class="student-detail" id="s-{_e(s.slug)}"><summary>{_e(s.name)} — {score}{info}</summary>'
+            + (f'<p class=meta>Full report: <a href="reports/{_e(s.slug)}.json">reports/{_e(s.slug)}.json</a></p>'
+               if s.has_report else "<p class=meta>No report yet: the interrupted run did not reach this student.</p>")
             + "".join(parts) + "</details>")
 
 
