@@ -264,6 +264,36 @@ def test_plain_layout_folders_files_and_nested(tmp_path):
     assert by["bob"].files["ex01_sigmoid"] == ("sigmoid.py", SIGN_FLIPPED.encode())
     assert by["dee"].files["ex01_sigmoid"][0] == "my_work.py"
     assert "ex01_sigmoid" in by["eve"].missing and not by["eve"].files
+    # Reported as what it is, a link (refused), not as a missing file.
+    assert by["eve"].missing["ex01_sigmoid"] == "sigmoid.py is a symbolic link, not the student's own file: not graded"
+
+
+def test_a_symlinked_file_is_reported_as_a_link_not_as_missing(course, tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "eve").mkdir(parents=True)
+    (subs / "eve" / "sigmoid.py").symlink_to(ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py")
+    (subs / "hal").mkdir()
+    out = tmp_path / "grades"
+    proc = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    book = read_gradebook(out / "gradebook.csv")
+    assert "sigmoid.py is a symbolic link, not the student's own file: not graded" in book["eve"]["notes"]
+    (ex,) = json.loads((out / "summary.json").read_text())["exercises"]
+    assert (ex["missing"], ex["errors"]) == (1, 1)  # hal handed in nothing; eve's file was refused
+    if (out / "report.html").exists():  # with matplotlib
+        text = (out / "report.html").read_text()
+        assert "ex01: sigmoid.py is a symbolic link" in text and "missing: ex01</summary>" in text  # hal's
+
+
+def test_a_symlinked_file_is_refused_as_a_link_by_check(tmp_path):
+    ex = resolve("ex01", ROOT)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "sigmoid.py").symlink_to(ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py")
+    from grader.submission import SubmissionError, locate_submission
+
+    for given in (tmp_path / "sub", tmp_path / "sub" / "sigmoid.py"):
+        with pytest.raises(SubmissionError, match="sigmoid.py is a symbolic link, not your own file: not graded"):
+            locate_submission(given, ex)
 
 
 def test_gradescope_export_layout(tmp_path):

@@ -28,6 +28,8 @@ from grader.text import sanitize
 _SKIP_DIRS = {".git", "__MACOSX", "__pycache__", ".ipynb_checkpoints", "node_modules", ".venv", "venv",
               ".pytest_cache", ".github"}
 _SEARCH_DEPTH = 5
+# The end of the reason when a file was there but refused (a link, too large): not graded, rather than missing.
+REFUSED = ": not graded"
 
 
 @dataclass
@@ -39,6 +41,10 @@ class Submission:
     missing: dict[str, str] = field(default_factory=dict)  # exercise -> why nothing was found
     info: dict = field(default_factory=dict)  # email, sid, ... (Gradescope)
     notes: dict[str, str] = field(default_factory=dict)  # exercise -> which file was graded and why (both there)
+
+    def refused(self, exercise: str) -> bool:
+        """Whether the student's file for ``exercise`` was there but refused (a link, too large)."""
+        return self.missing.get(exercise, "").endswith(REFUSED)
 
 
 def _clean_name(text: str) -> str:
@@ -103,7 +109,7 @@ def _files_for(entry: Path, exercises: list[Exercise]) -> tuple[dict, dict]:
     if entry.is_file():
         data = _read_regular(entry)
         if data is None:
-            return {}, {ex.name: f"{entry.name} is not a regular file of at most 2 MB" for ex in exercises}, {}
+            return {}, {ex.name: f"{entry.name} is not a regular file of at most 2 MB{REFUSED}" for ex in exercises}, {}
         if len(exercises) == 1 or entry.suffix == ".ipynb":
             return {ex.name: (entry.name, data) for ex in exercises}, {}, {}
         defined = _defined_functions(data)
@@ -133,14 +139,14 @@ def _files_for(entry: Path, exercises: list[Exercise]) -> tuple[dict, dict]:
                 chosen = sources[0]
         if chosen is None:
             linked = [p.name for p in links if p.name in (ex.file, f"{ex.name}.ipynb", f"{ex.module}.ipynb")]
-            missing[ex.name] = (f"{linked[0]} is a symbolic link, not the student's own file: not graded" if linked
+            missing[ex.name] = (f"{linked[0]} is a symbolic link, not the student's own file{REFUSED}" if linked
                                 else f"no {ex.file} (nor {ex.name}.ipynb) in the submission")
             continue
         if note:
             notes[ex.name] = note
         data = _read_regular(chosen)
         if data is None:
-            missing[ex.name] = f"{chosen.name} is larger than {MAX_FILE_BYTES // 1024} KB"
+            missing[ex.name] = f"{chosen.name} is larger than {MAX_FILE_BYTES // 1024} KB{REFUSED}"
         else:
             files[ex.name] = (chosen.name, data)
     return files, missing, notes
@@ -248,7 +254,7 @@ def discover(folder: Path, exercises: list[Exercise], layout: str = "auto") -> t
         seen.add(slug.lower())
         if entry.is_symlink():
             files, missing, notes = {}, {ex.name: f"{entry.name} is a symbolic link, not the student's own file or "
-                                           f"folder: not graded" for ex in exercises}, {}
+                                           f"folder{REFUSED}" for ex in exercises}, {}
         else:
             files, missing, notes = _files_for(entry, exercises)
         submissions.append(Submission(student, slug, entry.name, files, missing, info, notes))

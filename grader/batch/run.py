@@ -84,6 +84,8 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             elif ex.name in sub.missing or ex.name not in sub.files:
                 entries[ex.name] = {"key": key, "file": None, "result": None,
                                     "missing": sub.missing.get(ex.name, "no file for this exercise")}
+                if sub.refused(ex.name):  # there, but not graded (a link, too large): not "missing"
+                    entries[ex.name]["refused"] = True
             else:
                 entries[ex.name] = {"key": key, "file": sub.files[ex.name][0], "result": None}
                 if sub.notes.get(ex.name):  # a .py file and a notebook: which one is graded, and why

@@ -32,9 +32,9 @@ def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
     for r in reports.values():
         for name, entry in r["exercises"].items():
             result = entry.get("result")
-            if entry.get("missing"):
+            if entry.get("missing") and not entry.get("refused"):
                 missing[name] += 1
-            if entry.get("error"):
+            if entry.get("error") or entry.get("refused"):  # refused: a file was there, not graded (a link)
                 errors[name] += 1
             if not result:
                 continue

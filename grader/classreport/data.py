@@ -70,6 +70,7 @@ class ExerciseCell:
     limits: list[str] = field(default_factory=list)  # the limits the student's code hit
     checks: list[CheckLine] = field(default_factory=list)
     file: str = ""
+    refused: bool = False  # a file was there but not graded (a symbolic link, too large)
 
 
 @dataclass
@@ -206,6 +207,8 @@ def _cell(entry: dict) -> ExerciseCell:
                 cause = "no check"
         return ExerciseCell(GRADED, score, float(result.get("seconds") or 0.0), zero_cause=cause, short_cause=short,
                             limits=limits, checks=checks, file=_text(entry.get("file") or "", 120))
+    if entry.get("missing") and entry.get("refused"):  # a file was there but refused (a link): not missing
+        return ExerciseCell(NOT_GRADED, None, None, note=_text(entry["missing"]), refused=True)
     if entry.get("missing"):
         return ExerciseCell(MISSING, None, None, note=_text(entry["missing"]))
     if not_reached(entry):

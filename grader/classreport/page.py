@@ -129,10 +129,12 @@ def _summary_notes(s: Student) -> str:
     for name, cell in s.cells.items():
         if cell.state == MISSING:
             missing.append(_short(name))
+        elif cell.refused:
+            parts.append(f"{_short(name)}: {cell.note}")
         elif cell.state != GRADED:
             failed.append(_short(name))
     if missing:
-        parts.append(f"missing: {', '.join(missing)}")
+        parts.insert(0, f"missing: {', '.join(missing)}")
     if failed:
         parts.append(f"not graded: {', '.join(failed)}")
     parts += [f"{_short(name)}: {cell.short_cause}" for name, cell in s.cells.items() if cell.short_cause]
