@@ -312,8 +312,7 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
             # made before the instructor updated a stub still holds the old stub.
             listed = set(changed_files)
             for f in files.values():
-                f.changed = [p for p in f.changed if p in listed]
-                f.graded = _graded_path(f, work)
+                f.changed = [p for p in f.changed if p in listed]  # (what is graded is the content rule's)
         selected = _select(exercises, files, which, work)
         student_rel = {p for f in files.values() for p in f.paths}
         ignored = [p for p in (changed_files if changed_files is not None else head.changed(base))
