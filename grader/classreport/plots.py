@@ -14,6 +14,7 @@ import re
 from grader.classreport.data import ClassData, ReportError
 
 GRADED_COLOR, APART_COLOR, MISSING_COLOR, LIMIT_COLOR, LINE_COLOR = "#3b6ea5", "#c0504d", "#a6a6a6", "#d9822b", "#222"
+PENDING_COLOR = "#d4a72c"
 
 
 def _pyplot():
@@ -80,7 +81,10 @@ def overall_plot(data: ClassData) -> str:
     """The class's total percent: a histogram of the graded, the others apart."""
     plt = _pyplot()
     percents, not_graded, missing = data.overall()
-    fig, ax = _with_apart(plt, [("not\ngraded", not_graded, APART_COLOR), ("nothing\nhanded in", missing, MISSING_COLOR)])
+    apart = [("not\ngraded", not_graded - data.pending, APART_COLOR), ("nothing\nhanded in", missing, MISSING_COLOR)]
+    if data.pending:  # an interrupted run: those it has not reached yet, apart from the failures
+        apart.insert(1, ("not\nyet", data.pending, PENDING_COLOR))
+    fig, ax = _with_apart(plt, apart)
     _distribution(ax, percents, [10 * i for i in range(11)], "total, percent of the maximum")
     ax.set_title("All exercises", fontsize=10)
     return _svg(fig, "overall")
@@ -110,7 +114,7 @@ def exercise_plot(data: ClassData, index: int) -> str | None:
     if ticks is not None:
         ax.set_xticks(ticks)
     title = f"{ex.name}: {ex.title}" if ex.title else ex.name
-    ax.set_title(title if len(title) <= 70 else title[:69] + "…", fontsize=10)
+    ax.set_title(title if len(title) <= 48 else title[:47] + "…", fontsize=10)
     return _svg(fig, f"ex{index}")
 
 
