@@ -509,6 +509,10 @@ def test_an_exercise_nobody_handed_in_says_no_submissions(big_class):
     empty = page.find("figure", **{"data-exercise": "ex06_conv"})
     assert empty is not None and empty.find("svg") is None
     assert "no submissions" in empty.all_text() and "60 missing files" in empty.all_text()
+    # Its title, from summary.json (no result carries it), in the words and in the exercises' table.
+    assert "A convolution layer, forward and backward" in empty.all_text()
+    rows = {tr.find("td").all_text(): tr for tr in page.find("table", id="exercise-stats").find("tbody").find_all("tr")}
+    assert rows["ex06_conv"].find_all("td")[1].all_text() == "A convolution layer, forward and backward"
     others = [f for f in page.find_all("figure") if f.attrs.get("data-exercise") not in (None, "ex06_conv")]
     assert not others  # every other exercise is drawn (a figure without the marker)
 
