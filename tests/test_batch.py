@@ -489,6 +489,12 @@ def test_every_summary_figure_matches_an_independent_count(graded):
             if t["status"] != "passed":
                 kinds[t.get("kind") or t["status"]] = kinds.get(t.get("kind") or t["status"], 0) + 1
     assert data["failure_kinds"] == kinds
+    given = {}
+    for e in entries:
+        for hint in {h.removeprefix("Hint:").strip() for t in (e.get("result") or {}).get("tests", [])
+                     if t["status"] != "passed" for h in t.get("hints") or []}:
+            given[hint] = given.get(hint, 0) + 1  # once per student
+    assert {h["hint"]: h["students"] for h in data["hints"]} == given and given
     text = (out / "summary.md").read_text()
     assert f"mean {sum(percents) / n:.1f}%, median {middle:.1f}%" in text
 
