@@ -202,7 +202,6 @@ def student_rows(page: Node) -> dict:
 def test_batch_writes_a_self_contained_report(graded):
     proc, out = graded
     assert f"class report: {out / 'report.html'}" in proc.stdout
-    text = (out / "report.html").read_text()
     page = parse(out / "report.html")
     # Nothing is fetched when the page is viewed: no external script, style, image or font.
     for node in page.find_all():

@@ -730,7 +730,6 @@ def test_every_command_grades_the_filled_notebook_beside_the_stub(ex05, filled05
     """The release's layout, the student filled only the notebook: check, batch, the autograder and ci all
     grade the notebook (20 / 20), and say why."""
     root = release_like(STUB05, filled05)
-    folder = root / "exercises" / "ex05_softmax"
     # grader check ex05
     proc = run_cli("--root", str(root), "check", "ex05", "--format", "json", cwd=root)
     assert proc.returncode == 0, proc.stderr

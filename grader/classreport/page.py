@@ -174,7 +174,7 @@ def _student_row(s: Student, data: ClassData, flagged: set[str]) -> str:
     notes = (f'<details><summary title="{_e(s.notes + ("; " if s.notes and causes else "") + causes)}">'
              f'{_rich(short)}</summary><ul>{full}</ul></details>' if short or full else "")
     if s.state == PENDING:
-        total = percent = '<td class="n total" data-value="-1"></td><td class="n percent" data-value="-1"></td>'
+        total = '<td class="n total" data-value="-1"></td><td class="n percent" data-value="-1"></td>'
     else:
         total = (f'<td class="n total" data-value="{s.total:g}">{s.total:g}</td>'
                  f'<td class="n percent" data-value="{s.percent:.1f}">{s.percent:.1f}</td>')
