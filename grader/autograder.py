@@ -40,26 +40,35 @@ _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", "__MACOSX", ".i
 
 def locate(submission: Path, ex: Exercise) -> Path | None:
     """The student's file (or notebook) for ``ex`` in the submission folder, or None."""
-    names = [ex.file, f"{ex.name}.ipynb", f"{ex.module}.ipynb"]
-    fixed = [submission / ex.file, submission / ex.name / ex.file, submission / "exercises" / ex.name / ex.file,
-             submission / f"{ex.name}.ipynb", submission / f"{ex.module}.ipynb",
-             submission / ex.name / f"{ex.name}.ipynb", submission / "exercises" / ex.name / f"{ex.name}.ipynb"]
-    for path in fixed:
-        if path.is_file() and not path.is_symlink():
-            return path
-    found = []
-    for name in names:
-        for path in submission.rglob(name):
-            rel = path.relative_to(submission)
-            if path.is_symlink() or not path.is_file() or any(p.startswith(".") or p == "__MACOSX"
-                                                                  for p in rel.parts):
-                continue
-            found.append(path)
-    if not found:
-        return None
-    found.sort(key=lambda p: (len(p.relative_to(submission).parts), p.suffix == ".ipynb",
-                              ex.name not in p.relative_to(submission).parts, str(p)))
-    return found[0]
+    return locate_with_note(submission, ex)[0]
+
+
+def locate_with_note(submission: Path, ex: Exercise) -> tuple[Path | None, str | None]:
+    """The student's file for ``ex`` and, when a ``.py`` file and a notebook are both there, a note on
+    which one is graded (the rule of :func:`grader.submission.graded_file`, as for every command)."""
+    from grader.submission import graded_file
+
+    def regular(path: Path) -> bool:
+        return path.is_file() and not path.is_symlink()
+
+    pys = [submission / ex.file, submission / ex.name / ex.file, submission / "exercises" / ex.name / ex.file]
+    notebooks = [submission / f"{ex.name}.ipynb", submission / f"{ex.module}.ipynb",
+                 submission / ex.name / f"{ex.name}.ipynb", submission / "exercises" / ex.name / f"{ex.name}.ipynb"]
+    py = next((p for p in pys if regular(p)), None)
+    found_notebooks = [p for p in notebooks if regular(p)]
+    if py is None or not found_notebooks:
+        found = []
+        for name in [ex.file, f"{ex.name}.ipynb", f"{ex.module}.ipynb"]:
+            for path in submission.rglob(name):
+                rel = path.relative_to(submission)
+                if not regular(path) or any(p.startswith(".") or p == "__MACOSX" for p in rel.parts):
+                    continue
+                found.append(path)
+        found.sort(key=lambda p: (len(p.relative_to(submission).parts), ex.name not in p.relative_to(submission).parts,
+                                  str(p)))
+        py = py or next((p for p in found if p.suffix != ".ipynb"), None)
+        found_notebooks = found_notebooks or [p for p in found if p.suffix == ".ipynb"][:1]
+    return graded_file(py, found_notebooks, ex)
 
 
 def failure_results(message: str) -> dict:
@@ -92,11 +101,11 @@ def autograde(source: Path, submission: Path) -> dict:
             copy.mkdir()
         submissions, graded, notes = {}, [], []
         for ex in exercises:
-            found = locate(copy, ex)
+            found, chosen = locate_with_note(copy, ex)
             if found is not None:
                 submissions[ex.name] = found
                 graded.append(ex)
-                notes.append(f"{ex.name}: graded {found.relative_to(copy)}")
+                notes.append(f"{ex.name}: graded {found.relative_to(copy)}" + (f" ({chosen})" if chosen else ""))
             elif not config.get("only_submitted"):
                 # The folder itself: every check fails with "... holds no linreg.py".
                 submissions[ex.name] = copy

@@ -31,8 +31,9 @@ student file is changed when the head's bytes differ from the base's and are
 none of the versions the base's history ever held at that path (so a branch
 made before the instructor updated a stub, still holding the old stub, has not
 changed that exercise). When an exercise has both a ``.py`` file and a
-notebook, the ``.py`` is graded if the head changed it, else the notebook if
-the head changed that, else the ``.py``. Nothing graded is never a pass.
+notebook, the one that holds work is graded, the ``.py`` when both do
+(:func:`grader.submission.graded_file`: the rule of every command). Nothing
+graded is never a pass.
 """
 
 from __future__ import annotations
@@ -271,16 +272,23 @@ def assemble(base: Path, head, work: Path) -> tuple[list[Exercise], dict[str, St
                 target.unlink()
             if data is not None:
                 target.write_bytes(data)
-        entry.graded = _graded_path(entry, work)
+        entry.graded = _graded_path(entry, work, ex)
         files[ex.name] = entry
     return exercises, files
 
 
-def _graded_path(entry: StudentFiles, work: Path) -> str:
-    """The ``.py`` file if the head changed it, else a notebook it changed, else the ``.py``."""
+def _graded_path(entry: StudentFiles, work: Path, ex: Exercise) -> str:
+    """The file graded, by the rule every command follows (:func:`grader.submission.graded_file`:
+    the one of the ``.py`` file and the notebook that holds work; the ``.py`` when both do)."""
+    from grader.submission import graded_file
+
     py, notebooks = entry.paths[0], entry.paths[1:]
-    changed_nb = [p for p in notebooks if p in entry.changed and (work / p).is_file()]
-    return py if (py in entry.changed or not changed_nb) else changed_nb[0]
+    found = [work / p for p in notebooks if (work / p).is_file() and not (work / p).is_symlink()]
+    path = work / py if (work / py).is_file() and not (work / py).is_symlink() else None
+    chosen, note = graded_file(path, found, ex)
+    if note:
+        entry.problems.append(note)
+    return chosen.relative_to(work).as_posix() if chosen is not None else py
 
 
 # -- the whole flow ------------------------------------------------------------------------

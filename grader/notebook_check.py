@@ -39,11 +39,50 @@ def check_namespace(exercise: str, namespace: dict, seed: int | None = None, roo
         return Report(grade_source(ex, source, seed), notes)
     history = _history(shell, namespace)
     saved = saved_notebook(namespace, ex)
-    source, notes = kernel_source(history, namespace, ex, saved)
+    try:
+        source, notes = kernel_source(history, namespace, ex, saved)
+    except NothingRun as exc:  # said once, and nothing graded (every check would say the same)
+        return Report(_nothing_graded(ex, seed), [str(exc)],
+                      f"grader.check({ex.name!r})")
+    if saved is not None:
+        notes += graded_on_submission(saved, ex)
     result = grade_source(ex, source, seed)
     reproduce = (f"grader check {ex.name} --seed {result.seed} --submission {saved.name}" if saved is not None
                  else None)
     return Report(result, notes, reproduce)
+
+
+class NothingRun(Exception):
+    """No graded cell has been run in this kernel (a fresh or restarted kernel)."""
+
+
+def _nothing_graded(ex: Exercise, seed):
+    """The result of a check with nothing to grade: 0 of the exercise's points, no check run."""
+    from grader.results import ExerciseResult
+    from grader.seed import as_seed
+
+    return ExerciseResult(exercise=ex.name, title=ex.title, score=0.0, max_score=ex.max_score,
+                          seed=as_seed(seed).shown, devices=[])
+
+
+def graded_on_submission(saved: Path, ex: Exercise) -> list[str]:
+    """A note when the exercise's ``.py`` file beside this notebook is what the other commands grade
+    (``grader check``, a submission of the folder): the rule of :func:`grader.submission.graded_file`."""
+    from grader.submission import graded_file, holds_work
+
+    py = saved.parent / ex.file
+    if not py.is_file() or py.is_symlink():
+        return []
+    chosen, note = graded_file(py, [saved], ex)
+    if chosen == saved:
+        return []
+    if note:
+        return [f"{note}: `grader check {ex.name}` and a submission of this folder grade {py.name}, not this notebook"]
+    if holds_work(py, ex):
+        return [f"{py.name} beside this notebook holds work and {saved.name} on disk holds none yet: "
+                f"`grader check {ex.name}` and a submission of this folder grade {py.name} (save the notebook; "
+                f"keep your work in one of them)"]
+    return []
 
 
 def grade_source(ex: Exercise, source: str, seed: int | None):
@@ -122,10 +161,11 @@ def kernel_source(history: list[str], namespace: dict, ex: Exercise, saved: Path
             pass  # unsaved_edits says so
     cells = kernel_cells(history, tagged)
     name = saved.name if saved is not None else "this notebook"
+    if not any(c.graded for c in cells):
+        raise NothingRun("nothing graded: no graded cell has been run in this kernel yet (a new or restarted "
+                         "kernel): run the graded cells (their first line is `# GRADED FUNCTION: name`), then "
+                         "check again")
     try:
-        if not any(c.graded for c in cells):
-            raise NotebookError("no graded cell has been run in this kernel yet: run the graded cells (their "
-                                "first line is `# GRADED FUNCTION: name`), then check again")
         extracted = extract_cells(cells, ex, name)
         source, notes = extracted.source, list(extracted.notes)
     except NotebookError as exc:  # as the file would be: every check says why
@@ -210,11 +250,16 @@ def unsaved_edits(cells: list[Cell], saved: Path, ex: Exercise) -> list[str]:
         on_disk, _ = read_cells(saved)
     except NotebookError as exc:
         return [f"the notebook on disk cannot be graded ({exc}): save it again before you submit"]
-    ran = sorted(c.source.strip() for c in cells if c.graded)
-    if sorted(c.source.strip() for c in on_disk if c.graded) == ran:
-        return []
-    return [f"the notebook on disk ({saved.name}) is older than your last edit: save it before you submit "
-            f"(this grade is for the graded cells as this kernel last ran them)"]
+    ran = {c.source.strip() for c in cells if c.graded}
+    disk = {c.source.strip() for c in on_disk if c.graded}
+    if ran - disk:  # a graded cell this kernel ran is not in the file: edited since the last save
+        return [f"the notebook on disk ({saved.name}) is older than your last edit: save it before you submit "
+                f"(this grade is for the graded cells as this kernel last ran them)"]
+    not_run = sorted({f for source in disk - ran for f in marked_functions(source)})
+    if not_run:  # the file is up to date, but this kernel has not run all of it (restarted?)
+        return [f"graded cells of {saved.name} not run in this kernel since it started: "
+                f"{', '.join(f'`{f}`' for f in not_run)}; their checks fail here until you run them"]
+    return []
 
 
 # -- outside IPython: the functions of a namespace ---------------------------------------------

@@ -161,7 +161,8 @@ def _extract(cells: list[Cell], ex: Exercise, name: str, meta: dict) -> Extracte
             f"deleted? (a graded cell starts with the line '# GRADED FUNCTION: name', or has the tag "
             f"'{GRADED_TAG}')" + (f"; this notebook is for {made_for}" if made_for not in (None, ex.name) else ""))
     duplicates = {f: f"`{f}` is defined in {len(where)} graded cells ({_listing(where)}): keep only one "
-                     f"(a copied cell?)" for f, where in defined.items() if len(where) > 1}
+                     f"(a copied cell?); your other functions use the last one" for f, where in defined.items()
+                  if len(where) > 1}
     for f in unfound:
         why_missing[f] = (f"`{f}` is defined in cell {ungraded[f]}, which is not a graded cell: make "
                           f"`# GRADED FUNCTION: {f}` its first line" if f in ungraded else
@@ -210,6 +211,10 @@ def _grader_cell(number, source, names):
 
 def _grader_finish(functions, why_missing, duplicates):
     for name in functions:
+        if name in duplicates and callable(globals().get(name)):
+            # A duplicate costs its own checks only: the notebook's other functions still call the last one.
+            globals()[name] = _grader_duplicate(name, duplicates[name], globals()[name], globals())
+            continue
         cause = duplicates.get(name) or (
             None if name in globals() else _GRADER_FAILED.get(name) or why_missing.get(name))
         if cause:
@@ -233,6 +238,20 @@ def _grader_missing(name, cause):
          {"cause": cause, "NotebookFunctionMissing": NotebookFunctionMissing}, scope)
     scope["missing"].__name__ = scope["missing"].__qualname__ = name
     return scope["missing"]
+
+
+def _grader_duplicate(name, cause, function, home):
+    # Called by the grader (from outside this module): it raises with the cause. Called by the
+    # notebook's own functions (this module's globals): the last definition runs.
+    import sys
+    scope = {}
+    exec(compile("def duplicated(*args, **kwargs):\\n    if sys._getframe(1).f_globals is home:\\n"
+                 "        return function(*args, **kwargs)\\n    raise NotebookFunctionMissing(cause)\\n",
+                 "<grader>", "exec"),
+         {"cause": cause, "NotebookFunctionMissing": NotebookFunctionMissing, "sys": sys, "home": home,
+          "function": function}, scope)
+    scope["duplicated"].__name__ = scope["duplicated"].__qualname__ = name
+    return scope["duplicated"]
 '''
 
 

@@ -190,6 +190,8 @@ class GradingSession:
             self.sandboxes[ex.name] = Sandbox(prepared.path, ex.module, ex.limits, ex.forbidden,
                                               display_name=prepared.display_name)
             self._tmp_dirs.extend(prepared.cleanup)
+            if prepared.source is not None:  # the file the rule chose (the notebook beside the stub, say)
+                self._result_for(ex).submission = str(prepared.source)
         return self.sandboxes[ex.name]
 
     @property

@@ -32,6 +32,12 @@ def _key(ex) -> str | None:
         content = ex.student_file.read_bytes()
     except OSError:
         return None
+    for notebook in (ex.path / f"{ex.name}.ipynb", ex.path / f"{ex.module}.ipynb"):
+        # The notebook beside the file may be what is graded (submission.graded_file): a change to it counts.
+        try:
+            content += b"\0" + notebook.read_bytes()
+        except OSError:
+            pass
     from grader import __version__
     from grader.plugin import seed_from_env
 

@@ -71,3 +71,8 @@ def quote(label: str, text: str, limit: int = 4000) -> str:
 
 def indent(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + line if line else prefix.rstrip() for line in lines(text))
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 student``, ``2 students``: a count with its noun in the right number."""
+    return f"{n:g} {singular if n == 1 else plural or singular + 's'}"

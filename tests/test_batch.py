@@ -168,9 +168,11 @@ def test_interrupted_run_resumes(course, tmp_path):
     while time.monotonic() < deadline and len(list((out / "reports").glob("*.json"))) < 2:
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)  # as a CI runner or `kill` stops it: handled like Ctrl-C
-    _, err = proc.communicate(timeout=60)
+    said, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err, err[-2000:]
-    done = len(list((out / "reports").glob("*.json")))
+    reports = [json.loads(p.read_text()) for p in (out / "reports").glob("*.json")]
+    assert len(reports) == len(students)  # those not reached too: their reports say "not graded yet"
+    done = sum(bool(r["exercises"]["ex01_sigmoid"]["result"]) for r in reports)
     assert 2 <= done < len(students)
     # What was graded is in the gradebook and summary, marked partial.
     book = read_gradebook(out / "gradebook.csv")
@@ -181,12 +183,18 @@ def test_interrupted_run_resumes(course, tmp_path):
     summary = (out / "summary.md").read_text()
     assert f"(partial): {done} of {len(students)} students graded" in summary
     assert json.loads((out / "summary.json").read_text())["partial"]["not_graded_yet"] == len(students) - done
+    # ... and in the class report, written at the interruption, which says so at the top.
+    page = (out / "report.html").read_text()
+    assert f"partial: {len(students) - done} of {len(students)} not graded yet" in page
+    assert f"<title>Class report (partial: {len(students) - done} of {len(students)} not graded yet): " in page
+    assert f"partial: {len(students) - done} of {len(students)} not graded yet" in said + err
     again = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--out", str(out), "--no-progress")
     assert again.returncode == 0, again.stderr
     assert f"{len(students) - done} to grade, {done} unchanged" in again.stdout
     book = read_gradebook(out / "gradebook.csv")
     assert len(book) == len(students) and all(row["total"] == "10" for row in book.values())
     assert "partial" not in (out / "summary.md").read_text()
+    assert "partial:" not in (out / "report.html").read_text()
 
 
 def test_a_stalled_job_is_stopped_and_replaced(course, tmp_path):
@@ -256,6 +264,36 @@ def test_plain_layout_folders_files_and_nested(tmp_path):
     assert by["bob"].files["ex01_sigmoid"] == ("sigmoid.py", SIGN_FLIPPED.encode())
     assert by["dee"].files["ex01_sigmoid"][0] == "my_work.py"
     assert "ex01_sigmoid" in by["eve"].missing and not by["eve"].files
+    # Reported as what it is, a link (refused), not as a missing file.
+    assert by["eve"].missing["ex01_sigmoid"] == "sigmoid.py is a symbolic link, not the student's own file: not graded"
+
+
+def test_a_symlinked_file_is_reported_as_a_link_not_as_missing(course, tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "eve").mkdir(parents=True)
+    (subs / "eve" / "sigmoid.py").symlink_to(ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py")
+    (subs / "hal").mkdir()
+    out = tmp_path / "grades"
+    proc = run_cli("--root", str(course), "batch", str(subs), "-e", "ex01", "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    book = read_gradebook(out / "gradebook.csv")
+    assert "sigmoid.py is a symbolic link, not the student's own file: not graded" in book["eve"]["notes"]
+    (ex,) = json.loads((out / "summary.json").read_text())["exercises"]
+    assert (ex["missing"], ex["errors"]) == (1, 1)  # hal handed in nothing; eve's file was refused
+    if (out / "report.html").exists():  # with matplotlib
+        text = (out / "report.html").read_text()
+        assert "ex01: sigmoid.py is a symbolic link" in text and "missing: ex01</summary>" in text  # hal's
+
+
+def test_a_symlinked_file_is_refused_as_a_link_by_check(tmp_path):
+    ex = resolve("ex01", ROOT)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "sigmoid.py").symlink_to(ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py")
+    from grader.submission import SubmissionError, locate_submission
+
+    for given in (tmp_path / "sub", tmp_path / "sub" / "sigmoid.py"):
+        with pytest.raises(SubmissionError, match="sigmoid.py is a symbolic link, not your own file: not graded"):
+            locate_submission(given, ex)
 
 
 def test_gradescope_export_layout(tmp_path):
@@ -419,3 +457,55 @@ def test_a_hanging_function_costs_one_timeout(tmp_path):
     # The forward pass is still graded (and passes).
     assert all(t.status == "passed" for t in result.tests if t.name.startswith("test_forward"))
     assert not any("time budget" in out for out in outputs.values())
+
+
+def test_every_summary_figure_matches_an_independent_count(graded):
+    """summary.json and summary.md recomputed from gradebook.csv and the reports by other means."""
+    _, _, out, _ = graded
+    book = read_gradebook(out / "gradebook.csv")
+    data = json.loads((out / "summary.json").read_text())
+    percents = sorted(float(row["percent"]) for row in book.values())
+    n = len(percents)
+    middle = (percents[(n - 1) // 2] + percents[n // 2]) / 2  # the median, by its definition
+    assert data["students"] == n
+    assert data["mean_percent"] == pytest.approx(sum(percents) / n, abs=0.006)
+    assert data["median_percent"] == pytest.approx(middle, abs=0.006)
+    for band in data["histogram"]:
+        inside = [p for p in percents if band["from"] <= p < band["to"] or (band["to"] == 100 and p == 100)]
+        assert band["students"] == len(inside), band
+    reports = [json.loads(p.read_text()) for p in (out / "reports").glob("*.json")]
+    (ex,) = data["exercises"]
+    entries = [r["exercises"]["ex01_sigmoid"] for r in reports]
+    scores = [e["result"]["score"] for e in entries if e.get("result")]
+    assert ex["graded"] == len(scores) and ex["mean_score"] == pytest.approx(sum(scores) / len(scores), abs=0.001)
+    assert ex["missing"] == sum(bool(e.get("missing")) for e in entries)
+    assert ex["errors"] == sum(bool(e.get("error")) for e in entries)
+    assert ex["title"] == "The sigmoid function and its derivative"
+    for row in data["failed_checks"]:
+        failed = sum(any(t["name"] == row["check"] and t["status"] != "passed" for t in e["result"]["tests"])
+                     for e in entries if e.get("result"))
+        assert row["students"] == failed and row["percent"] == pytest.approx(100 * failed / len(scores), abs=0.05)
+    kinds = {}
+    for e in entries:
+        for t in (e.get("result") or {}).get("tests", []):
+            if t["status"] != "passed":
+                kinds[t.get("kind") or t["status"]] = kinds.get(t.get("kind") or t["status"], 0) + 1
+    assert data["failure_kinds"] == kinds
+    given = {}
+    for e in entries:
+        for hint in {h.removeprefix("Hint:").strip() for t in (e.get("result") or {}).get("tests", [])
+                     if t["status"] != "passed" for h in t.get("hints") or []}:
+            given[hint] = given.get(hint, 0) + 1  # once per student
+    assert {h["hint"]: h["students"] for h in data["hints"]} == given and given
+    text = (out / "summary.md").read_text()
+    assert f"mean {sum(percents) / n:.1f}%, median {middle:.1f}%" in text
+
+
+def test_the_median_of_an_even_class_is_the_mean_of_the_middle_two():
+    ex = resolve("ex01", ROOT)
+    reports = {f"s{i}": {"slug": f"s{i}", "percent": p, "exercises": {}} for i, p in enumerate([10.0, 20.0, 21.1, 90.0])}
+    data = summarize(reports, [ex])
+    assert data["median_percent"] == 20.55  # not percents[len // 2] (21.1)
+    from grader.batch.summary import format_summary
+
+    assert format_summary(summarize({"a": reports["s0"]}, [ex])).splitlines()[0] == "# Batch grading: 1 student"

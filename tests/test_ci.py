@@ -296,6 +296,7 @@ def test_assemble_takes_the_students_notebook_when_only_it_changed(tmp_path):
     assert (work / "ex01_sigmoid.ipynb").read_text() == '{"cells": [1]}'
     assert (work / "test_sigmoid.py").read_text() == (base / "exercises" / "ex01_sigmoid" / "test_sigmoid.py").read_text()
     # A student file the pull request deleted is deleted (its checks fail), not replaced by the stub.
+    (head / "exercises" / "ex01_sigmoid" / "ex01_sigmoid.ipynb").unlink()
     (head / "exercises" / "ex01_sigmoid" / "sigmoid.py").unlink()
     exercises, files = assemble(base, HeadDir(head), tmp_path / "work")
     assert "exercises/ex01_sigmoid/sigmoid.py" in files["ex01_sigmoid"].changed

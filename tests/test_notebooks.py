@@ -13,10 +13,13 @@ import ast
 import copy
 import importlib.util
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -183,6 +186,39 @@ def test_spoiled_notebook_fails_that_function_with_a_clear_cause(how, spoil, fun
     assert failed and 0 < result.score < result.max_score, summary(result)
     assert all(message in t.output.splitlines()[0] for t in failed), summary(result)
     assert any(t.output.startswith(f"`{function}` cannot be graded: ") for t in failed), summary(result)
+
+
+CROSS_ENTROPY_WITH_SOFTMAX = """# GRADED FUNCTION: softmax_cross_entropy
+
+def softmax_cross_entropy(logits, labels):
+    n = logits.shape[0]
+    rows = np.arange(n)
+    labels = np.asarray(labels).astype(np.intp)
+    p = softmax(logits, axis=1)
+    loss = -np.mean(log_softmax(logits, axis=1)[rows, labels])
+    dlogits = p.copy()
+    dlogits[rows, labels] -= 1.0
+    return float(loss), dlogits / n
+"""
+
+
+def test_a_duplicated_cell_costs_only_its_own_functions_checks(ex05, filled05, tmp_path):
+    """softmax in two graded cells: its checks fail with the cause, and softmax_cross_entropy, which calls
+    softmax, still scores (it uses the last definition), as the README says."""
+    nb = copy.deepcopy(filled05)
+    _graded(nb)[2].source = CROSS_ENTROPY_WITH_SOFTMAX
+    (whole,) = grade([ex05], {ex05.name: write(nb, tmp_path / "whole.ipynb")})
+    assert whole.score == whole.max_score, summary(whole)
+    (result,) = grade([ex05], {ex05.name: write(_duplicate(nb, 0), tmp_path / "ex05.ipynb")})
+    assert not result.grader_faults, summary(result)
+    failed = {t.name for t in result.tests if t.status != PASSED}
+    softmax_checks = {"test_softmax_last_axis", "test_softmax_other_axes", "test_softmax_large_logits"}
+    assert failed == softmax_checks | {"test_inputs_unchanged"}, summary(result)  # (it requires softmax's)
+    for t in result.tests:
+        if t.name in softmax_checks:
+            assert t.output.startswith("`softmax` cannot be graded: `softmax` is defined in 2 graded cells"), t.output
+    lost = sum(t.max_score for t in result.tests if t.name in failed)
+    assert result.score == result.max_score - lost == 20 - 7
 
 
 BROKEN = [
@@ -620,6 +656,10 @@ def test_report_html_is_a_table_with_feedback_folded_under_failing_rows():
     assert "expected 0.5, got 7" in feedback[0]["cells"][0][1] and hostile in feedback[0]["cells"][0][1]
     assert "Score: 3 / 6 (50%)" in text and "reproduce: grader.check('ex01_sigmoid', seed=1234)" in text
     assert "redefined in cell 9" in text and "Score: 3 / 6" in repr(report)
+    # A note's `code` is shown as code, never as raw backticks; what it holds stays escaped.
+    html = report._repr_html_()
+    assert "<li><code>softmax</code> was redefined in cell 9;" in html and "`softmax`" not in html
+    assert "<code>a&lt;b&gt;</code>" in Report(result, notes=["`a<b>`"])._repr_html_()
 
 
 # -- module shape -----------------------------------------------------------------------
@@ -677,3 +717,159 @@ def test_the_kernel_notebook_keeps_the_last_run_of_each_graded_cell():
     assert [(c.number, c.graded) for c in cells] == [(1, False), (3, False), (4, False), (5, True), (6, True)]
     assert [(c.number, c.graded) for c in kernel_cells(history)] == [
         (1, False), (3, False), (4, False), (5, True), (6, False)]
+
+
+class _FakeShell:
+    """Enough of IPython's shell for grader.check(): the kernel's namespace and its input history."""
+
+    def __init__(self, namespace, history):
+        self.user_ns = namespace
+        self.history_manager = type("H", (), {"input_hist_raw": history})()
+
+
+def _check_in_fake_kernel(monkeypatch, namespace, history):
+    import grader.notebook_check as nc
+
+    monkeypatch.setattr(nc, "_ipython_for", lambda ns: _FakeShell(ns, history) if ns is namespace else None)
+    return nc.check_namespace("ex05", namespace, root=ROOT)
+
+
+def test_a_restarted_kernel_with_nothing_run_says_so_once(ex05, filled05, tmp_path, monkeypatch):
+    saved = write(filled05, tmp_path / "ex05_softmax.ipynb")
+    namespace = {"__session__": str(saved)}
+    report = _check_in_fake_kernel(monkeypatch, namespace, ["", "import numpy as np"])
+    text, html = repr(report), report._repr_html_()
+    assert report.score == 0 and report.max_score == ex05.max_score and not report.result.tests
+    for shown in (text, html):
+        assert shown.count("no graded cell has been run in this kernel yet") == 1, shown
+        assert "older than your last edit" not in shown  # nothing was edited
+
+
+def test_the_saved_notebook_note_says_only_what_is_true(ex05, filled05, tmp_path):
+    from grader.notebook_check import kernel_cells, unsaved_edits
+
+    saved = write(filled05, tmp_path / "ex05_softmax.ipynb")
+    graded = [c.source for c in _graded(filled05)]
+    # After a restart, only the first graded cell was run again: the file is not older than anything.
+    notes = unsaved_edits(kernel_cells(["", "import numpy as np", graded[0]]), saved, ex05)
+    assert len(notes) == 1 and "older" not in notes[0], notes
+    assert "not run in this kernel" in notes[0] and "`log_softmax`, `softmax_cross_entropy`" in notes[0]
+    # Everything run as saved: nothing to say.
+    assert unsaved_edits(kernel_cells(["", *graded]), saved, ex05) == []
+    # A graded cell edited and run, not saved: the file is older than the edit.
+    edited = kernel_cells(["", graded[0] + "\n# tweaked", *graded[1:]])
+    (note,) = unsaved_edits(edited, saved, ex05)
+    assert "is older than your last edit" in note
+
+
+# -- which file is graded: the .py file or the notebook ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def release_like(tmp_path_factory, ex05, filled05):
+    """A student's ex05 folder as released: softmax.py (the stub) beside ex05_softmax.ipynb."""
+    def make(py: str, notebook) -> Path:
+        root = tmp_path_factory.mktemp("course")
+        shutil.copytree(ROOT / "exercises" / "ex05_softmax", root / "exercises" / "ex05_softmax",
+                        ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+        folder = root / "exercises" / "ex05_softmax"
+        (folder / "softmax.py").write_text(py)
+        write(notebook, folder / "ex05_softmax.ipynb")
+        return root
+    return make
+
+
+STUB05 = (ROOT / "exercises" / "ex05_softmax" / "softmax.py").read_text()
+REFERENCE05 = (ROOT / "solutions" / "ex05_softmax" / "softmax.py").read_text()
+
+
+def test_the_rule_picks_the_file_that_holds_work(ex05, filled05, tmp_path):
+    from grader.submission import graded_file, holds_work
+
+    stub, filled = tmp_path / "softmax.py", tmp_path / "ex05_softmax.ipynb"
+    stub.write_text(STUB05)
+    untouched = tmp_path / "untouched.ipynb"
+    write_notebook(ex05, untouched)
+    write(filled05, filled)
+    assert not holds_work(stub, ex05) and not holds_work(untouched, ex05) and holds_work(filled, ex05)
+    assert graded_file(stub, [untouched], ex05) == (stub, None)  # nothing done: the .py, nothing to say
+    path, note = graded_file(stub, [filled], ex05)
+    assert path == filled and "softmax.py beside it is the stub as released" in note
+    work = tmp_path / "work.py"
+    work.write_text(REFERENCE05)
+    path, note = graded_file(work, [filled], ex05)
+    assert path == work and "both hold work" in note and "ex05_softmax.ipynb" in note
+    assert graded_file(work, [untouched], ex05) == (work, None)
+    assert graded_file(None, [untouched], ex05) == (untouched, None)
+    # A .py that does not parse was changed: it holds work (its grade says what is wrong).
+    broken = tmp_path / "broken.py"
+    broken.write_text("def softmax(z:\n")
+    assert holds_work(broken, ex05) and graded_file(broken, [filled], ex05)[0] == broken
+    # Times decide nothing: the older file with work is graded all the same.
+    os.utime(filled, (1, 1))
+    assert graded_file(stub, [filled], ex05)[0] == filled
+
+
+def test_every_command_grades_the_filled_notebook_beside_the_stub(ex05, filled05, release_like, tmp_path):
+    """The release's layout, the student filled only the notebook: check, batch, the autograder and ci all
+    grade the notebook (20 / 20), and say why."""
+    root = release_like(STUB05, filled05)
+    # grader check ex05
+    proc = run_cli("--root", str(root), "check", "ex05", "--format", "json", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["score"] == data["max_score"] == 20, proc.stdout[-2000:]
+    assert data["submission"].endswith("ex05_softmax.ipynb")
+    assert "ex05_softmax.ipynb is graded: softmax.py beside it is the stub as released" in proc.stderr
+    # grader batch: a folder per student holding a copy of the repository
+    subs = tmp_path / "subs"
+    shutil.copytree(root, subs / "ann")
+    out = tmp_path / "grades"
+    proc = run_cli("--root", str(root), "batch", str(subs), "-e", "ex05", "--out", str(out), "--no-progress",
+                   "--jobs", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "reports" / "ann.json").read_text())
+    entry = report["exercises"]["ex05_softmax"]
+    assert entry["file"] == "ex05_softmax.ipynb" and entry["result"]["score"] == 20
+    assert "stub as released" in entry["file_note"]
+    # the Gradescope autograder's lookup
+    from grader.autograder import locate_with_note
+
+    found, note = locate_with_note(subs / "ann", ex05)
+    assert found.name == "ex05_softmax.ipynb" and "stub as released" in note
+    # grader ci: the base is the release, the head the student's work
+    from grader.ci import HeadDir, assemble
+
+    base = release_like(STUB05, make_notebook(ex05))
+    _, files = assemble(base, HeadDir(root), tmp_path / "work")
+    assert files["ex05_softmax"].graded == "exercises/ex05_softmax/ex05_softmax.ipynb"
+    # Both hold work: the .py, with a note naming the notebook, everywhere.
+    both = release_like(REFERENCE05, filled05)
+    proc = run_cli("--root", str(both), "check", "ex05", "--format", "json", cwd=both)
+    assert json.loads(proc.stdout)["submission"].endswith("softmax.py")
+    assert "softmax.py is graded, not ex05_softmax.ipynb: both hold work" in proc.stderr
+    _, files = assemble(base, HeadDir(both), tmp_path / "work2")
+    assert files["ex05_softmax"].graded == "exercises/ex05_softmax/softmax.py"
+    assert any("both hold work" in p for p in files["ex05_softmax"].problems)
+
+
+def test_the_kernel_check_says_when_the_py_file_is_what_gets_graded(ex05, filled05, release_like):
+    from grader.notebook_check import graded_on_submission
+
+    both = release_like(REFERENCE05, filled05) / "exercises" / "ex05_softmax"
+    (note,) = graded_on_submission(both / "ex05_softmax.ipynb", ex05)
+    assert "grade softmax.py, not this notebook" in note
+    only = release_like(STUB05, filled05) / "exercises" / "ex05_softmax"
+    assert graded_on_submission(only / "ex05_softmax.ipynb", ex05) == []
+    unsaved = release_like(REFERENCE05, make_notebook(ex05)) / "exercises" / "ex05_softmax"
+    (note,) = graded_on_submission(unsaved / "ex05_softmax.ipynb", ex05)
+    assert "holds none yet" in note
+
+
+def test_every_exercise_stub_and_notebook_hold_no_work():
+    """The rule tells the released stub from work by its bodies: every stub keeps to that shape."""
+    from grader.submission import holds_work
+
+    for ex in EXERCISES:
+        assert not holds_work(ex.student_file, ex), ex.name
+        assert holds_work(ROOT / "solutions" / ex.name / ex.file, ex), ex.name

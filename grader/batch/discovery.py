@@ -22,11 +22,14 @@ import yaml
 
 from grader.batch.common import MAX_FILE_BYTES, BatchError
 from grader.exercises import Exercise
+from grader.submission import graded_file
 from grader.text import sanitize
 
 _SKIP_DIRS = {".git", "__MACOSX", "__pycache__", ".ipynb_checkpoints", "node_modules", ".venv", "venv",
               ".pytest_cache", ".github"}
 _SEARCH_DEPTH = 5
+# The end of the reason when a file was there but refused (a link, too large): not graded, rather than missing.
+REFUSED = ": not graded"
 
 
 @dataclass
@@ -37,6 +40,11 @@ class Submission:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # exercise -> (file name, content)
     missing: dict[str, str] = field(default_factory=dict)  # exercise -> why nothing was found
     info: dict = field(default_factory=dict)  # email, sid, ... (Gradescope)
+    notes: dict[str, str] = field(default_factory=dict)  # exercise -> which file was graded and why (both there)
+
+    def refused(self, exercise: str) -> bool:
+        """Whether the student's file for ``exercise`` was there but refused (a link, too large)."""
+        return self.missing.get(exercise, "").endswith(REFUSED)
 
 
 def _clean_name(text: str) -> str:
@@ -64,8 +72,8 @@ def _read_regular(path: Path) -> bytes | None:
         return f.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
 
 
-def _walk_files(folder: Path, depth: int = _SEARCH_DEPTH) -> list[Path]:
-    """Regular files under ``folder`` (not following links), shallowest first."""
+def _walk_files(folder: Path, depth: int = _SEARCH_DEPTH, links: list[Path] | None = None) -> list[Path]:
+    """Regular files under ``folder`` (not following links), shallowest first; the links met go in ``links``."""
     found, queue = [], deque([(folder, 0)])
     while queue:
         current, level = queue.popleft()
@@ -75,6 +83,8 @@ def _walk_files(folder: Path, depth: int = _SEARCH_DEPTH) -> list[Path]:
             continue
         for entry in entries:
             if entry.is_symlink():
+                if links is not None:
+                    links.append(Path(entry.path))
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if level < depth and entry.name not in _SKIP_DIRS and not entry.name.startswith("."):
@@ -94,47 +104,52 @@ def _defined_functions(data: bytes) -> set[str]:
 
 
 def _files_for(entry: Path, exercises: list[Exercise]) -> tuple[dict, dict]:
-    """The student's file for each exercise, from a folder or a single file."""
-    files, missing = {}, {}
+    """The student's file for each exercise, from a folder or a single file (and notes on the choice)."""
+    files, missing, notes = {}, {}, {}
     if entry.is_file():
         data = _read_regular(entry)
         if data is None:
-            return {}, {ex.name: f"{entry.name} is not a regular file of at most 2 MB" for ex in exercises}
+            return {}, {ex.name: f"{entry.name} is not a regular file of at most 2 MB{REFUSED}" for ex in exercises}, {}
         if len(exercises) == 1 or entry.suffix == ".ipynb":
-            return {ex.name: (entry.name, data) for ex in exercises}, {}
+            return {ex.name: (entry.name, data) for ex in exercises}, {}, {}
         defined = _defined_functions(data)
         for ex in exercises:
             if entry.name == ex.file or defined & set(ex.functions):
                 files[ex.name] = (entry.name, data)
             else:
                 missing[ex.name] = f"{entry.name} defines none of {', '.join(ex.functions)}"
-        return files, missing
-    candidates = _walk_files(entry)
+        return files, missing, notes
+    links: list[Path] = []
+    candidates = _walk_files(entry, links=links)
     by_name: dict[str, list[Path]] = {}
     for path in candidates:
         by_name.setdefault(path.name, []).append(path)
+
+    def first(name: str) -> Path | None:
+        # Prefer exercises/<ex>/<file> (a student repository), then the shallowest.
+        paths = sorted(by_name.get(name, []), key=lambda p: (ex.name not in p.parts, len(p.parts)))
+        return paths[0] if paths else None
+
     for ex in exercises:
-        chosen = None
-        for name in (ex.file, f"{ex.name}.ipynb", f"{ex.module}.ipynb"):
-            paths = by_name.get(name, [])
-            # Prefer exercises/<ex>/<file> (a student repository), then the shallowest.
-            paths = sorted(paths, key=lambda p: (ex.name not in p.parts, len(p.parts)))
-            if paths:
-                chosen = paths[0]
-                break
+        notebooks = [p for p in (first(f"{ex.name}.ipynb"), first(f"{ex.module}.ipynb")) if p is not None]
+        chosen, note = graded_file(first(ex.file), notebooks, ex)  # the rule every command follows
         if chosen is None and len(exercises) == 1:
             sources = [p for p in candidates if p.suffix in (".py", ".ipynb")]
             if len(sources) == 1:
                 chosen = sources[0]
         if chosen is None:
-            missing[ex.name] = f"no {ex.file} (nor {ex.name}.ipynb) in the submission"
+            linked = [p.name for p in links if p.name in (ex.file, f"{ex.name}.ipynb", f"{ex.module}.ipynb")]
+            missing[ex.name] = (f"{linked[0]} is a symbolic link, not the student's own file{REFUSED}" if linked
+                                else f"no {ex.file} (nor {ex.name}.ipynb) in the submission")
             continue
+        if note:
+            notes[ex.name] = note
         data = _read_regular(chosen)
         if data is None:
-            missing[ex.name] = f"{chosen.name} is larger than {MAX_FILE_BYTES // 1024} KB"
+            missing[ex.name] = f"{chosen.name} is larger than {MAX_FILE_BYTES // 1024} KB{REFUSED}"
         else:
             files[ex.name] = (chosen.name, data)
-    return files, missing
+    return files, missing, notes
 
 
 class _LenientLoader(yaml.SafeLoader):
@@ -238,11 +253,11 @@ def discover(folder: Path, exercises: list[Exercise], layout: str = "auto") -> t
             slug = f"{_slug(student)}-{n}"
         seen.add(slug.lower())
         if entry.is_symlink():
-            files, missing = {}, {ex.name: f"{entry.name} is a symbolic link, not the student's own file or "
-                                           f"folder: not graded" for ex in exercises}
+            files, missing, notes = {}, {ex.name: f"{entry.name} is a symbolic link, not the student's own file or "
+                                           f"folder{REFUSED}" for ex in exercises}, {}
         else:
-            files, missing = _files_for(entry, exercises)
-        submissions.append(Submission(student, slug, entry.name, files, missing, info))
+            files, missing, notes = _files_for(entry, exercises)
+        submissions.append(Submission(student, slug, entry.name, files, missing, info, notes))
     return submissions, layout
 
 

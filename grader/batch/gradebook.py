@@ -30,18 +30,16 @@ def write_gradebook(out: Path, reports: dict[str, dict], exercises: list[Exercis
         r = reports[slug]
         row = [_csv_safe(r["student"]), *[_csv_safe((r.get("info") or {}).get(k, "")) for k in infos]]
         entries = [r["exercises"].get(ex.name) or {} for ex in exercises]
+        notes = student_notes(r, [ex.name for ex in exercises])
         if any(not_reached(e) for e in entries):
-            row += [""] * len(exercises) + ["", f"{r.get('max_score', 0):g}", "",
-                                            "not graded yet: the run was interrupted (run it again to finish)"]
+            row += [""] * len(exercises) + ["", f"{r.get('max_score', 0):g}", "", notes]
             writer.writerow(row)
             continue
-        notes = []
-        for ex, entry in zip(exercises, entries):
+        for entry in entries:
             result = entry.get("result")
             row.append(f"{result['score']:g}" if result else "0")
-            notes += exercise_notes(ex.name, entry)
         row += [f"{r.get('score', 0):g}", f"{r.get('max_score', 0):g}", f"{r.get('percent', 0):.1f}",
-                _csv_safe("; ".join(notes))]
+                _csv_safe(notes)]
         writer.writerow(row)
     path = out / "gradebook.csv"
     atomic_write(path, buf.getvalue())
@@ -60,6 +58,17 @@ _KINDS = {
 }
 
 
+NOT_GRADED_YET = "not graded yet: the run was interrupted (run it again to finish)"
+
+
+def student_notes(report: dict, names: list[str]) -> str:
+    """The gradebook's notes column for one student's report (``names``: the exercises, in order)."""
+    entries = [report["exercises"].get(name) or {} for name in names]
+    if any(not_reached(e) for e in entries):
+        return NOT_GRADED_YET
+    return "; ".join(note for name, entry in zip(names, entries) for note in exercise_notes(name, entry))
+
+
 def exercise_notes(name: str, entry: dict) -> list[str]:
     """The gradebook's notes on one student's exercise: the cause of a 0, a weaker sandbox."""
     result = entry.get("result")
@@ -70,6 +79,8 @@ def exercise_notes(name: str, entry: dict) -> list[str]:
         notes.append(f"{name}: 0, not graded ({entry['error']})")
     elif result and not result.get("score"):
         notes.append(f"{name}: 0, {zero_cause(result)}")
+    if entry.get("file_note") and not entry.get("missing"):
+        notes.append(f"{name}: {entry['file_note']}")
     weak = weak_sandbox(result)
     if weak:
         notes.append(f"{name}: {weak}" + (f" on {entry['job']}" if entry.get("job") else ""))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import __version__
-from grader.batch.common import REPORTS, BatchError, atomic_write, load_report
+from grader.batch.common import REPORTS, BatchError, atomic_write, load_report, not_reached
 from grader.batch.dask_cluster import run_dask
 from grader.batch.discovery import discover, extract_zip
 from grader.batch.gradebook import write_gradebook
@@ -23,6 +23,7 @@ from grader.batch.reuse import course_bundle, exercise_fingerprint, result_key
 from grader.batch.summary import format_summary, summarize
 from grader.exercises import Exercise
 from grader.progress import Progress
+from grader.text import counted
 
 
 @dataclass
@@ -40,7 +41,7 @@ class BatchSummary:
 def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs: int | None = None,
               seed: int | None = None, layout: str = "auto", dask: str | None = None,
               retry_errors: bool = False, progress: bool = True, timeout: float | None = None,
-              log=print) -> BatchSummary:
+              log=print, report_after_interrupt: bool = True) -> BatchSummary:
     from grader.seed import as_seed, seed_from_env
 
     start = time.monotonic()
@@ -84,8 +85,12 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             elif ex.name in sub.missing or ex.name not in sub.files:
                 entries[ex.name] = {"key": key, "file": None, "result": None,
                                     "missing": sub.missing.get(ex.name, "no file for this exercise")}
+                if sub.refused(ex.name):  # there, but not graded (a link, too large): not "missing"
+                    entries[ex.name]["refused"] = True
             else:
                 entries[ex.name] = {"key": key, "file": sub.files[ex.name][0], "result": None}
+                if sub.notes.get(ex.name):  # a .py file and a notebook: which one is graded, and why
+                    entries[ex.name]["file_note"] = sub.notes[ex.name]
                 todo.append(ex.name)
         reports[sub.slug] = {
             "student": sub.student, "slug": sub.slug, "source": sub.source, "info": sub.info, "layout": layout,
@@ -99,11 +104,11 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
     graded_now = {t["student"] for t in tasks}
     unchanged = len(reused - graded_now)
     without_files = len(subs) - len(graded_now) - unchanged
-    log(f"{len(subs)} submissions ({layout} layout), {len(exercises)} exercise(s): "
+    log(f"{counted(len(subs), 'submission')} ({layout} layout), {counted(len(exercises), 'exercise')}: "
         f"{len(tasks)} to grade, {unchanged} unchanged since the last run"
         + (f", {without_files} without a file to grade" if without_files else "")
         + (f", on {dask if dask != 'local' else 'a local Dask cluster'}" if dask and tasks else
-           f", {min(jobs, max(len(tasks), 1))} job(s)" if tasks else ""))
+           f", {counted(min(jobs, max(len(tasks), 1)), 'job')}" if tasks else ""))
 
     bar = Progress(len(tasks), enabled=progress, slots=min(jobs, max(len(tasks), 1)))
 
@@ -146,8 +151,16 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
         # What was graded is kept (each student's report is already written): the
         # gradebook and summary of it, marked partial, before the run stops.
         bar.close()
+        for report in reports.values():  # the students not reached yet: their reports say so
+            if any(not_reached(e) for e in report["exercises"].values()):
+                _finish_report(out, report, by_name)
         _write_outputs(out, reports, exercises, log=lambda text: None)
-        log(f"interrupted: the gradebook and summary in {out} are partial; run the same command again to finish")
+        waiting = sum(any(not_reached(e) for e in r["exercises"].values()) for r in reports.values())
+        page = _partial_report(out) if report_after_interrupt else None
+        log(f"interrupted: partial: {waiting} of {len(reports)} not graded yet. The gradebook, the summary"
+            + (" and report.html" if page is None or page.endswith(".html") else "") + f" in {out} say so"
+            + (f" ({page})" if page and not page.endswith(".html") else "")
+            + "; run the same command again to finish")
         raise
     bar.close()
     _write_outputs(out, reports, exercises, log)
@@ -162,6 +175,17 @@ def student_run_seed(seed):
     to the same student when a later batch grades a new submission; a result reused from an
     earlier run keeps the nonce it was graded with."""
     return seed.for_run()
+
+
+def _partial_report(out: Path) -> str:
+    """The class report of an interrupted run (it says it is partial); a few words on what was written."""
+    try:
+        from grader.classreport import ReportError, build_report
+
+        build_report(out)
+    except ReportError as exc:  # no matplotlib: the gradebook and summary are there all the same
+        return f"no class report: {exc}"
+    return "report.html"
 
 
 def _write_outputs(out: Path, reports: dict[str, dict], exercises: list[Exercise], log) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 
 from grader.batch.common import not_reached
 from grader.exercises import Exercise
-from grader.text import sanitize
+from grader.text import counted, sanitize
 
 def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
     """Figures for the instructor: score distribution, the checks that fail most, the commonest hints.
@@ -31,9 +32,9 @@ def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
     for r in reports.values():
         for name, entry in r["exercises"].items():
             result = entry.get("result")
-            if entry.get("missing"):
+            if entry.get("missing") and not entry.get("refused"):
                 missing[name] += 1
-            if entry.get("error"):
+            if entry.get("error") or entry.get("refused"):  # refused: a file was there, not graded (a link)
                 errors[name] += 1
             if not result:
                 continue
@@ -56,17 +57,17 @@ def summarize(reports: dict[str, dict], exercises: list[Exercise]) -> dict:
                     if (name, h) not in seen_hints:  # once per student and exercise
                         seen_hints.add((name, h))
                         hints[(name, h)] += 1
-    median = percents[len(percents) // 2] if percents else 0.0
+    median = statistics.median(percents) if percents else 0.0
     return {
         "students": len(reports),
         # None for a complete run; else how many students the interrupted run had not graded.
         "partial": {"students_in_class": everyone, "not_graded_yet": everyone - len(reports)}
         if everyone > len(reports) else None,
-        "mean_percent": round(sum(percents) / len(percents), 2) if percents else 0.0,
+        "mean_percent": round(statistics.fmean(percents), 2) if percents else 0.0,
         "median_percent": round(median, 2),
         "histogram": [{"from": 10 * i, "to": 10 * i + 10, "students": n} for i, n in enumerate(bins)],
         "exercises": [{
-            "exercise": ex.name, "max_score": ex.max_score, "graded": graded_per_ex[ex.name],
+            "exercise": ex.name, "title": ex.title, "max_score": ex.max_score, "graded": graded_per_ex[ex.name],
             "mean_score": round(sum(per_ex_scores[ex.name]) / len(per_ex_scores[ex.name]), 3)
             if per_ex_scores[ex.name] else None,
             "missing": missing[ex.name], "errors": errors[ex.name]} for ex in exercises],
@@ -84,15 +85,17 @@ def format_summary(s: dict) -> str:
     """The summary as markdown (readable as plain text too); every figure says its unit and population."""
     n = s["students"]
     partial = s.get("partial")
-    title = f"# Batch grading: {n} students"
+    title = f"# Batch grading: {counted(n, 'student')}"
     if partial:
-        title = (f"# Batch grading (partial): {n} of {partial['students_in_class']} students graded; the run was "
-                 f"interrupted, {partial['not_graded_yet']} not graded yet")
+        title = (f"# Batch grading (partial): {n} of {counted(partial['students_in_class'], 'student')} graded; "
+                 f"the run was interrupted, {partial['not_graded_yet']} not graded yet")
+    over = (f"the {counted(n, 'student')} graded so far" if partial else
+            "the one student" if n == 1 else f"all {n} students")
     lines = [title, "",
-             f"Total score, over {f'the {n} students graded so far' if partial else f'all {n} students'} "
+             f"Total score, over {over} "
              f"(an exercise without a file counts as 0): "
              f"mean {s['mean_percent']:.1f}%, median {s['median_percent']:.1f}%.", "",
-             f"## Score distribution (students per band of total percent; {n} students)", "", "```"]
+             f"## Score distribution (students per band of total percent; {counted(n, 'student')})", "", "```"]
     top = max((b["students"] for b in s["histogram"]), default=0) or 1
     for b in s["histogram"]:
         label = f"{b['from']}-{b['to']}%".rjust(7)
@@ -126,7 +129,7 @@ def format_summary(s: dict) -> str:
         lines += ["", "## Sandbox", "", "The isolation layers in effect (students graded with them, and where):", ""]
         for box in s["sandboxes"]:
             hosts = f" on {', '.join(box['hosts'])}" if box["hosts"] else ""
-            lines.append(f"- {box['layers']}: {box['students']} students{hosts}")
+            lines.append(f"- {box['layers']}: {counted(box['students'], 'student')}{hosts}")
     return "\n".join(lines) + "\n"
 
 

@@ -5,15 +5,16 @@ of every figure), ``summary.json`` (the exercises' maximum scores, for an
 exercise nobody was graded on) and ``similarity.json`` when
 ``--similarity`` was given. Nothing is graded again.
 
-A student's exercise is in one of three states: ``graded`` (a result, even
-a 0), ``missing`` (no file for it was handed in) or ``not graded`` (the
-grading failed or was stopped: the grade is unknown). Only graded exercises
-enter the distributions; the other two are counted apart, never as zeros.
+A student's exercise is in one of four states: ``graded`` (a result, even
+a 0), ``missing`` (no file for it was handed in), ``not graded`` (the
+grading failed or was stopped: the grade is unknown) or ``not graded yet``
+(an interrupted run did not reach it). Only graded exercises enter the
+distributions; the others are counted apart, never as zeros.
 """
 
 from __future__ import annotations
 
-import hashlib
+import csv
 import json
 import re
 import statistics
@@ -22,11 +23,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.batch.gradebook import exercise_notes
+from grader.batch.common import not_reached
+from grader.batch.gradebook import NOT_GRADED_YET, student_notes, zero_cause
 from grader.text import sanitize
 
 REPORTS = "reports"
 GRADED, MISSING, NOT_GRADED = "graded", "missing", "not graded"
+PENDING = "not graded yet"  # an interrupted run did not reach it: unknown, and not a failure
 # The failure kinds that mean the student's code ran into one of the sandbox's limits.
 LIMIT_KINDS = {"timeout": "time limit", "budget": "time budget", "memory": "memory limit",
                "output": "output limit", "recursion": "recursion limit"}
@@ -62,10 +65,12 @@ class ExerciseCell:
     score: float | None  # None unless graded
     seconds: float | None
     note: str = ""  # why missing / not graded
-    zero_cause: str = ""  # why a graded exercise scored 0
+    zero_cause: str = ""  # why a graded exercise scored 0 (the commonest failure kind, the grader's first line)
+    short_cause: str = ""  # the same in a few words, as the gradebook says it ("syntax error, line 3")
     limits: list[str] = field(default_factory=list)  # the limits the student's code hit
     checks: list[CheckLine] = field(default_factory=list)
     file: str = ""
+    refused: bool = False  # a file was there but not graded (a symbolic link, too large)
 
 
 @dataclass
@@ -78,11 +83,15 @@ class Student:
     max_score: float
     percent: float
     notes: str = ""  # the gradebook's notes column, in the same words
+    has_report: bool = True  # False: a gradebook row without reports/<slug>.json (a run killed before writing it)
 
     @property
     def state(self) -> str:
-        """graded when every exercise handed in was graded; not graded when one failed; missing when none was handed in."""
+        """graded when every exercise handed in was graded; not graded yet when an interrupted run did not
+        reach one; not graded when one failed; missing when none was handed in."""
         states = {c.state for c in self.cells.values()}
+        if PENDING in states:
+            return PENDING
         if NOT_GRADED in states:
             return NOT_GRADED
         if states == {MISSING}:
@@ -103,6 +112,7 @@ class ExerciseStats:
     scores: list[float]  # graded students only
     missing: int
     not_graded: int
+    pending: int = 0  # not graded yet (an interrupted run)
 
     @property
     def mean(self) -> float | None:
@@ -138,17 +148,22 @@ class ClassData:
     similarity: dict | None
 
     def overall(self) -> tuple[list[float], int, int]:
-        """The percents of the students with a grade, and how many were not graded / handed in nothing."""
+        """The percents of the students with a grade, and how many were not graded (now or yet) / handed in nothing."""
         percents = [s.percent for s in self.students if s.state == GRADED]
-        return (percents, sum(s.state == NOT_GRADED for s in self.students),
+        return (percents, sum(s.state in (NOT_GRADED, PENDING) for s in self.students),
                 sum(s.state == MISSING for s in self.students))
 
+    @property
+    def pending(self) -> int:
+        """How many students an interrupted run has not graded yet (0 for a complete run)."""
+        return sum(s.state == PENDING for s in self.students)
 
-def seed_fingerprint(seed) -> str:
-    """A short digest that tells two runs' seeds apart without showing the seed (a secret
-    seed's per-student run nonce left out: one batch, one seed)."""
-    seed = str(seed).split("/run:")[0]
-    return hashlib.sha256(f"grader seed\0{seed}".encode()).hexdigest()[:12]
+
+def shown_seed(seed) -> str:
+    """The seed as every report shows it: ``secret:<fingerprint>`` (grader.seed.Seed.shown) for a
+    secret one, the number for a public one (a student reproduces a run with it). The run nonce a
+    secret seed draws per student (``/run:<nonce>``) is left out: one batch, one seed."""
+    return _text(str(seed).split("/run:")[0], 80)
 
 
 def _text(value, limit: int = 300) -> str:
@@ -180,8 +195,9 @@ def _cell(entry: dict) -> ExerciseCell:
                                     _first_line(output) if t.get("status") != "passed" else ""))
         score = float(result.get("score") or 0.0)
         limits = sorted({LIMIT_KINDS[c.kind] for c in checks if c.kind in LIMIT_KINDS})
-        cause = ""
+        cause = short = ""
         if score == 0:
+            short = _text(zero_cause(result), 200)
             failed = [c for c in checks if c.status != "passed"]
             kinds = Counter(c.kind or c.status for c in failed)
             if failed:
@@ -190,10 +206,14 @@ def _cell(entry: dict) -> ExerciseCell:
                 cause = f"{kind}: {example.first_line}" if example.first_line else kind
             else:
                 cause = "no check"
-        return ExerciseCell(GRADED, score, float(result.get("seconds") or 0.0), zero_cause=cause, limits=limits,
-                            checks=checks, file=_text(entry.get("file") or "", 120))
+        return ExerciseCell(GRADED, score, float(result.get("seconds") or 0.0), zero_cause=cause, short_cause=short,
+                            limits=limits, checks=checks, file=_text(entry.get("file") or "", 120))
+    if entry.get("missing") and entry.get("refused"):  # a file was there but refused (a link): not missing
+        return ExerciseCell(NOT_GRADED, None, None, note=_text(entry["missing"]), refused=True)
     if entry.get("missing"):
         return ExerciseCell(MISSING, None, None, note=_text(entry["missing"]))
+    if not_reached(entry):
+        return ExerciseCell(PENDING, None, None, note=NOT_GRADED_YET, file=_text(entry.get("file") or "", 120))
     error = _text(entry.get("error") or "no result for this exercise")
     limits = ["grading deadline"] if "was stopped" in error or "took more than" in error else []
     return ExerciseCell(NOT_GRADED, None, None, note=error, limits=limits, file=_text(entry.get("file") or "", 120))
@@ -225,6 +245,8 @@ def load_class(folder: Path) -> ClassData:
         if isinstance(e, dict) and e.get("exercise"):
             names.append(e["exercise"])
             maxima[e["exercise"]] = float(e.get("max_score") or 0)
+            if e.get("title"):
+                titles[e["exercise"]] = _text(e["title"], 120)
     for r in raw:
         for name, entry in r["exercises"].items():
             if name not in names:
@@ -241,8 +263,9 @@ def load_class(folder: Path) -> ClassData:
                                 {k: _text(v, 200) for k, v in (r.get("info") or {}).items()}, cells,
                                 float(r.get("score") or 0), float(r.get("max_score") or 0),
                                 float(r.get("percent") or 0),
-                                _text("; ".join(note for n in names if isinstance(r["exercises"].get(n), dict)
-                                                for note in exercise_notes(n, r["exercises"][n])), 2000)))
+                                _text(student_notes(r, [n for n in names if isinstance(r["exercises"].get(n), dict)]),
+                                      2000)))
+    students += _unreported(folder, names, {s.name for s in students}, {s.slug for s in students})
     students.sort(key=lambda s: (s.name.lower(), s.slug))
 
     exercises = []
@@ -251,9 +274,38 @@ def load_class(folder: Path) -> ClassData:
         exercises.append(ExerciseStats(n, titles.get(n, ""), maxima.get(n, 0.0),
                                        [c.score for c in cells if c.state == GRADED],
                                        sum(c.state == MISSING for c in cells),
-                                       sum(c.state == NOT_GRADED for c in cells)))
+                                       sum(c.state == NOT_GRADED for c in cells),
+                                       sum(c.state == PENDING for c in cells)))
     return ClassData(folder, exercises, students, _check_stats(raw, names), _facts(raw),
                      _load_json(folder / "similarity.json"))
+
+
+def _unreported(folder: Path, names: list[str], named: set[str], slugs: set[str]) -> list[Student]:
+    """The students of gradebook.csv that an interrupted run wrote no report for (a run stopped
+    by a kill, or by a grader older than this one): not graded yet, counted with the class."""
+    try:
+        with open(folder / "gradebook.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, ValueError, csv.Error):
+        return []
+    found = []
+    for row in rows:
+        name = _text(str(row.get("student") or "").removeprefix("'"), 200)
+        if not name or name in named or not str(row.get("notes") or "").startswith("not graded yet"):
+            continue
+        slug, n = re.sub(r"[^\w.-]+", "-", name).strip("-") or "student", 1
+        while slug in slugs:
+            n += 1
+            slug = f"{slug.rsplit('~', 1)[0]}~{n}"
+        slugs.add(slug)
+        named.add(name)
+        try:
+            best = float(row.get("max_score") or 0)
+        except ValueError:
+            best = 0.0
+        cells = {n: ExerciseCell(PENDING, None, None, note=NOT_GRADED_YET) for n in names}
+        found.append(Student(slug, name, {}, cells, 0.0, best, 0.0, NOT_GRADED_YET, has_report=False))
+    return found
 
 
 def _check_stats(raw: list[dict], names: list[str]) -> list[CheckStats]:
@@ -294,7 +346,7 @@ def _facts(raw: list[dict]) -> dict:
     for r in raw:
         layouts.add(_text(r.get("layout") or "", 40))
         if r.get("seed") is not None:
-            seeds.add(seed_fingerprint(r["seed"]))
+            seeds.add(shown_seed(r["seed"]))
         for entry in r["exercises"].values():
             if not isinstance(entry, dict):
                 continue
@@ -306,7 +358,7 @@ def _facts(raw: list[dict]) -> dict:
             if not isinstance(result, dict):
                 continue
             if result.get("seed") is not None:
-                seeds.add(seed_fingerprint(result["seed"]))
+                seeds.add(shown_seed(result["seed"]))
             v = result.get("versions") or {}
             graders[_text(v.get("grader") or r.get("grader") or "?", 40)] += 1
             for d in result.get("devices") or []:
@@ -321,7 +373,7 @@ def _facts(raw: list[dict]) -> dict:
         return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
 
     return {
-        "seed_fingerprints": sorted(seeds),
+        "seeds": sorted(seeds),
         "grader_versions": dict(graders.most_common()),
         "devices": dict(devices.most_common()),
         "sandbox_layers": dict(layers.most_common()),

@@ -12,11 +12,14 @@ is fetched when the page is viewed. Every text that comes from a student
 from __future__ import annotations
 
 import html
+import re
+import statistics
 import string
 from pathlib import Path
 
 from grader import __version__
-from grader.classreport.data import GRADED, MISSING, ClassData, Student
+from grader.classreport.data import GRADED, MISSING, PENDING, ClassData, Student
+from grader.text import counted
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "report"
 MAX_HINTS = 3
@@ -30,6 +33,20 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+_BACKTICKS = re.compile(r"`([^`\n]{1,200})`")
+
+
+def _rich(text) -> str:
+    """``text`` escaped, with its `code` spans (the grader's messages quote names so) as <code>."""
+    return _BACKTICKS.sub(lambda m: f"<code>{m.group(1)}</code>", _e(text))
+
+
+def _short(name: str) -> str:
+    """``ex06`` for ``ex06_conv``: the column heads and notes of the students' table stay narrow."""
+    head = name.split("_", 1)[0]
+    return head if re.fullmatch(r"ex\d+", head) else name
+
+
 def _figure(svg: str | None, caption: str) -> str:
     if not svg:
         return f'<p class="empty">{_e(caption)}: nothing to draw.</p>'
@@ -38,23 +55,23 @@ def _figure(svg: str | None, caption: str) -> str:
 
 def _distribution_section(data: ClassData, plots: dict) -> str:
     percents, not_graded, missing = data.overall()
-    import statistics
-
     mean = f"{statistics.fmean(percents):.1f}%" if percents else "-"
     median = f"{statistics.median(percents):.1f}%" if percents else "-"
     rows = []
     for ex in data.exercises:
         rows.append(f"<tr><td>{_e(ex.name)}</td><td>{_e(ex.title)}</td><td class=n>{len(ex.scores)}</td>"
                     f"<td class=n>{_num(ex.mean)}</td><td class=n>{_num(ex.median)}</td><td class=n>{_num(ex.max_score)}</td>"
-                    f"<td class=n>{ex.missing}</td><td class=n>{ex.not_graded}</td></tr>")
-    figures = "".join(_figure(svg, f"{ex.name}: scores of the {len(ex.scores)} graded students")
-                      for ex, svg in zip(data.exercises, plots["exercises"]))
+                    f"<td class=n>{ex.missing}</td><td class=n>{ex.not_graded + ex.pending}</td></tr>")
+    figures = "".join(_figure(svg, f"{ex.name}: scores of the {counted(len(ex.scores), 'graded student')}")
+                      if svg else _no_submissions(ex) for ex, svg in zip(data.exercises, plots["exercises"]))
     return (
         '<section id="distribution"><h2>Scores</h2>'
         f'<p class="stats" id="overall-stats" data-graded="{len(percents)}" data-not-graded="{not_graded}" '
-        f'data-missing="{missing}">{len(data.students)} students: {len(percents)} with a grade, mean '
-        f'<b>{mean}</b>, median <b>{median}</b> of the maximum; apart, never counted as zeros: '
-        f'{not_graded} not graded (the grading failed or was stopped), {missing} who handed in nothing.</p>'
+        f'data-missing="{missing}" data-pending="{data.pending}">{counted(len(data.students), "student")}: '
+        f'{len(percents)} with a grade, mean <b>{mean}</b>, median <b>{median}</b> of the maximum; apart, never '
+        f'counted as zeros: {not_graded} not graded (the grading failed or was stopped'
+        + (f", or the interrupted run has not reached them: {data.pending}" if data.pending else "")
+        + f'), {missing} who handed in nothing.</p>'
         + _figure(plots["overall"], "Total score of the students with a grade; those without, apart")
         + '<table class="plain" id="exercise-stats"><thead><tr><th>exercise</th><th>title</th><th>graded</th>'
           '<th>mean</th><th>median</th><th>max</th><th>missing</th><th>not graded</th></tr></thead><tbody>'
@@ -95,6 +112,37 @@ def _time_section(data: ClassData, plots: dict) -> str:
             + _figure(plots["time"], "Seconds to grade, per student and exercise") + table + "</section>")
 
 
+def _no_submissions(ex) -> str:
+    """An exercise nobody was graded on: said in words, not drawn as an empty histogram."""
+    apart = [counted(ex.missing, "missing file"), f"{ex.not_graded + ex.pending} not graded"]
+    return (f'<figure class="plot empty" data-exercise="{_e(ex.name)}"><p class="empty">{_e(ex.name)}'
+            f'{": " + _e(ex.title) if ex.title else ""}: no submissions graded ({_e(", ".join(apart))}).</p>'
+            f"<figcaption>{_e(ex.name)}: no submissions</figcaption></figure>")
+
+
+def _summary_notes(s: Student) -> str:
+    """The notes of one student in a few words: the missing exercises together ("missing: ex06, ex07"),
+    then each graded 0's cause as the gradebook words it, each exercise not graded, a weaker sandbox."""
+    if s.state == PENDING:
+        return "not graded yet (the run was interrupted)"
+    parts, missing, failed = [], [], []
+    for name, cell in s.cells.items():
+        if cell.state == MISSING:
+            missing.append(_short(name))
+        elif cell.refused:
+            parts.append(f"{_short(name)}: {cell.note}")
+        elif cell.state != GRADED:
+            failed.append(_short(name))
+    if missing:
+        parts.insert(0, f"missing: {', '.join(missing)}")
+    if failed:
+        parts.append(f"not graded: {', '.join(failed)}")
+    parts += [f"{_short(name)}: {cell.short_cause}" for name, cell in s.cells.items() if cell.short_cause]
+    if "sandbox without" in s.notes:
+        parts.append("weaker sandbox")
+    return " · ".join(parts)
+
+
 def _student_row(s: Student, data: ClassData, flagged: set[str]) -> str:
     cells = []
     for ex in data.exercises:
@@ -104,6 +152,10 @@ def _student_row(s: Student, data: ClassData, flagged: set[str]) -> str:
         elif cell.state == GRADED:
             title = f' title="{_e(cell.zero_cause)}"' if cell.zero_cause else ""
             cells.append(f'<td class="n score" data-value="{cell.score:g}"{title}>{cell.score:g}</td>')
+        elif cell.state == PENDING:
+            # The gradebook leaves it empty: the grade is not known yet.
+            cells.append(f'<td class="n score pending" data-value="-1" title="{_e(cell.note)}">'
+                         '<small>not yet</small></td>')
         else:
             # The gradebook's 0, marked: a missing or ungraded exercise is not a graded 0.
             cells.append(f'<td class="n score {"missing" if cell.state == MISSING else "error"}" data-value="0" '
@@ -116,32 +168,46 @@ def _student_row(s: Student, data: ClassData, flagged: set[str]) -> str:
         tags.append("zero")
     if s.slug in flagged:
         tags.append("similar")
+    short = _summary_notes(s)
+    full = "".join(f"<li>{_rich(n)}</li>" for n in s.notes.split("; ") if n)
+    full += f'<li class="cause">cause: {_rich(causes)}</li>' if causes else ""
+    notes = (f'<details><summary title="{_e(s.notes + ("; " if s.notes and causes else "") + causes)}">'
+             f'{_rich(short)}</summary><ul>{full}</ul></details>' if short or full else "")
+    if s.state == PENDING:
+        total = '<td class="n total" data-value="-1"></td><td class="n percent" data-value="-1"></td>'
+    else:
+        total = (f'<td class="n total" data-value="{s.total:g}">{s.total:g}</td>'
+                 f'<td class="n percent" data-value="{s.percent:.1f}">{s.percent:.1f}</td>')
     return (f'<tr class="student" id="row-{_e(s.slug)}" data-slug="{_e(s.slug)}" data-tags="{" ".join(tags)}">'
-            f'<td data-value="{_e(s.name.lower())}"><a href="#s-{_e(s.slug)}">{_e(s.name)}</a></td>'
-            + "".join(cells)
-            + f'<td class="n total" data-value="{s.total:g}">{s.total:g}</td>'
-              f'<td class="n percent" data-value="{s.percent:.1f}">{s.percent:.1f}</td>'
-              f'<td class=n data-value="{s.seconds:g}">{s.seconds:g}</td>'
-              f'<td class="notes">{_e(s.notes)}</td><td class="cause">{_e(causes)}</td></tr>')
+            f'<td class="name" data-value="{_e(s.name.lower())}"><a href="#s-{_e(s.slug)}" title="{_e(s.name)}">'
+            f'{_e(s.name)}</a></td>'
+            + "".join(cells) + total
+            + f'<td class=n data-value="{s.seconds:g}" title="{s.seconds:g} s">{s.seconds:.1f}</td>'
+              f'<td class="notes" data-full="{_e(s.notes)}">{notes}</td></tr>')
 
 
 def _students_section(data: ClassData) -> str:
     by_exercise = ((data.similarity or {}).get("exercises") or {}).values()
     flagged = {side["slug"] for ex in by_exercise for p in ex.get("pairs", []) for side in (p["a"], p["b"])}
     flagged |= {slug for ex in by_exercise for slug in ex.get("review") or {}}
-    heads = "".join(f'<th data-type="num" title="{_e(ex.title)}">{_e(ex.name)}</th>' for ex in data.exercises)
+    heads = "".join(f'<th data-type="num" data-key="{_e(ex.name)}" title="{_e(ex.name)}: {_e(ex.title)}">'
+                    f'{_e(_short(ex.name))}</th>' for ex in data.exercises)
     rows = "".join(_student_row(s, data, flagged) for s in data.students)
+    pending = ('<option value="not-graded-yet">not graded yet</option>' if data.pending else "")
     return (
         '<section id="students"><h2>Students</h2>'
         '<div class="controls"><label>Filter <input id="filter" type="search" placeholder="name, note, cause..."></label> '
         '<label>Show <select id="show"><option value="">everyone</option><option value="zero">a graded 0</option>'
-        '<option value="not-graded">not graded</option><option value="missing">handed in nothing</option>'
+        f'<option value="not-graded">not graded</option>{pending}<option value="missing">handed in nothing</option>'
         '<option value="limit">hit a limit</option><option value="similar">flagged as similar or for review</option></select></label> '
         '<span id="shown"></span></div>'
-        '<table id="students-table" class="sortable"><thead><tr><th data-type="text">student</th>' + heads
-        + '<th data-type="num">total</th><th data-type="num">percent</th><th data-type="num">seconds</th>'
-          '<th data-type="text">notes</th><th data-type="text">cause of a 0</th></tr></thead>'
-          f'<tbody>{rows}</tbody></table></section>')
+        '<p class="meta">Notes in short; click one for the gradebook\'s full notes and the cause of each 0 '
+        '(the first line the grader gave).</p>'
+        '<table id="students-table" class="sortable"><thead><tr><th data-type="text" data-key="student">student</th>'
+        + heads
+        + '<th data-type="num" data-key="total">total</th><th data-type="num" data-key="percent">percent</th>'
+          '<th data-type="num" data-key="seconds">seconds</th><th data-type="text" data-key="notes">notes</th>'
+          f'</tr></thead><tbody>{rows}</tbody></table></section>')
 
 
 def _student_detail(s: Student) -> str:
@@ -154,7 +220,7 @@ def _student_detail(s: Student) -> str:
         total = sum(c.max_score for c in cell.checks)
         rows = "".join(
             f'<tr class="{_e(c.status)}"><td>{_e(c.name)}</td><td>{_e(c.status)}</td><td class=n>{c.score:g} / '
-            f'{c.max_score:g}</td><td>{_e(c.kind)}</td><td class=n>{c.seconds:.3g}</td><td>{_e(c.first_line)}'
+            f'{c.max_score:g}</td><td>{_e(c.kind)}</td><td class=n>{c.seconds:.3g}</td><td>{_rich(c.first_line)}'
             + "".join(f"<div class=hint>Hint: {_e(h)}</div>" for h in c.hints) + "</td></tr>"
             for c in cell.checks)
         parts.append(head + f"{cell.score:g} / {total:g}</h4><p class=meta>file {_e(cell.file)}, "
@@ -162,9 +228,11 @@ def _student_detail(s: Student) -> str:
                             '<table class="plain checks"><thead><tr><th>check</th><th>status</th><th>points</th>'
                             f'<th>why</th><th>s</th><th>feedback</th></tr></thead><tbody>{rows}</tbody></table>')
     info = "".join(f" · {_e(k)}: {_e(v)}" for k, v in s.info.items())
-    return (f'<details class="student-detail" id="s-{_e(s.slug)}"><summary>{_e(s.name)} — {s.total:g} / '
-            f'{s.max_score:g} ({s.percent:.1f}%){info}</summary>'
-            f'<p class=meta>Full report: <a href="reports/{_e(s.slug)}.json">reports/{_e(s.slug)}.json</a></p>'
+    score = (f"not graded yet (of {s.max_score:g})" if s.state == PENDING else
+             f"{s.total:g} / {s.max_score:g} ({s.percent:.1f}%)")
+    return (f'<details class="student-detail" id="s-{_e(s.slug)}"><summary>{_e(s.name)} — {score}{info}</summary>'
+            + (f'<p class=meta>Full report: <a href="reports/{_e(s.slug)}.json">reports/{_e(s.slug)}.json</a></p>'
+               if s.has_report else "<p class=meta>No report yet: the interrupted run did not reach this student.</p>")
             + "".join(parts) + "</details>")
 
 
@@ -188,7 +256,8 @@ def _similarity_section(data: ClassData) -> str:
              "values). <b>It never changes a grade</b>: it is evidence for a human to look at.</p>"]
     for name, ex in (sim.get("exercises") or {}).items():
         pairs = ex.get("pairs") or []
-        parts.append(f"<h3>{_e(name)}: {len(pairs)} pair(s) of {ex.get('compared', 0)} students compared</h3>")
+        parts.append(f"<h3>{_e(name)}: {counted(len(pairs), 'pair')} of {counted(int(ex.get('compared', 0)), 'student')} "
+                     "compared</h3>")
         review = ex.get("review") or {}
         if review:
             names = {student.slug: student.name for student in data.students}
@@ -218,8 +287,9 @@ def _facts_section(data: ClassData) -> str:
             return ", ".join(f"{_e(k)} ({n})" for k, n in values.items()) or "-"
         return ", ".join(_e(v) for v in values) or "-"
 
-    rows = [("seed fingerprint", listing(f["seed_fingerprints"])
-             + ' <small>(a digest of the seed: it tells runs apart, the seed stays private)</small>'),
+    rows = [("seed", listing(f["seeds"])
+             + ' <small>(as every report of the run shows it: a public seed as its number, a secret one as '
+               '<code>secret:</code> and its fingerprint, which tells runs apart and keeps the secret)</small>'),
             ("grader version (results)", listing(f["grader_versions"])),
             ("devices (results)", listing(f["devices"])),
             ("sandbox layers (results)", listing(f["sandbox_layers"])),
@@ -231,11 +301,24 @@ def _facts_section(data: ClassData) -> str:
     return f'<section id="facts"><h2>The run</h2><table class="plain" id="run-facts">{body}</table></section>'
 
 
+def _partial(data: ClassData) -> str:
+    """The banner of a report whose run was interrupted: how many students it has not graded yet."""
+    if not data.pending:
+        return ""
+    return (f'<p id="partial" class="partial" data-pending="{data.pending}" data-students="{len(data.students)}">'
+            f"<b>partial: {data.pending} of {len(data.students)} not graded yet</b> (the run was interrupted: "
+            "run the same <code>grader batch</code> command again to finish; it grades only those). "
+            "Their rows say <i>not yet</i>, and they are left out of every figure.</p>")
+
+
 def render(data: ClassData, plots: dict) -> str:
     """The whole page."""
     page = string.Template((TEMPLATES / "page.html").read_text())
+    partial = f" (partial: {data.pending} of {len(data.students)} not graded yet)" if data.pending else ""
     return page.substitute(
-        title=_e(f"Class report: {len(data.students)} students, {', '.join(e.name for e in data.exercises)}"),
+        title=_e(f"Class report{partial}: {counted(len(data.students), 'student')}, "
+                 f"{', '.join(e.name for e in data.exercises)}"),
+        partial=_partial(data),
         style=(TEMPLATES / "report.css").read_text(),
         script=(TEMPLATES / "report.js").read_text(),
         distribution=_distribution_section(data, plots),

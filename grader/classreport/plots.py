@@ -14,6 +14,7 @@ import re
 from grader.classreport.data import ClassData, ReportError
 
 GRADED_COLOR, APART_COLOR, MISSING_COLOR, LIMIT_COLOR, LINE_COLOR = "#3b6ea5", "#c0504d", "#a6a6a6", "#d9822b", "#222"
+PENDING_COLOR = "#d4a72c"
 
 
 def _pyplot():
@@ -80,21 +81,40 @@ def overall_plot(data: ClassData) -> str:
     """The class's total percent: a histogram of the graded, the others apart."""
     plt = _pyplot()
     percents, not_graded, missing = data.overall()
-    fig, ax = _with_apart(plt, [("not\ngraded", not_graded, APART_COLOR), ("nothing\nhanded in", missing, MISSING_COLOR)])
+    apart = [("not\ngraded", not_graded - data.pending, APART_COLOR), ("nothing\nhanded in", missing, MISSING_COLOR)]
+    if data.pending:  # an interrupted run: those it has not reached yet, apart from the failures
+        apart.insert(1, ("not\nyet", data.pending, PENDING_COLOR))
+    fig, ax = _with_apart(plt, apart)
     _distribution(ax, percents, [10 * i for i in range(11)], "total, percent of the maximum")
     ax.set_title("All exercises", fontsize=10)
     return _svg(fig, "overall")
 
 
-def exercise_plot(data: ClassData, index: int) -> str:
-    """One exercise's scores."""
-    plt = _pyplot()
+def score_bins(scores: list[float], top: float) -> tuple[list[float], list[float] | None]:
+    """The histogram's bin edges for scores out of ``top``, and the ticks: one bar per point,
+    centred on it, when every score is a whole number (and there are at most 40 points);
+    else ten bands of equal width."""
+    if top <= 40 and float(top).is_integer() and all(float(x).is_integer() for x in scores):
+        whole = int(top)
+        return [k - 0.5 for k in range(whole + 2)], list(range(0, whole + 1, 1 if whole <= 20 else 2))
+    return [top * i / 10 for i in range(11)], None
+
+
+def exercise_plot(data: ClassData, index: int) -> str | None:
+    """One exercise's scores (None when nobody was graded on it: the page says so in words)."""
     ex = data.exercises[index]
-    fig, ax = _with_apart(plt, [("not\ngraded", ex.not_graded, APART_COLOR), ("missing", ex.missing, MISSING_COLOR)])
+    if not ex.scores:
+        return None
+    plt = _pyplot()
+    fig, ax = _with_apart(plt, [("not\ngraded", ex.not_graded + ex.pending, APART_COLOR),
+                                ("missing", ex.missing, MISSING_COLOR)])
     top = ex.max_score or max(ex.scores, default=1.0) or 1.0
-    bins = [top * i / 10 for i in range(11)]
+    bins, ticks = score_bins(ex.scores, top)
     _distribution(ax, ex.scores, bins, f"score out of {top:g}")
-    ax.set_title(ex.name, fontsize=10)
+    if ticks is not None:
+        ax.set_xticks(ticks)
+    title = f"{ex.name}: {ex.title}" if ex.title else ex.name
+    ax.set_title(title if len(title) <= 48 else title[:47] + "…", fontsize=10)
     return _svg(fig, f"ex{index}")
 
 

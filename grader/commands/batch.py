@@ -77,9 +77,11 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     if args.similarity:
         print(similarity_after_batch(args, exercises))
     print(after_batch(summary.out))
-    print(f"{summary.students} students: {summary.graded} graded now, {summary.reused} unchanged since the "
-          f"last run" + (f", {summary.without_files} without a file to grade" if summary.without_files else "")
-          + f", {summary.errors} exercise(s) not graded; {summary.seconds:.1f} s. "
+    from grader.text import counted
+
+    print(f"{counted(summary.students, 'student')}: {summary.graded} graded now, {summary.reused} unchanged since "
+          f"the last run" + (f", {summary.without_files} without a file to grade" if summary.without_files else "")
+          + f", {counted(summary.errors, 'exercise')} not graded; {summary.seconds:.1f} s. "
           f"Gradebook: {summary.out / 'gradebook.csv'}; reports: {summary.out / 'reports'}; "
           f"summary: {summary.out / 'summary.md'}")
     return 0
