@@ -255,3 +255,33 @@ def test_strip_checks_keeps_layout_and_falls_back_for_flow_style():
     assert yaml.safe_load(out)["limits"] == {}
     flow = "name: x\nfile: x.py\nchecks: {test_a: {points: 1}, test_b: {points: 2, hidden: true}}\n"
     assert yaml.safe_load(strip_checks(flow, ["test_b"]))["checks"] == {"test_a": {"points": 1}}
+
+
+def test_a_random_scaffolds_natural_reference_is_released(tmp_path):
+    """`grader new --random`'s reference, inverted dropout, is the grader package's own
+    scaffold template too (shipped in every release): that file is the package's, not the
+    course's, and is no leak; the same body anywhere the course put it still is."""
+    from grader.exercises import ExerciseError
+    from grader.release import release
+    from grader.scaffold import scaffold
+
+    root = _mini_course(tmp_path, "ex01_sigmoid")
+    scaffold(root, "ex11_dropout", "Inverted dropout", random=True)
+    reference = (root / "solutions" / "ex11_dropout" / "dropout.py").read_text()
+    assert "np.asarray(x, dtype=np.float64) * mask / keep" in reference
+    report = release(root, tmp_path / "out", notebooks=False)
+    template = tmp_path / "out" / "grader" / "templates" / "new" / "reference_function_random.py.tmpl"
+    assert template in report.files and "* mask / keep" in template.read_text()
+    # The course's own files are still searched: the body in the stub is refused ...
+    stub = root / "exercises" / "ex11_dropout" / "dropout.py"
+    stub.write_text(stub.read_text() + "\n\ndef helper(x, keep, mask):\n"
+                    "    return np.asarray(x, dtype=np.float64) * mask / keep\n")
+    with pytest.raises(ExerciseError, match="exercises/ex11_dropout/dropout.py: solutions/ex11_dropout/dropout.py"):
+        release(root, tmp_path / "out2", notebooks=False)
+    stub.write_text(stub.read_text().split("\n\ndef helper")[0] + "\n")
+    # ... and so is a course's own grader package whose template was edited to hold a reference.
+    shutil.copytree(ROOT / "grader", root / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    edited = root / "grader" / "templates" / "new" / "reference_function.py.tmpl"
+    edited.write_text(edited.read_text() + "\n" + (root / "solutions" / "ex01_sigmoid" / "sigmoid.py").read_text())
+    with pytest.raises(ExerciseError, match="grader/templates/new/reference_function.py.tmpl: solutions/ex01"):
+        release(root, tmp_path / "out3", notebooks=False)
