@@ -238,7 +238,7 @@ def test_head_checkout_and_secret_seed(course, tmp_path):
     grades = _grades(report)
     assert sorted(grades) == ["ex01_sigmoid", "ex02_propagate"]
     assert grades["ex01_sigmoid"][0] == 2.0 and grades["ex02_propagate"][0] == 0.0  # ex02: the untouched stub
-    assert all(r["seed"] is None for r in report["results"])
+    assert all(re.fullmatch(r"secret:\S+", r["seed"]) for r in report["results"])  # its fingerprint only
     # In a git worktree .git is a file: not a change of the student's either.
     assert not any(re.search(r"(^|[ ,:])\.git\b", note) for note in report["notes"]), report["notes"]
     for name in ("summary.md", "junit.xml", "results.json", "report.json", "step-summary.md"):
