@@ -332,3 +332,29 @@ def test_the_schemas_refuse_what_they_must():
              "graded_files": {"e": "x.py"}, "notes": []}
     assert ci.is_valid(dict(outer, results=[dict(good, seed=7)]))
     assert not ci.is_valid(dict(outer, results=[dict(good, seed=None)])), "results are checked as reports"
+
+
+def test_annotations_stay_within_githubs_limits():
+    """GitHub drops annotations past 10 of a level per step (50 per job) without a word:
+    at most 10 errors and 10 warnings, errors first, and one notice with the count left out."""
+    def many(n_errors: int, n_faults: int) -> ExerciseResult:
+        r = _result()
+        r.tests = [CheckResult(f"test_{i}", 0.0, 1.0, "failed", output=f"wrong {i}", kind="mismatch",
+                               file="sigmoid.py", line=i + 1) for i in range(n_errors)]
+        r.tests += [CheckResult(f"test_fault_{i}", 0.0, 1.0, "error", output=f"fault {i}", file="sigmoid.py",
+                                line=100 + i) for i in range(n_faults)]
+        return r
+
+    lines = github_annotations([many(15, 12)]).splitlines()
+    levels = [line.split(" ", 1)[0] for line in lines]
+    assert levels == ["::error"] * 10 + ["::warning"] * 10 + ["::notice"]
+    assert [re.search(r"line=(\d+)", l).group(1) for l in lines[:10]] == [str(i + 1) for i in range(10)]
+    assert lines[-1].endswith("::7 more annotations were left out (GitHub shows at most 10 errors and 10 "
+                              "warnings per step): the job summary lists every failed check")
+    # Within the limits: every one, and no notice.
+    lines = github_annotations([many(10, 3)]).splitlines()
+    assert len(lines) == 13 and not any(l.startswith("::notice") for l in lines)
+    # A smaller job budget: errors keep their place before warnings, the notice fits in it.
+    lines = github_annotations([many(8, 8)], per_job=12).splitlines()
+    assert [l.split(" ", 1)[0] for l in lines] == ["::error"] * 8 + ["::warning"] * 3 + ["::notice"]
+    assert "5 more annotations" in lines[-1]
