@@ -243,3 +243,122 @@ def test_all_in_parallel_with_an_empty_cache(tmp_path, monkeypatch):
     assert _first_time_with_cache(all_exercises(ROOT), 7), "another seed: other answers"
     durations = json.loads((cache / "durations.json").read_text())
     assert sorted(durations) == [name for name, _, _ in parallel] and all(v > 0 for v in durations.values())
+
+
+# -- the command line as a terminal user meets it ------------------------------------------------
+
+
+def test_a_closed_pipe_ends_quietly_with_141():
+    """`grader check ex01 | head -2`: the reader goes away before the report is written. The command
+    stops as cat or grep do (141: killed by SIGPIPE, as a shell shows it), with no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "check", "ex01"], cwd=ROOT, stdout=write,
+                            stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    os.close(read)  # gone before the report (grading takes a while)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 141, err
+    assert err == "", err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["check", "ex01", "--fail-under", "150"], "between 0 and 100, not 150"),
+    (["check", "ex01", "--fail-under", "-5"], "between 0 and 100, not -5"),
+    (["check", "ex01", "--fail-under", "nan"], "between 0 and 100, not nan"),
+    (["check", "ex01", "--fail-under", "half"], "not a number: 'half'"),
+    (["ci", "--head", ".", "--pass-mark", "101"], "between 0 and 100, not 101"),
+])
+def test_percentages_out_of_range_are_usage_errors(args, needle):
+    proc = run_cli(*args)
+    assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_pass_mark_out_of_range_in_the_environment_is_a_usage_error():
+    proc = run_cli("ci", "--head", ".", env={"GRADER_PASS_MARK": "120"})
+    assert proc.returncode == 2 and "GRADER_PASS_MARK: a percentage is between 0 and 100, not 120" in proc.stderr
+
+
+def test_fail_under_accepts_the_ends_of_the_range():
+    assert run_cli("check", "ex01", "--fail-under", "0").returncode == 0
+    assert run_cli("check", "ex01", "--fail-under", "100").returncode == 1  # the stub scores 0
+
+
+WEAK = "fewer than 64"
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "ex01"],
+    ["validate", "ex01", "--seeds", "0"],               # usage errors after the warning: cheap
+    ["batch", "/nonexistent/submissions", "-e", "ex01"],
+    ["ci", "--head", "/nonexistent/head"],
+], ids=lambda a: a[0])
+def test_every_command_that_grades_warns_once_about_a_weak_seed(args):
+    proc = run_cli(*args, env={"GRADER_SEED": "abc"})
+    assert proc.stderr.count(WEAK) == 1, proc.stderr
+    assert "secrets.token_hex(16)" in proc.stderr and "abc" not in proc.stderr.replace("grader", "")
+
+
+def test_no_seed_warning_for_a_strong_secret_or_an_explicit_seed():
+    assert WEAK not in run_cli("check", "ex01", env={"GRADER_SEED": "5f0c2b8e9d1a4c3b7e6f8a9b0c1d2e3f"}).stderr
+    assert WEAK not in run_cli("check", "ex01", "--seed", "3", env={"GRADER_SEED": "abc"}).stderr
+    assert WEAK not in run_cli("list", env={"GRADER_SEED": "abc"}).stderr  # it grades nothing
+
+
+def _mini_course(tmp_path: Path, *names: str) -> Path:
+    import shutil
+
+    course = tmp_path / "course"
+    for name in names:
+        shutil.copytree(ROOT / "exercises" / name, course / "exercises" / name,
+                        ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    return course
+
+
+def _run_on_a_terminal(args: list[str], cwd: Path, env: dict) -> tuple[int, str, str]:
+    """Run the command with standard error on a pseudo-terminal: (status, stdout, what the terminal got)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=slave, text=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the other end is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out, _ = proc.communicate(timeout=300)
+    os.close(master)
+    return proc.returncode, out, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_check_all_shows_progress_on_a_terminal_only(tmp_path):
+    import os
+
+    course = _mini_course(tmp_path, "ex01_sigmoid", "ex02_propagate")
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    for jobs in ("2", "1"):  # in parallel jobs, and serially
+        status, out, terminal = _run_on_a_terminal(["check", "--all", "--jobs", jobs], course, env)
+        assert status == 0, terminal
+        assert "0/2 exercises graded" in terminal and "2/2 exercises graded (100%)" in terminal, terminal
+        assert terminal.endswith(" \r"), "the line is blanked at the end, for the report"
+        # Whole points as integers, with the percentage.
+        assert re.search(r"\n\nTotal: 0 / \d+ \(0%\)$", out.rstrip("\n")), out[-200:]
+        assert ".00" not in out.splitlines()[-1]
+    # In CI, or with standard error not a terminal: no progress line.
+    _, _, terminal = _run_on_a_terminal(["check", "--all", "--jobs", "1"], course, dict(env, CI="true"))
+    assert "exercises graded" not in terminal, terminal
+    proc = run_cli("check", "--all", "--jobs", "1", cwd=course, env={"CI": ""})
+    assert proc.returncode == 0 and "exercises graded" not in proc.stderr, proc.stderr

@@ -7,6 +7,11 @@ import os
 import sys
 from pathlib import Path
 
+from grader.commands._options import percent
+
+
+USES_GRADER_SEED = True  # cli.py warns when $GRADER_SEED is short
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -26,8 +31,9 @@ def add_parser(sub) -> None:
     p.add_argument("--exercises", default=os.environ.get("GRADER_EXERCISES") or "changed",
                    help="'changed' (the exercises whose files the pull request changes), 'all', or names "
                         "such as 'ex01 ex03' (default: $GRADER_EXERCISES or changed)")
-    p.add_argument("--pass-mark", type=float, default=None, metavar="PERCENT",
-                   help="exit with status 1 below PERCENT of the points graded (default: $GRADER_PASS_MARK or 0)")
+    p.add_argument("--pass-mark", type=percent, default=None, metavar="PERCENT",
+                   help="exit with status 1 below PERCENT (0 to 100) of the points graded "
+                        "(default: $GRADER_PASS_MARK or 0)")
     p.add_argument("--changed-files", type=Path, metavar="FILE",
                    help="a file listing the paths the pull request changes, one a line (the workflow writes it "
                         "from GitHub's list): what 'changed' selects, and never what the base changed since")
@@ -44,15 +50,13 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     if pass_mark is None:
         value = os.environ.get("GRADER_PASS_MARK", "").strip()
         try:
-            pass_mark = float(value) if value else 0.0
-        except ValueError:
-            parser.error(f"GRADER_PASS_MARK must be a number, got {value!r}")
-    from grader.seed import Seed, weak_secret_warning
+            pass_mark = percent(value) if value else 0.0
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"GRADER_PASS_MARK: {exc}")
+    from grader.seed import Seed
 
     secret = args.seed is None and bool(os.environ.get("GRADER_SEED", "").strip())
-    seed = Seed.public(args.seed) if args.seed is not None else seed_from_env()
-    if weak_secret_warning(seed):
-        print(f"grader: {weak_secret_warning(seed)}", file=sys.stderr)
+    seed = Seed.public(args.seed) if args.seed is not None else seed_from_env()  # a weak one: cli.py warned
     changed = None
     if args.changed_files is not None:
         try:
