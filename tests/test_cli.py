@@ -199,6 +199,83 @@ def test_all_starts_a_fork_server_only_for_files_to_grade(tmp_path):
             server.close()
 
 
+_ADOPT_ORPHANS = r"""
+import ctypes, json, os, signal, subprocess, sys
+# PR_SET_CHILD_SUBREAPER: what the command leaves running, in any session or process group
+# (the fork server starts its own session), becomes this process's child, and only that is listed.
+if ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) != 0:
+    sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
+import tempfile
+with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:  # (a pipe would wait
+    status = subprocess.run([sys.executable, "-m", "grader", *sys.argv[1:]], stdout=out, stderr=err,
+                            stdin=subprocess.DEVNULL).returncode  # for what was left holding it)
+    out.seek(0), err.seek(0)
+    stdout, stderr = out.read(), err.read()
+me, left = os.getpid(), {}
+for entry in os.listdir("/proc"):
+    try:
+        with open(f"/proc/{entry}/stat") as f:
+            if int(f.read().rsplit(")", 1)[1].split()[1]) != me:
+                continue
+        with open(f"/proc/{entry}/cmdline", "rb") as f:
+            left[int(entry)] = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except (OSError, ValueError, IndexError):
+        continue
+for pid in left:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+while True:
+    try:
+        if os.waitpid(-1, 0)[0] == 0:
+            break
+    except ChildProcessError:
+        break
+print(json.dumps({"status": status, "out": stdout, "err": stderr,
+                  "left": [c for c in left.values() if c.strip()]}))
+"""
+
+
+def _run_adopting_orphans(args: list[str], env: dict) -> tuple[int, str, str, list[str]]:
+    """Run `grader ARGS` under a subreaper: (status, stdout, stderr, the command lines of the
+    processes it left running), counting only processes that this command started."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _ADOPT_ORPHANS, *args], cwd=ROOT, capture_output=True,
+                          text=True, env=dict(os.environ, **env), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    return data["status"], data["out"], data["err"], data["left"]
+
+
+def test_the_orphan_check_sees_a_process_left_behind(tmp_path):
+    """The check above is worth something only if it sees what a command leaves running (and
+    nothing that another program on the machine runs)."""
+    import subprocess
+    import sys
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "--fork-server"])
+    try:
+        leaver = tmp_path / "leaver.py"
+        leaver.write_text("import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
+                          "'import time; time.sleep(60)', '--fork-server'], start_new_session=True)\n")
+        status, _, _, left = _run_adopting_orphans(["--root", str(tmp_path), "report", "--help"], env={})
+        assert status == 0 and left == [], "a command that leaves nothing: nothing listed, not even `other`"
+        code = f"import runpy, sys; runpy.run_path({str(leaver)!r})"
+        proc = subprocess.run([sys.executable, "-c", _ADOPT_ORPHANS.replace(
+            '[sys.executable, "-m", "grader", *sys.argv[1:]]', f"[sys.executable, '-c', {code!r}]")],
+            capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        left = json.loads(proc.stdout)["left"]
+        assert len(left) == 1 and "--fork-server" in left[0], left
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_all_in_parallel_with_an_empty_cache(tmp_path, monkeypatch):
     """With an empty cache the parent imports torch once, while the jobs'
     fork server starts (one, with a handle for each job to adopt): every exercise solved, graded as a
@@ -219,19 +296,13 @@ def test_all_in_parallel_with_an_empty_cache(tmp_path, monkeypatch):
         assert proc.returncode == 0, proc.stderr
         return [(r["exercise"], r["score"], r["max_score"]) for r in json.loads(proc.stdout)]
 
-    def servers() -> set[int]:
-        found = set()
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and b"--fork-server" in (entry / "cmdline").read_bytes():
-                    found.add(int(entry.name))
-            except OSError:
-                continue
-        return found
-
-    before = servers()
-    parallel = run("--jobs", "2")
-    assert servers() <= before, "a fork server outlived its command"
+    # Only what this command started is looked at (another grader on the machine is not ours).
+    status, out, err, left = _run_adopting_orphans(
+        ["check", "--all", "--format", "json", "--submission", str(solved), "--jobs", "2"],
+        env={"GRADER_CACHE_DIR": str(cache)})
+    assert status == 0, err
+    assert not [cmd for cmd in left if "--fork-server" in cmd], f"a fork server outlived its command: {left}"
+    parallel = [(r["exercise"], r["score"], r["max_score"]) for r in json.loads(out)]
     assert all(score == best for _, score, best in parallel) and len(parallel) >= 10
     assert parallel == run("--jobs", "1", "--no-cache")
     assert len(list((cache / "oracle" / "seen").iterdir())) == len(parallel)
