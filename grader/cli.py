@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
         return status
     except BrokenPipeError:
+        if not _stdout_is_closed():
+            raise  # another pipe (a fault of the grader's own): not the reader going away
         return _stdout_closed()
     except ExerciseError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
@@ -81,6 +83,18 @@ def _warn_about_a_weak_seed() -> None:
     warning = weak_env_seed_warning()
     if warning:
         print(f"grader: {warning}", file=sys.stderr)
+
+
+def _stdout_is_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (true where that cannot be told)."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True
 
 
 def _stdout_closed() -> int:

@@ -336,6 +336,19 @@ def test_a_closed_pipe_ends_quietly_with_141():
     assert err == "", err
 
 
+def test_another_broken_pipe_is_not_taken_for_a_closed_output():
+    """Only standard output's reader going away ends quietly: a broken pipe of the grader's own
+    (standard output still open) is a fault, and shows as one."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom grader import cli\nfrom grader.commands import check\n"
+            "def run(*args):\n    raise BrokenPipeError(32, 'Broken pipe')\n"
+            "check.run = run\nsys.exit(cli.main(['check', 'ex01']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode not in (0, 141) and "BrokenPipeError" in proc.stderr
+
+
 @pytest.mark.parametrize("args,needle", [
     (["check", "ex01", "--fail-under", "150"], "between 0 and 100, not 150"),
     (["check", "ex01", "--fail-under", "-5"], "between 0 and 100, not -5"),
