@@ -24,6 +24,10 @@ last (recorded by the grader as the check runs, never read from the
 feedback). The line of ``def <function>`` is found with :mod:`ast` in the
 grader's process (the student's file is parsed, never run); an annotation
 always has a line (the file's first when no function's ``def`` can be told).
+
+GitHub shows at most 10 annotations of a level per step and 50 per job and
+drops the rest silently: :func:`github_annotations` keeps within that, errors
+first, and adds one ``::notice`` saying how many were left out.
 """
 
 from __future__ import annotations
@@ -316,9 +320,20 @@ def github_summary(results: list[ExerciseResult], title: str = "Grading report",
     return "\n".join(lines).rstrip() + "\n"
 
 
-def github_annotations(results: list[ExerciseResult], limit: int = 50) -> str:
-    """``::error`` commands, one per failing function of each exercise (``::warning`` for grader faults)."""
-    out = []
+# GitHub shows at most 10 annotations of each level (error, warning, notice) per step
+# and 50 per job, and drops the rest without a word.
+ANNOTATIONS_PER_LEVEL = 10
+ANNOTATIONS_PER_JOB = 50
+
+
+def github_annotations(results: list[ExerciseResult], per_level: int = ANNOTATIONS_PER_LEVEL,
+                       per_job: int = ANNOTATIONS_PER_JOB) -> str:
+    """``::error`` commands, one per failing function of each exercise (``::warning`` for grader faults).
+
+    Within GitHub's limits: at most ``per_level`` of each level and ``per_job``
+    in all, errors first; when some are left out, one ``::notice`` says how
+    many (the job summary lists every failed check)."""
+    errors, warnings = [], []
     for r in results:
         groups: dict[tuple, list[CheckResult]] = {}
         for t in r.tests:
@@ -345,5 +360,14 @@ def github_annotations(results: list[ExerciseResult], limit: int = 50) -> str:
             props.append(f"title={escape_property(xml_clean(title))}")
             command = "warning" if fault else "error"
             message = xml_clean(chr(10).join(body))  # no control characters (no terminal escapes) either
-            out.append(f"::{command} {','.join(props)}::{escape_data(message)}")
-    return "\n".join(out[:limit])
+            (warnings if fault else errors).append(f"::{command} {','.join(props)}::{escape_data(message)}")
+    room = max(per_job - 1, 0)  # one left for the notice
+    kept = errors[:min(per_level, room)]
+    kept += warnings[:min(per_level, room - len(kept))]
+    left_out = len(errors) + len(warnings) - len(kept)
+    if left_out:
+        noun = "annotation was" if left_out == 1 else "annotations were"
+        kept.append("::notice title=" + escape_property("grader: annotations left out") + "::" + escape_data(
+            f"{left_out} more {noun} left out (GitHub shows at most {per_level} errors and {per_level} "
+            f"warnings per step): the job summary lists every failed check"))
+    return "\n".join(kept)

@@ -76,7 +76,7 @@ class Progress:
         self.done = min(self.total, self.done + n)
         if key in self.running:
             self.durations.append(time.monotonic() - self.running.pop(key))
-        if self._first is None:
+        if self._first is None and n > 0:  # (advance(0) only draws the line)
             self._first = time.monotonic()
         if not self.enabled:
             return
@@ -92,7 +92,12 @@ class Progress:
             self.stream.write(self.line() + "\n")
             self.stream.flush()
 
-    def close(self) -> None:
+    def close(self, erase: bool = False) -> None:
+        """End the line on a terminal (``erase``: blank it instead, for output that follows)."""
         if self.enabled and self.tty:
-            self.stream.write("\n")
+            if erase:
+                columns = shutil.get_terminal_size((100, 20)).columns
+                self.stream.write("\r" + " " * (columns - 1) + "\r")
+            else:
+                self.stream.write("\n")
             self.stream.flush()

@@ -18,7 +18,9 @@ What goes in (and nothing else):
 Never: ``solutions/``, ``tests/``, ``benchmarks/``, ``docs/``, mutants, hidden
 checks. As a last guard, every file written is compared with the reference
 solutions' function bodies (see :func:`find_leaks`); a release that holds one
-is deleted and the command fails.
+is deleted and the command fails. The grader package's own scaffold templates
+are the package's, not the course's, and are not searched (`grader new
+--random`'s placeholder is a natural reference: inverted dropout).
 
 Hidden checks: a check marked ``hidden: true`` in exercise.yaml is a test
 function in a ``test_<name>_hidden.py`` file (``grader validate`` enforces
@@ -286,6 +288,22 @@ def _statement_runs(tree: ast.AST, longest: int):
                     yield "\n".join(text[i:j])
 
 
+def package_templates(folder: Path) -> set[Path]:
+    """The files under ``folder``'s ``grader/templates/`` that are this grader package's own, unchanged.
+
+    They are the package's, not the course's: ``grader new``'s scaffolds (whose
+    placeholders, such as ``--random``'s inverted dropout, may well be a
+    course's natural reference), public in every install of the grader."""
+    released = folder / "grader" / "templates"
+    own = set()
+    for path in released.rglob("*") if released.is_dir() else ():
+        source = TEMPLATES / path.relative_to(released)
+        if path.is_file() and not path.is_symlink() and source.is_file() \
+                and source.read_bytes() == path.read_bytes():
+            own.add(path)
+    return own
+
+
 def find_leaks(folder: Path, root: Path) -> list[str]:
     """Files under ``folder`` holding a reference function body: ``"file: reference"`` lines.
 
@@ -295,12 +313,17 @@ def find_leaks(folder: Path, root: Path) -> list[str]:
     ``def``, reformatted or renamed is still found; every text file is also
     searched for each body's text with all white space removed (both the
     normalised form and the reference's own text). ``root``: the course
-    folder, whose ``solutions/`` hold the references."""
+    folder, whose ``solutions/`` hold the references.
+
+    What is compared is what is the course's: the grader package's own
+    templates (:func:`package_templates`) are not searched; every other file
+    is, the package's other files, the stubs and the READMEs included."""
     leaks = []
     bodies, verbatim = _reference_functions(root)
     squashed = {**{_squash(b): where for b, where in bodies.items()}, **verbatim}
     longest = max((b.count("\n") + 1 for b in bodies), default=0)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    skip = package_templates(folder)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p not in skip):
         try:
             text = path.read_text()
         except (UnicodeDecodeError, OSError):

@@ -115,7 +115,8 @@ class Coverage:
                   else f"{len(self.uncovered)} check(s) lose points to no wrong version")
         return (f"{graded} generated wrong version{'s' if graded != 1 else ''} graded; {checks}; "
                 f"code computing nothing scores {self.nothing_scores:g}"
-                + (f" (lenient: {', '.join(self.lenient)})" if self.lenient else ""))
+                # Said as an exemption: "scores 0 (lenient: x)" read as if x scored and it was fine.
+                + (f" on every check not marked lenient ({', '.join(self.lenient)} exempt)" if self.lenient else ""))
 
 
 def lost_checks(result: ExerciseResult) -> set[str]:

@@ -204,6 +204,83 @@ def test_all_starts_a_fork_server_only_for_files_to_grade(tmp_path):
             server.close()
 
 
+_ADOPT_ORPHANS = r"""
+import ctypes, json, os, signal, subprocess, sys
+# PR_SET_CHILD_SUBREAPER: what the command leaves running, in any session or process group
+# (the fork server starts its own session), becomes this process's child, and only that is listed.
+if ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) != 0:
+    sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
+import tempfile
+with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:  # (a pipe would wait
+    status = subprocess.run([sys.executable, "-m", "grader", *sys.argv[1:]], stdout=out, stderr=err,
+                            stdin=subprocess.DEVNULL).returncode  # for what was left holding it)
+    out.seek(0), err.seek(0)
+    stdout, stderr = out.read(), err.read()
+me, left = os.getpid(), {}
+for entry in os.listdir("/proc"):
+    try:
+        with open(f"/proc/{entry}/stat") as f:
+            if int(f.read().rsplit(")", 1)[1].split()[1]) != me:
+                continue
+        with open(f"/proc/{entry}/cmdline", "rb") as f:
+            left[int(entry)] = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except (OSError, ValueError, IndexError):
+        continue
+for pid in left:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+while True:
+    try:
+        if os.waitpid(-1, 0)[0] == 0:
+            break
+    except ChildProcessError:
+        break
+print(json.dumps({"status": status, "out": stdout, "err": stderr,
+                  "left": [c for c in left.values() if c.strip()]}))
+"""
+
+
+def _run_adopting_orphans(args: list[str], env: dict) -> tuple[int, str, str, list[str]]:
+    """Run `grader ARGS` under a subreaper: (status, stdout, stderr, the command lines of the
+    processes it left running), counting only processes that this command started."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _ADOPT_ORPHANS, *args], cwd=ROOT, capture_output=True,
+                          text=True, env=dict(os.environ, **env), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    return data["status"], data["out"], data["err"], data["left"]
+
+
+def test_the_orphan_check_sees_a_process_left_behind(tmp_path):
+    """The check above is worth something only if it sees what a command leaves running (and
+    nothing that another program on the machine runs)."""
+    import subprocess
+    import sys
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "--fork-server"])
+    try:
+        leaver = tmp_path / "leaver.py"
+        leaver.write_text("import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
+                          "'import time; time.sleep(60)', '--fork-server'], start_new_session=True)\n")
+        status, _, _, left = _run_adopting_orphans(["--root", str(tmp_path), "report", "--help"], env={})
+        assert status == 0 and left == [], "a command that leaves nothing: nothing listed, not even `other`"
+        code = f"import runpy, sys; runpy.run_path({str(leaver)!r})"
+        proc = subprocess.run([sys.executable, "-c", _ADOPT_ORPHANS.replace(
+            '[sys.executable, "-m", "grader", *sys.argv[1:]]', f"[sys.executable, '-c', {code!r}]")],
+            capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        left = json.loads(proc.stdout)["left"]
+        assert len(left) == 1 and "--fork-server" in left[0], left
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_all_in_parallel_with_an_empty_cache(tmp_path, monkeypatch):
     """With an empty cache the parent imports torch once, while the jobs'
     fork server starts (one, with a handle for each job to adopt): every exercise solved, graded as a
@@ -224,19 +301,13 @@ def test_all_in_parallel_with_an_empty_cache(tmp_path, monkeypatch):
         assert proc.returncode == 0, proc.stderr
         return [(r["exercise"], r["score"], r["max_score"]) for r in json.loads(proc.stdout)]
 
-    def servers() -> set[int]:
-        found = set()
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and b"--fork-server" in (entry / "cmdline").read_bytes():
-                    found.add(int(entry.name))
-            except OSError:
-                continue
-        return found
-
-    before = servers()
-    parallel = run("--jobs", "2")
-    assert servers() <= before, "a fork server outlived its command"
+    # Only what this command started is looked at (another grader on the machine is not ours).
+    status, out, err, left = _run_adopting_orphans(
+        ["check", "--all", "--format", "json", "--submission", str(solved), "--jobs", "2"],
+        env={"GRADER_CACHE_DIR": str(cache)})
+    assert status == 0, err
+    assert not [cmd for cmd in left if "--fork-server" in cmd], f"a fork server outlived its command: {left}"
+    parallel = [(r["exercise"], r["score"], r["max_score"]) for r in json.loads(out)]
     assert all(score == best for _, score, best in parallel) and len(parallel) >= 10
     assert parallel == run("--jobs", "1", "--no-cache")
     assert len(list((cache / "oracle" / "seen").iterdir())) == len(parallel)
@@ -248,3 +319,135 @@ def test_all_in_parallel_with_an_empty_cache(tmp_path, monkeypatch):
     assert _first_time_with_cache(all_exercises(ROOT), 7), "another seed: other answers"
     durations = json.loads((cache / "durations.json").read_text())
     assert sorted(durations) == [name for name, _, _ in parallel] and all(v > 0 for v in durations.values())
+
+
+# -- the command line as a terminal user meets it ------------------------------------------------
+
+
+def test_a_closed_pipe_ends_quietly_with_141():
+    """`grader check ex01 | head -2`: the reader goes away before the report is written. The command
+    stops as cat or grep do (141: killed by SIGPIPE, as a shell shows it), with no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "check", "ex01"], cwd=ROOT, stdout=write,
+                            stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    os.close(read)  # gone before the report (grading takes a while)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 141, err
+    assert err == "", err
+
+
+def test_another_broken_pipe_is_not_taken_for_a_closed_output():
+    """Only standard output's reader going away ends quietly: a broken pipe of the grader's own
+    (standard output still open) is a fault, and shows as one."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom grader import cli\nfrom grader.commands import check\n"
+            "def run(*args):\n    raise BrokenPipeError(32, 'Broken pipe')\n"
+            "check.run = run\nsys.exit(cli.main(['check', 'ex01']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode not in (0, 141) and "BrokenPipeError" in proc.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["check", "ex01", "--fail-under", "150"], "between 0 and 100, not 150"),
+    (["check", "ex01", "--fail-under", "-5"], "between 0 and 100, not -5"),
+    (["check", "ex01", "--fail-under", "nan"], "between 0 and 100, not nan"),
+    (["check", "ex01", "--fail-under", "half"], "not a number: 'half'"),
+    (["ci", "--head", ".", "--pass-mark", "101"], "between 0 and 100, not 101"),
+])
+def test_percentages_out_of_range_are_usage_errors(args, needle):
+    proc = run_cli(*args)
+    assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_pass_mark_out_of_range_in_the_environment_is_a_usage_error():
+    proc = run_cli("ci", "--head", ".", env={"GRADER_PASS_MARK": "120"})
+    assert proc.returncode == 2 and "GRADER_PASS_MARK: a percentage is between 0 and 100, not 120" in proc.stderr
+
+
+def test_fail_under_accepts_the_ends_of_the_range():
+    assert run_cli("check", "ex01", "--fail-under", "0").returncode == 0
+    assert run_cli("check", "ex01", "--fail-under", "100").returncode == 1  # the stub scores 0
+
+
+WEAK = "fewer than 64"
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "ex01"],
+    ["validate", "ex01", "--seeds", "0"],               # usage errors after the warning: cheap
+    ["batch", "/nonexistent/submissions", "-e", "ex01"],
+    ["ci", "--head", "/nonexistent/head"],
+], ids=lambda a: a[0])
+def test_every_command_that_grades_warns_once_about_a_weak_seed(args):
+    proc = run_cli(*args, env={"GRADER_SEED": "abc"})
+    assert proc.stderr.count(WEAK) == 1, proc.stderr
+    assert "secrets.token_hex(16)" in proc.stderr and "abc" not in proc.stderr.replace("grader", "")
+
+
+def test_no_seed_warning_for_a_strong_secret_or_an_explicit_seed():
+    assert WEAK not in run_cli("check", "ex01", env={"GRADER_SEED": "5f0c2b8e9d1a4c3b7e6f8a9b0c1d2e3f"}).stderr
+    assert WEAK not in run_cli("check", "ex01", "--seed", "3", env={"GRADER_SEED": "abc"}).stderr
+    assert WEAK not in run_cli("list", env={"GRADER_SEED": "abc"}).stderr  # it grades nothing
+
+
+def _mini_course(tmp_path: Path, *names: str) -> Path:
+    import shutil
+
+    course = tmp_path / "course"
+    for name in names:
+        shutil.copytree(ROOT / "exercises" / name, course / "exercises" / name,
+                        ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    return course
+
+
+def _run_on_a_terminal(args: list[str], cwd: Path, env: dict) -> tuple[int, str, str]:
+    """Run the command with standard error on a pseudo-terminal: (status, stdout, what the terminal got)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=slave, text=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the other end is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out, _ = proc.communicate(timeout=300)
+    os.close(master)
+    return proc.returncode, out, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_check_all_shows_progress_on_a_terminal_only(tmp_path):
+    import os
+
+    course = _mini_course(tmp_path, "ex01_sigmoid", "ex02_propagate")
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    for jobs in ("2", "1"):  # in parallel jobs, and serially
+        status, out, terminal = _run_on_a_terminal(["check", "--all", "--jobs", jobs], course, env)
+        assert status == 0, terminal
+        assert "0/2 exercises graded" in terminal and "2/2 exercises graded (100%)" in terminal, terminal
+        assert terminal.endswith(" \r"), "the line is blanked at the end, for the report"
+        # Whole points as integers, with the percentage.
+        assert re.search(r"\n\nTotal: 0 / \d+ \(0%\)$", out.rstrip("\n")), out[-200:]
+        assert ".00" not in out.splitlines()[-1]
+    # In CI, or with standard error not a terminal: no progress line.
+    _, _, terminal = _run_on_a_terminal(["check", "--all", "--jobs", "1"], course, dict(env, CI="true"))
+    assert "exercises graded" not in terminal, terminal
+    proc = run_cli("check", "--all", "--jobs", "1", cwd=course, env={"CI": ""})
+    assert proc.returncode == 0 and "exercises graded" not in proc.stderr, proc.stderr

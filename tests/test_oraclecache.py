@@ -248,3 +248,45 @@ def test_a_result_crosses_processes_without_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == [str(result.score), "False"]
+
+
+# With the limit at 10x: above 30x is decided after one round (slow), below 3.3x after two
+# (fast); in between takes three.
+@pytest.mark.parametrize("first,again", [(1000.0, 5.0), (0.01, 5.0), (5.0, 0.01), (5.0, 1000.0)],
+                         ids=["slow then middling", "fast then middling", "middling then fast",
+                              "middling then slow"])
+def test_ex03_recheck_uses_no_torch_whatever_the_timings_decide(first, again, tmp_path, monkeypatch):
+    """ex03's vectorization check times one, two or three rounds, as the measured ratio decides
+    (a machine under load measures other ratios). What it asks the oracle must not depend on
+    that: here the timings are forced (optimize's seconds over the baseline's), the first check
+    deciding after one or two rounds and the re-check needing three, or the other way round,
+    and the re-check still finds every answer in the cache."""
+    from grader.sandbox.client import Sandbox
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path))
+    ex = next(e for e in EXERCISES if e.name.startswith("ex03"))
+    ratio = {"now": first}
+    real_call = Sandbox.call
+
+    def timed(self, func, *args, **kwargs):
+        result = real_call(self, func, *args, **kwargs)
+        if func == "kernel":  # the baseline
+            result.seconds = 0.01
+        elif func == "optimize":
+            result.seconds = 0.01 * ratio["now"]
+        return result
+
+    limit = float(ex.extra["vectorization"]["max_ratio"])
+    assert limit / 3 < 5.0 < 3 * limit, "the ratios above take the paths their names say"
+    monkeypatch.setattr(Sandbox, "call", timed)
+    reference = ROOT / "solutions" / ex.name / ex.file
+    (cold,) = grade([ex], {ex.name: reference}, use_cache=True)
+    ratio["now"] = again
+    before = lazytorch.uses()
+    (warm,) = grade([ex], {ex.name: reference}, use_cache=True)
+    assert lazytorch.uses() == before, "torch used on a re-check the cache answers"
+    for r, forced in ((cold, first), (warm, again)):  # the timings did decide as forced
+        vectorized = next(t for t in r.tests if t.name == "test_optimize_vectorized")
+        assert (vectorized.status == "passed") == (forced <= limit), vectorized.output
+        assert f"{forced:.1f}x" in vectorized.output
+    assert all(t.status == "passed" for t in warm.tests if t.name != "test_optimize_vectorized")

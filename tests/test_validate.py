@@ -216,6 +216,9 @@ def test_a_justified_leniency_passes_and_is_reported(weak_course):
     assert "test_forward: rtol 0.3 is looser than 1e-06 (justified: a demo)" in v.warnings
     assert any(w.startswith("test_backward: no wrong version loses this check's points (lenient: shapes only")
                for w in v.warnings), v.warnings
+    coverage = next(s for s in v.steps if s.name == "coverage")
+    assert coverage.message.endswith("code computing nothing scores 0 on every check not marked lenient "
+                                     "(test_backward exempt)"), coverage.message
 
 
 def test_generated_wrong_versions_spoil_one_value_at_a_time(tmp_path):

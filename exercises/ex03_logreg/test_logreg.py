@@ -82,33 +82,46 @@ def test_optimize_costs(student, oracle, check, rng):
 def test_optimize_vectorized(student, oracle, check, rng, exercise):
     spec = exercise.extra["vectorization"]
     iterations, limit = int(spec["num_iterations"]), float(spec["max_ratio"])
+    # Every input drawn, and every expected value asked of the oracle, before anything is
+    # timed: how many rounds a timing takes, and whether a slow first shape ends the check,
+    # depend on the machine's load, and must change neither the inputs nor what the oracle
+    # is asked (a re-check that times differently finds every answer in the oracle's cache).
+    plans = [_plan(oracle, rng, int(n_x), int(m), iterations) for n_x, m in spec["shapes"]]
     with Sandbox(exercise.path / "timing_baseline.py", "timing_baseline", exercise.limits) as baseline:
         # Many examples (a loop over them shows), then many features (likewise).
-        for n_x, m in spec["shapes"]:
-            _time_optimize(student, baseline, oracle, check, rng, int(n_x), int(m), iterations, limit)
+        for plan in plans:
+            _time_optimize(student, baseline, check, plan, iterations, limit)
 
 
-def _time_optimize(student, baseline, oracle, check, rng, n_x, m, iterations, limit, rounds=3):
-    """Time optimize against the baseline on X of shape (n_x, m), interleaved,
-    keeping the fastest of each; every timed call's values are checked, with a
-    new starting point each time, so that only real work can be fast."""
-    lr = 0.01
+def _plan(oracle, rng, n_x, m, iterations, rounds=3, lr=0.01) -> dict:
+    """The inputs of one shape's timing (X, Y, a starting point per round) and their expected values."""
     X, Y = make_data(rng, n_x, m)
-    shape = f"X of shape ({n_x}, {m})"
+    starts = [(np.zeros((n_x, 1)), 0.0)]  # the untimed first call
+    starts += [(rng.normal(scale=0.1, size=(n_x, 1)), float(rng.normal(scale=0.1))) for _ in range(rounds)]
+    expected = [oracle(oracle_optimize, w, np.array(b), X, Y, iterations, lr) for w, b in starts]
+    return {"X": X, "Y": Y, "lr": lr, "starts": starts, "expected": expected,
+            "shape": f"X of shape ({n_x}, {m})"}
+
+
+def _time_optimize(student, baseline, check, plan, iterations, limit):
+    """Time optimize against the baseline on ``plan``'s X, interleaved, keeping the
+    fastest of each; every timed call's values are checked, with a new starting point
+    each time, so that only real work can be fast."""
+    X, Y, lr, shape = plan["X"], plan["Y"], plan["lr"], plan["shape"]
+    n_x = X.shape[0]
     # Inputs live in each process beforehand: only the computation is timed.
     refs, base_refs = [student.store(v) for v in (X, Y)], [baseline.store(v) for v in (X, Y)]
     with student.frozen():
         baseline.call("kernel", np.zeros((n_x, 1)), 0.0, base_refs[0], base_refs[1], 1, lr)  # warm up
-    _checked_optimize(student, oracle, check, np.zeros((n_x, 1)), 0.0, refs, X, Y, iterations, lr,
-                      f"optimize on {shape}")
+    (w0, b0), *starts = plan["starts"]
+    expected0, *expected = plan["expected"]
+    _checked_optimize(student, check, w0, b0, refs, iterations, lr, f"optimize on {shape}", expected0)
     yours, theirs = [], []
-    # Drawn up front: the inputs of later checks do not depend on how many rounds ran.
-    starts = [(rng.normal(scale=0.1, size=(n_x, 1)), float(rng.normal(scale=0.1))) for _ in range(rounds)]
     for k, (w, b) in enumerate(starts):
         with student.frozen():  # nothing the student left running competes with the baseline
             theirs.append(baseline.call("kernel", w, b, base_refs[0], base_refs[1], iterations, lr).seconds)
-        yours.append(_checked_optimize(student, oracle, check, w, b, refs, X, Y, iterations, lr,
-                                       f"optimize on {shape}, timed call {k + 1}"))
+        yours.append(_checked_optimize(student, check, w, b, refs, iterations, lr,
+                                       f"optimize on {shape}, timed call {k + 1}", expected[k]))
         ratio = min(yours) / min(theirs)
         # Decided either way: a slow submission need not be timed again, nor a
         # fast one after two rounds (a third could only find a faster baseline,
@@ -125,14 +138,14 @@ def _time_optimize(student, baseline, oracle, check, rng, n_x, m, iterations, li
             f"products (w.T @ X, X @ dZ.T) and np.sum")
 
 
-def _checked_optimize(student, oracle, check, w, b, refs, X, Y, iterations, lr, what) -> float:
-    """One call of optimize on the stored X and Y, its values checked; the seconds it took.
+def _checked_optimize(student, check, w, b, refs, iterations, lr, what, expected) -> float:
+    """One call of optimize on the stored X and Y, its values checked against ``expected``
+    (the oracle's, asked beforehand); the seconds it took.
 
     The new w and b go with the call itself (not stored ahead, where code that
     took over the sandbox could start the work before the clock does)."""
     result = student.call("optimize", w, b, refs[0], refs[1], iterations, lr, False)
     params = check.keys(check.tuple(result.value, 3, what)[0], ["w", "b"], f"params returned by {what}")
-    expected = oracle(oracle_optimize, w, np.array(b), X, Y, iterations, lr)
     check.close(params["w"], expected["w"], f"params['w'] returned by {what}")
     check.scalar(params["b"], expected["b"], f"params['b'] returned by {what}")
     return result.seconds

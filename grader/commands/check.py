@@ -9,11 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+from grader.commands._options import percent
 from grader.exercises import all_exercises, resolve
 from grader.scorecache import load_durations, store_durations
 from grader.scorecache import store as cache_store
 
 FORMATS = ("text", "json", "gradescope", "junit", "github")
+
+
+USES_GRADER_SEED = True  # cli.py warns when $GRADER_SEED is short
 
 
 def add_parser(sub) -> None:
@@ -31,14 +35,16 @@ def add_parser(sub) -> None:
                             "standard output and a markdown job summary (to --output, else appended to "
                             "$GITHUB_STEP_SUMMARY, else to standard output)")
     check.add_argument("--output", type=Path, help="write the report to this file instead of standard output")
-    check.add_argument("--fail-under", type=float, metavar="PERCENT",
-                       help="exit with status 1 when the score is below PERCENT of the maximum")
+    check.add_argument("--fail-under", type=percent, metavar="PERCENT",
+                       help="exit with status 1 when the score is below PERCENT (0 to 100) of the maximum")
     check.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     check.add_argument("--jobs", type=int, default=None, metavar="N",
                        help="with --all: grade N exercises at a time (default: one per available core)")
     check.add_argument("--no-cache", action="store_true",
                        help="compute every expected value afresh (the oracle's results are otherwise replayed "
                             "from your local cache; never with a secret $GRADER_SEED)")
+    check.add_argument("--no-progress", action="store_true",
+                       help="with --all: no progress line (it is shown only on a terminal, never in CI)")
 
 
 def available_cores() -> int:
@@ -75,24 +81,31 @@ def _has_file(submissions, ex) -> bool:
 
 
 def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, durations: dict | None = None,
-                      servers: list | None = None):
+                      servers: list | None = None, progress=None):
     """Grade ``exercises`` in up to ``jobs`` processes at once; the results in
     the exercises' order, each exactly what a serial run gives (every
     exercise is graded on its own: its own sandbox, seeded inputs, oracle).
     ``durations``: the seconds each exercise took last time, to start the
     slowest first. ``servers``: from :func:`start_fork_server` (started here
-    when not given); closed here."""
+    when not given); closed here. ``progress``: a :class:`grader.progress.Progress`
+    told of each exercise as it is graded."""
     from grader.grading import grade
 
     jobs = parallel_jobs(exercises, jobs)
     if jobs == 1:
         for server in servers or []:
             server.close()
-        return grade(exercises, submissions, seed=seed, use_cache=use_cache)
+        if progress is None:
+            return grade(exercises, submissions, seed=seed, use_cache=use_cache)
+        results = []
+        for ex in exercises:  # one at a time, to tell the progress line (the same grades)
+            results += grade([ex], submissions, seed=seed, use_cache=use_cache)
+            progress.advance(note=ex.name)
+        return results
     if servers is None:
         servers = start_fork_server(exercises, submissions, jobs)
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # Forked before torch is imported (graders hold stand-ins until the
     # oracle needs it): a job starts in milliseconds and imports only what it
@@ -109,8 +122,12 @@ def grade_in_parallel(exercises, submissions, seed, use_cache: bool, jobs: int, 
         taken = context.Value("i", 0)
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_adopt_server,
                                  initargs=(servers, taken)) as pool:
-            futures = [pool.submit(grade, [ex], submissions, seed, True, use_cache) for ex in order]
-            by_name = {r.exercise: r for future in futures for r in future.result()}
+            futures = {pool.submit(grade, [ex], submissions, seed, True, use_cache): ex for ex in order}
+            by_name = {}
+            for future in as_completed(futures):
+                by_name.update((r.exercise, r) for r in future.result())
+                if progress is not None:
+                    progress.advance(note=futures[future].name)
     finally:
         for server in servers:
             server.close()
@@ -152,6 +169,26 @@ def _import_what_every_job_imports() -> None:
             pass  # a pytest without it: the job imports what it has
 
 
+def _progress(total: int, jobs: int):
+    """A progress line on standard error, for a person watching a terminal: None in a pipe,
+    a file, or CI (``$CI``, which GitHub, GitLab and the like set), where it would be noise."""
+    if not sys.stderr.isatty() or os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return None
+    from grader.progress import Progress
+
+    progress = Progress(total, stream=sys.stderr, label="exercises graded", slots=jobs)
+    progress.advance(0)  # drawn at once: 0/N
+    return progress
+
+
+def total_line(results) -> str:
+    """``Total: 26 / 149 (17%)``: the points as the reports write them (no ``.00`` on whole numbers)."""
+    from grader.report import _points
+
+    total, best = sum(r.score for r in results), sum(r.max_score for r in results)
+    return f"Total: {_points(total)} / {_points(best)} ({100.0 * total / best if best else 0.0:.0f}%)"
+
+
 def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
     if args.all == bool(args.exercise):
         parser.error("name one exercise, or give --all")
@@ -176,17 +213,30 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     from grader.oraclecache import allowed as oracle_cache_allowed
     from grader.report import format_text, to_gradescope, to_json
 
+    progress = _progress(len(exercises), jobs) if args.all and not args.no_progress else None
     try:
         results = grade_in_parallel(exercises, submissions, seed, oracle_cache_allowed(args.no_cache),
-                                    jobs, durations=load_durations() if args.all else None, servers=servers)
+                                    jobs, durations=load_durations() if args.all else None, servers=servers,
+                                    progress=progress)
     except GraderFault as exc:
         print(f"grader: internal error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if progress is not None:
+            progress.close(erase=True)
     from grader.cli import STARTED
 
     wall = round(time.perf_counter() - STARTED, 3)
     for r in results:  # the whole command, start-up and imports included (parallel jobs too)
         r.run_seconds = max(r.run_seconds, wall)
+    # Stored before the report is written: a reader that goes away (| head) costs none of it.
+    if args.all:
+        store_durations(results)
+    if not submissions:
+        by_name = {r.exercise: r for r in results}
+        for ex in exercises:
+            if ex.name in by_name:
+                cache_store(ex, by_name[ex.name])
     if args.format in ("junit", "github"):
         from grader.ci_report import locate
 
@@ -218,21 +268,13 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
         color = args.output is None and sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
         text = "\n\n".join(format_text(r, color=color) for r in results)
         if len(results) > 1:
-            total, best = sum(r.score for r in results), sum(r.max_score for r in results)
-            text += f"\n\nTotal: {total:.2f} / {best:.2f}"
+            text += "\n\n" + total_line(results)
     if text is None:
         pass  # written above
     elif args.output:
         args.output.write_text(text + "\n")
     else:
         print(text)
-    if args.all:
-        store_durations(results)
-    if not submissions:
-        by_name = {r.exercise: r for r in results}
-        for ex in exercises:
-            if ex.name in by_name:
-                cache_store(ex, by_name[ex.name])
     if any(r.grader_faults for r in results):
         return 2
     if args.fail_under is not None:

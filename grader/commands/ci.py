@@ -7,6 +7,11 @@ import os
 import sys
 from pathlib import Path
 
+from grader.commands._options import percent
+
+
+USES_GRADER_SEED = True  # cli.py warns when $GRADER_SEED is short
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -27,8 +32,9 @@ def add_parser(sub) -> None:
     p.add_argument("--exercises", default=os.environ.get("GRADER_EXERCISES") or "changed",
                    help="'changed' (the exercises whose files the pull request changes), 'all', or names "
                         "such as 'ex01 ex03' (default: $GRADER_EXERCISES or changed)")
-    p.add_argument("--pass-mark", type=float, default=None, metavar="PERCENT",
-                   help="exit with status 1 below PERCENT of the points graded (default: $GRADER_PASS_MARK or 0)")
+    p.add_argument("--pass-mark", type=percent, default=None, metavar="PERCENT",
+                   help="exit with status 1 below PERCENT (0 to 100) of the points graded "
+                        "(default: $GRADER_PASS_MARK or 0)")
     # Accepted so that a workflow released earlier keeps working; never used: a list of the
     # pull request's files can be cut short (GitHub's stops at 3000).
     p.add_argument("--changed-files", type=Path, metavar="FILE", help=argparse.SUPPRESS)
@@ -48,17 +54,15 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     if pass_mark is None:
         value = os.environ.get("GRADER_PASS_MARK", "").strip()
         try:
-            pass_mark = float(value) if value else 0.0
-        except ValueError:
-            parser.error(f"GRADER_PASS_MARK must be a number, got {value!r}")
-    from grader.seed import run_seed, weak_secret_warning
+            pass_mark = percent(value) if value else 0.0
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"GRADER_PASS_MARK: {exc}")
+    from grader.seed import run_seed
 
-    try:  # a secret seed: this run's own inputs, from a nonce the grader draws (grader.seed)
+    try:  # a secret seed: this run's own inputs, from a nonce the grader draws (grader.seed); cli.py warned of a weak one
         seed = run_seed(args.seed, args.run_nonce)
     except ValueError as exc:
         parser.error(str(exc))
-    if weak_secret_warning(seed):
-        print(f"grader: {weak_secret_warning(seed)}", file=sys.stderr)
     if args.changed_files is not None:
         print("grader: --changed-files is ignored: the exercises changed are found by comparing the student "
               "files of the head and the base (a list of files can be cut short); remove it from the workflow",

@@ -10,6 +10,9 @@ from pathlib import Path
 from grader.exercises import all_exercises, resolve
 
 
+USES_GRADER_SEED = True  # cli.py warns when $GRADER_SEED is short
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "validate", help="check an exercise's grader: reference full marks, stub 0, mutants caught, determinism",
