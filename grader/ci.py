@@ -340,6 +340,12 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
         notes.insert(0, "this pull request changes no exercise file: nothing was graded"
                      if which == "changed" else "no exercise selected: nothing was graded")
 
+    # The base branch's course.yaml (a pull request's copy is never read): late work, from GitHub's time.
+    from grader.course.apply import for_ci
+
+    course = for_ci(base, results) if results else None
+    if course is not None:
+        notes = course.lines + notes
     data = []
     for r in results:
         d = r.to_dict()
@@ -352,6 +358,8 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
               "graded_files": {r.exercise: r.submission for r in results
                                if r.submission not in files[r.exercise].unreadable},
               "notes": notes, "results": data}
+    if course is not None:
+        report["course"] = course.to_dict()
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     gradescope = to_gradescope(results)
     if hide_seed:

@@ -21,8 +21,12 @@ def write_gradebook(out: Path, reports: dict[str, dict], exercises: list[Exercis
     namespace, no Landlock), with the machine it ran on. A student that an
     interrupted run did not reach has empty score cells and says so.
     """
+    from grader.course.batch import gradebook_columns
+
     infos = sorted({k for r in reports.values() for k in (r.get("info") or {})})
-    header = ["student", *infos, *[ex.name for ex in exercises], "total", "max_score", "percent", "notes"]
+    late_header, late_rows = gradebook_columns(reports)  # a course's late work: none without course.yaml
+    header = ["student", *infos, *[ex.name for ex in exercises], "total", "max_score", "percent", *late_header,
+              "notes"]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
@@ -31,7 +35,7 @@ def write_gradebook(out: Path, reports: dict[str, dict], exercises: list[Exercis
         row = [_csv_safe(r["student"]), *[_csv_safe((r.get("info") or {}).get(k, "")) for k in infos]]
         entries = [r["exercises"].get(ex.name) or {} for ex in exercises]
         if any(not_reached(e) for e in entries):
-            row += [""] * len(exercises) + ["", f"{r.get('max_score', 0):g}", "",
+            row += [""] * len(exercises) + ["", f"{r.get('max_score', 0):g}", "", *[""] * len(late_header),
                                             "not graded yet: the run was interrupted (run it again to finish)"]
             writer.writerow(row)
             continue
@@ -41,7 +45,7 @@ def write_gradebook(out: Path, reports: dict[str, dict], exercises: list[Exercis
             row.append(f"{result['score']:g}" if result else "0")
             notes += exercise_notes(ex.name, entry)
         row += [f"{r.get('score', 0):g}", f"{r.get('max_score', 0):g}", f"{r.get('percent', 0):.1f}",
-                _csv_safe("; ".join(notes))]
+                *[_csv_safe(c) for c in late_rows.get(slug, [""] * len(late_header))], _csv_safe("; ".join(notes))]
         writer.writerow(row)
     path = out / "gradebook.csv"
     atomic_write(path, buf.getvalue())

@@ -1,0 +1,243 @@
+"""The course on every channel: a Gradescope export graded around a deadline (batch), the Gradescope
+autograder, a pull request whose commit dates lie, a release and a bundle that keep the roster private."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, run_cli
+
+EX01 = ROOT / "exercises" / "ex01_sigmoid"
+REFERENCE = (ROOT / "solutions" / "ex01_sigmoid" / "sigmoid.py").read_text()
+SIGN_FLIPPED = (EX01 / "mutants" / "sign_flipped.py").read_text()
+
+COURSE = """\
+name: Deep learning from scratch
+term: Autumn 2026
+timezone: Europe/Paris
+roster: roster.csv
+extensions: extensions.csv
+late_policy: {penalty: 10%, per: hour, max_penalty: 50%, after_late_due: zero}
+assignments:
+  hw1:
+    exercises: [ex01_sigmoid]
+    due: 2026-10-24 23:59 Europe/Paris
+    late_due: 2026-10-26 23:59 Europe/Paris
+"""
+ROSTER = "Student,ID,SIS User ID,SIS Login ID,Email\n" + "".join(
+    f"{n.title()},{i},s00{i},{n},{n}@example.edu\n" for i, n in enumerate(("ada", "bob", "cyd", "dee", "eve", "fay",
+                                                                          "zed"), 1))
+EXTENSIONS = "student,assignment,extra,due\nfay@example.edu,hw1,1 day,\n"
+
+
+def make_course(root: Path) -> Path:
+    folder = root / "exercises" / "ex01_sigmoid"
+    shutil.copytree(EX01, folder, ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    meta = yaml.safe_load((folder / "exercise.yaml").read_text())
+    meta["limits"].update(call_seconds=1, total_seconds=3)
+    (folder / "exercise.yaml").write_text(yaml.safe_dump(meta))
+    (root / "course.yaml").write_text(COURSE)
+    (root / "roster.csv").write_text(ROSTER)
+    (root / "extensions.csv").write_text(EXTENSIONS)
+    return root
+
+
+# student -> (source, Gradescope's created_at, expected late by, penalty, final out of 10)
+EXPORT = {
+    "ada": (REFERENCE, "2026-10-24 23:59:00.000000000 +02:00", "", "0%", "10"),  # exactly at the due date
+    "bob": (REFERENCE, "2026-10-24 23:59:01.000000000 +02:00", "1 s", "10%", "9"),  # one second after
+    "cyd": (SIGN_FLIPPED, "2026-10-25 00:09:00.000000000 +01:00", "1 h 10 min", "20%", "1.6"),  # after the clocks went back
+    "dee": (REFERENCE, "2026-10-27 00:00:00.000000000 +01:00", "2 days 1 h", "100%", "0"),  # past the late due date
+    "eve": (REFERENCE, None, "time unknown", "0%", "10"),  # no time in the export
+    "fay": (REFERENCE, "2026-10-25 12:00:00.000000000 +02:00", "", "0%", "10"),  # her extension of a day
+}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    work = tmp_path_factory.mktemp("course-batch")
+    root = make_course(work / "course")
+    export = work / "export"
+    meta = {}
+    for i, (name, (source, created, *_)) in enumerate(EXPORT.items(), 1):
+        (export / f"submission_{i}").mkdir(parents=True)
+        (export / f"submission_{i}" / "sigmoid.py").write_text(source)
+        meta[f"submission_{i}"] = (f"  :submitters:\n  - :name: {name.title()}\n    :sid: 's00{i}'\n"
+                                   f"    :email: {name}@example.edu\n"
+                                   + (f"  :created_at: {created}\n" if created else ""))
+    (export / "submission_metadata.yml").write_text("".join(f"{k}:\n{v}" for k, v in meta.items()))
+    out = work / "grades"
+    proc = run_cli("--root", str(root), "batch", str(export), "--exercise", "ex01", "--jobs", "2", "--out", str(out),
+                   "--no-progress", cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    return root, export, out, rows
+
+
+def test_a_gradescope_export_around_the_deadline(batch):
+    _, _, out, rows = batch
+    for name, (_, _, late_by, penalty, final) in EXPORT.items():
+        row = rows[name.title()]
+        assert row["hw1 late by"].split(" (")[0] == late_by, name
+        assert row["hw1 penalty"] == penalty, name
+        assert row["hw1 final"] == final and row["final_total"] == final, name
+        assert row["hw1 raw"] == row["ex01_sigmoid"] == row["total"]  # the raw score is kept
+    assert rows["Dee"]["hw1 late by"].endswith("(past the late due date)")
+    assert rows["Eve"]["time_source"] == "time unknown" and rows["Eve"]["submitted_at"] == ""
+    assert rows["Ada"]["time_source"].startswith("Gradescope export")
+    report = json.loads((out / "reports" / "Cyd.json").read_text())
+    assert report["course"]["lines"] == ["hw1: submitted 1 h 10 min after the due date: −20% (course late policy)"]
+    assert report["final_score"] == 1.6 and report["score"] == 2.0
+
+
+def test_an_extension_given_later_changes_the_final_grade_without_regrading(batch, tmp_path):
+    root, export, out, rows = batch
+    assert rows["Bob"]["hw1 penalty"] == "10%"
+    (root / "extensions.csv").write_text(EXTENSIONS + "bob,hw1,,2026-10-25 00:30 Europe/Paris\n")
+    try:
+        proc = run_cli("--root", str(root), "batch", str(export), "--exercise", "ex01", "--out", str(out),
+                       "--no-progress", cwd=tmp_path)
+    finally:
+        (root / "extensions.csv").write_text(EXTENSIONS)
+    assert proc.returncode == 0, proc.stderr
+    assert "0 graded now" in proc.stdout  # same files, graders and seed: nothing graded again
+    with open(out / "gradebook.csv", newline="") as f:
+        bob = {row["student"]: row for row in csv.DictReader(f)}["Bob"]
+    assert bob["hw1 penalty"] == "0%" and bob["final_total"] == "10"
+
+
+def test_an_instructors_times_csv_for_a_classroom_clone(tmp_path):
+    root = make_course(tmp_path / "course")
+    clone = tmp_path / "hw1-submissions"
+    for login in ("hw1-ada", "hw1-bob"):
+        (clone / login).mkdir(parents=True)
+        (clone / login / "sigmoid.py").write_text(REFERENCE)
+    (tmp_path / "times.csv").write_text("student,submitted_at\nada,2026-10-25T01:30:00+02:00\n")
+    out = tmp_path / "grades"
+    proc = run_cli("--root", str(root), "batch", str(clone), "-e", "ex01", "--out", str(out), "--no-progress",
+                   "--times", str(tmp_path / "times.csv"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert rows["ada"]["hw1 penalty"] == "20%" and rows["ada"]["time_source"] == "instructor's times CSV"
+    assert rows["bob"]["time_source"] == "time unknown" and rows["bob"]["final_total"] == "10"
+    (tmp_path / "times.csv").write_text("student,submitted_at\nada,2026-10-25 01:30\n")
+    proc = run_cli("--root", str(root), "batch", str(clone), "-e", "ex01", "--out", str(out), "--no-progress",
+                   "--times", str(tmp_path / "times.csv"), cwd=tmp_path)
+    assert proc.returncode == 2 and "line 2" in proc.stderr and "no timezone" in proc.stderr
+
+
+def test_a_broken_course_file_is_a_clear_error(tmp_path):
+    root = make_course(tmp_path / "course")
+    (root / "course.yaml").write_text(COURSE.replace("max_penalty: 50%", "max_penalty: 150%"))
+    proc = run_cli("--root", str(root), "batch", str(tmp_path), "-e", "ex01", "--out", str(tmp_path / "g"),
+                   cwd=tmp_path)
+    assert proc.returncode == 2 and "max_penalty: 150% is not between 0% and 100%" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# -- the Gradescope autograder -----------------------------------------------------------------------
+
+
+def test_the_gradescope_autograder_applies_the_late_policy(tmp_path):
+    from grader.autograder import autograde
+    from grader.bundle import stage
+    from grader.exercises import load_exercise
+
+    root = make_course(tmp_path / "course")
+    shutil.copytree(ROOT / "grader", root / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    source = tmp_path / "ag" / "source"
+    stage(root, source, [load_exercise(root / "exercises" / "ex01_sigmoid")], "a-secret-seed-of-some-length", False)
+    public = yaml.safe_load((source / "course.yaml").read_text())
+    assert "roster" not in public and "extensions" not in public
+    assert not (source / "roster.csv").exists() and not (source / "extensions.csv").exists()
+    submission = tmp_path / "ag" / "submission"
+    submission.mkdir()
+    (submission / "sigmoid.py").write_text(REFERENCE)
+    meta = {"id": 1, "created_at": "2026-10-25T02:09:00.0+02:00",
+            "assignment": {"due_date": "2026-10-24T23:59:00.0+02:00", "late_due_date": None},
+            "users": [{"email": "ada@example.edu", "id": 1, "name": "Ada"}], "previous_submissions": []}
+    (tmp_path / "ag" / "submission_metadata.json").write_text(json.dumps(meta))
+    data = autograde(source, submission)
+    assert sum(t["score"] for t in data["tests"]) == 10  # every check keeps its points ...
+    assert data["score"] == 7.0  # ... the assignment's score is after the penalty (3 started hours: -30%)
+    assert data["output"].startswith("hw1: submitted 2 h 10 min after the due date: −30% (course late policy)")
+    # Gradescope's own extension for this student (their due date moved): on time.
+    meta["users"][0]["assignment"] = {"due_date": "2026-10-25T12:00:00.0+02:00"}
+    (tmp_path / "ag" / "submission_metadata.json").write_text(json.dumps(meta))
+    data = autograde(source, submission)
+    assert data["score"] == 10.0 and "submitted on time (extension to" in data["output"]
+
+
+# -- a pull request ----------------------------------------------------------------------------------
+
+
+def git(repo: Path, *args: str, env=None) -> str:
+    full = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+                GIT_COMMITTER_EMAIL="t@example.com", GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull)
+    full.update(env or {})
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=full)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_pull_request_whose_commit_dates_lie(tmp_path):
+    """The commit claims to be from a week before the deadline, and the pull request rewrites course.yaml
+    to move the deadline: the grade follows GitHub's event time and the base branch's course.yaml."""
+    repo = make_course(tmp_path / "repo")
+    shutil.copytree(ROOT / "grader", repo / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "late")
+    (repo / "exercises" / "ex01_sigmoid" / "sigmoid.py").write_text(REFERENCE)
+    (repo / "course.yaml").write_text(COURSE.replace("2026-10-24 23:59", "2027-10-24 23:59"))
+    forged = {"GIT_AUTHOR_DATE": "2026-10-17T12:00:00+02:00", "GIT_COMMITTER_DATE": "2026-10-17T12:00:00+02:00"}
+    git(repo, "commit", "-q", "-am", "done early, honest", env=forged)
+    git(repo, "checkout", "-q", "main")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "synchronize", "pull_request": {
+        "updated_at": "2026-10-25T03:30:00Z", "user": {"login": "ada"}, "head": {"sha": "x"}}}))
+    out = tmp_path / "out"
+    proc = run_cli("--root", str(repo), "ci", "--head-ref", "late", "--out", str(out), cwd=tmp_path,
+                   env={"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "pull_request_target"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["score"] == 10.0
+    # 03:30 UTC is 04:30 CET (the clocks went back at 03:00 CEST): 5 h 31 min after 23:59 CEST; -50% (the cap).
+    assert report["course"]["final_score"] == 5.0
+    assert report["course"]["late"]["hw1"]["source"].startswith("GitHub pull request event")
+    assert report["notes"][0] == "hw1: submitted 5 h 31 min after the due date: −50% (course late policy)"
+    assert "−50% (course late policy)" in (out / "summary.md").read_text()
+    assert "−50%" in proc.stdout
+    # Without an event payload (a run by hand): no trusted time, graded as on time, and said so.
+    proc = run_cli("--root", str(repo), "ci", "--head-ref", "late", "--out", str(out), cwd=tmp_path,
+                   env={"GITHUB_EVENT_PATH": ""})
+    report = json.loads((out / "report.json").read_text())
+    assert report["course"]["final_score"] == 10.0
+    assert report["notes"][0] == "hw1: submission time unknown: graded as on time"
+
+
+# -- the release keeps the roster and the extensions private -------------------------------------------
+
+
+def test_a_release_ships_the_public_course_only(tmp_path):
+    from grader.release import write_public_course
+
+    root = make_course(tmp_path / "course")
+    out = tmp_path / "release"
+    out.mkdir()
+    written = write_public_course(root, out, ["ex01_sigmoid"])
+    assert written == [out / "course.yaml"]
+    text = (out / "course.yaml").read_text()
+    assert "fay" not in text and "s002" not in text and "roster" not in yaml.safe_load(text)
+    assert write_public_course(tmp_path / "nothing-here", out, []) == []
