@@ -295,3 +295,15 @@ def test_the_public_course_file_has_no_roster_and_no_extensions(course, tmp_path
     public = load_course(tmp_path / "pub")  # it loads where only the shipped exercises exist
     assert list(public.assignments) == ["hw1"] and public.assignments["hw1"].due == course.assignments["hw1"].due
     assert public.late_policy == course.late_policy and public.roster is None and not public.extensions
+
+
+def test_grader_validate_checks_the_course(tmp_path):
+    from conftest import run_cli
+
+    make_course(tmp_path, GOOD, extensions=EXTENSIONS)
+    proc = run_cli("--root", str(tmp_path), "validate", "--course", cwd=tmp_path)
+    assert proc.returncode == 0 and "course.yaml: ok" in proc.stdout and "2 extension(s)" in proc.stdout
+    (tmp_path / "extensions.csv").write_text("student,assignment,extra,due\nzed,hw1,1 day,\n")
+    proc = run_cli("--root", str(tmp_path), "validate", "--course", cwd=tmp_path)
+    assert proc.returncode == 1 and "extensions.csv, line 2: 'zed' is nobody in the roster" in proc.stderr
+    assert "Traceback" not in proc.stderr
