@@ -332,6 +332,17 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
         if own_work:
             shutil.rmtree(work.parent, ignore_errors=True)
 
+    # The base branch's course.yaml (a pull request's copy is never read): results held until the due
+    # date are withheld first, then the late policy applies, from GitHub's own time of the event.
+    from grader.course import load_course
+    from grader.course.apply import for_ci
+    from grader.course.visibility import hold
+
+    held = hold(results, selected, load_course(base))
+    course = for_ci(base, results) if results else None
+    if course is not None:
+        notes = course.lines + held + notes
+
     total, best = sum(r.score for r in results), sum(r.max_score for r in results)
     percent = 100.0 * total / best if best else 100.0
     faults = any(r.grader_faults for r in results)
@@ -340,12 +351,6 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
         notes.insert(0, "this pull request changes no exercise file: nothing was graded"
                      if which == "changed" else "no exercise selected: nothing was graded")
 
-    # The base branch's course.yaml (a pull request's copy is never read): late work, from GitHub's time.
-    from grader.course.apply import for_ci
-
-    course = for_ci(base, results) if results else None
-    if course is not None:
-        notes = course.lines + notes
     data = []
     for r in results:
         d = r.to_dict()

@@ -175,6 +175,10 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     wall = round(time.perf_counter() - STARTED, 3)
     for r in results:  # the whole command, start-up and imports included (parallel jobs too)
         r.run_seconds = max(r.run_seconds, wall)
+    from grader.course import load_course
+    from grader.course.visibility import hold
+
+    hold(results, exercises, load_course(root))  # after_due_date checks: "result shown after <date>"
     if args.format in ("junit", "github"):
         from grader.ci_report import locate
 
