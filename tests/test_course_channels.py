@@ -57,6 +57,7 @@ EXPORT = {
     "dee": (REFERENCE, "2026-10-27 00:00:00.000000000 +01:00", "2 days 1 h", "100%", "0"),  # past the late due date
     "eve": (REFERENCE, None, "time unknown", "0%", "10"),  # no time in the export
     "fay": (REFERENCE, "2026-10-25 12:00:00.000000000 +02:00", "", "0%", "10"),  # her extension of a day
+    "kim": (SIGN_FLIPPED, "2026-10-20 12:00:00.000000000 +02:00", "", "0%", "2"),  # not in the roster
 }
 
 
@@ -69,7 +70,8 @@ def batch(tmp_path_factory):
     for i, (name, (source, created, *_)) in enumerate(EXPORT.items(), 1):
         (export / f"submission_{i}").mkdir(parents=True)
         (export / f"submission_{i}" / "sigmoid.py").write_text(source)
-        meta[f"submission_{i}"] = (f"  :submitters:\n  - :name: {name.title()}\n    :sid: 's00{i}'\n"
+        sid = f"s00{i}" if name != "kim" else "s099"
+        meta[f"submission_{i}"] = (f"  :submitters:\n  - :name: {name.title()}\n    :sid: '{sid}'\n"
                                    f"    :email: {name}@example.edu\n"
                                    + (f"  :created_at: {created}\n" if created else ""))
     (export / "submission_metadata.yml").write_text("".join(f"{k}:\n{v}" for k, v in meta.items()))
@@ -98,9 +100,52 @@ def test_a_gradescope_export_around_the_deadline(batch):
     assert report["final_score"] == 1.6 and report["score"] == 2.0
 
 
+def test_export_to_canvas_moodle_and_csv(batch, tmp_path):
+    root, _, out, _ = batch
+    proc = run_cli("--root", str(root), "export", str(out), "--to", "canvas", "--out", str(tmp_path / "c.csv"),
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "c.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    # Canvas's gradebook import: the student columns it reads, a Points Possible row, one column per assignment.
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw1"]
+    assert rows[1][0] == "Points Possible" and rows[1][5] == "10"
+    by = {r[0]: r for r in rows[2:]}
+    assert by["Cyd"][1:] == ["3", "s003", "cyd", "", "1.6"]  # the final score, after the late penalty
+    assert by["Dee"][5] == "0" and by["Ada"][5] == "10" and by["Eve"][5] == "10"
+    assert by["Zed"][5] == ""  # on the roster, no submission: empty (changes nothing on import) ...
+    assert "no submission (left empty): Zed" in proc.stderr  # ... and listed
+    assert "Kim" not in by and "not in the roster (not exported): Kim" in proc.stderr
+    assert "1 submission(s) matched nobody in the roster, 1 student(s) of the roster have no submission" in proc.stderr
+
+    proc = run_cli("--root", str(root), "export", str(out), "--to", "moodle", "--out", str(tmp_path / "m.csv"),
+                   cwd=tmp_path)
+    with open(tmp_path / "m.csv", newline="", encoding="utf-8") as f:
+        moodle = {r["Email address"]: r for r in csv.DictReader(f)}
+    assert list(next(iter(moodle.values())))[:5] == ["First name", "Last name", "ID number", "Email address",
+                                                      "Username"]
+    assert moodle["cyd@example.edu"]["hw1"] == "1.6"
+    assert moodle["cyd@example.edu"]["hw1 feedback"] == \
+        "hw1: submitted 1 h 10 min after the due date: −20% (course late policy)"
+
+    proc = run_cli("export", str(out), "--to", "csv", "--roster", str(root / "roster.csv"), "--out",
+                   str(tmp_path / "p.csv"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "p.csv", newline="", encoding="utf-8") as f:
+        checks = [r for r in csv.DictReader(f) if r["student"] == "Cyd"]
+    assert len(checks) == 6 and {r["penalty_percent"] for r in checks} == {"20"}
+    passed = [r for r in checks if r["status"] == "passed"]
+    assert sum(float(r["score"]) for r in checks) == 2 and sum(float(r["final_score"]) for r in checks) == 1.6
+    assert passed and all(float(r["final_score"]) == float(r["score"]) * 0.8 for r in passed)
+    # Without a roster, the LMS formats are refused (they need the LMS's own students).
+    proc = run_cli("export", str(out), "--to", "canvas", cwd=tmp_path)
+    assert proc.returncode == 2 and "needs a roster" in proc.stderr
+
+
 def test_an_extension_given_later_changes_the_final_grade_without_regrading(batch, tmp_path):
     root, export, out, rows = batch
     assert rows["Bob"]["hw1 penalty"] == "10%"
+    shutil.copytree(out, tmp_path / "old")
     (root / "extensions.csv").write_text(EXTENSIONS + "bob,hw1,,2026-10-25 00:30 Europe/Paris\n")
     try:
         proc = run_cli("--root", str(root), "batch", str(export), "--exercise", "ex01", "--out", str(out),
@@ -112,6 +157,14 @@ def test_an_extension_given_later_changes_the_final_grade_without_regrading(batc
     with open(out / "gradebook.csv", newline="") as f:
         bob = {row["student"]: row for row in csv.DictReader(f)}["Bob"]
     assert bob["hw1 penalty"] == "0%" and bob["final_total"] == "10"
+    # grader diff: Bob alone is listed, with why; the others are counted.
+    proc = run_cli("diff", str(tmp_path / "old"), str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "Bob: final 9 → 10"
+    assert lines[1].startswith("  hw1: extension added: extension to 2026-10-25 00:30 CEST") \
+        and "late penalty 10% → 0%" in lines[1]
+    assert lines[-1] == f"1 student(s) changed, {len(EXPORT) - 1} unchanged"
 
 
 def test_an_instructors_times_csv_for_a_classroom_clone(tmp_path):

@@ -95,6 +95,9 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             else:
                 entries[ex.name] = {"key": key, "file": sub.files[ex.name][0], "result": None}
                 todo.append(ex.name)
+            # What the key is made of, for `grader diff` to say why a grade changed.
+            entries[ex.name].setdefault("file_sha", _sha(sub.files[ex.name][1]) if ex.name in sub.files else None)
+            entries[ex.name]["graders"] = fingerprints[ex.name][:16]
         reports[sub.slug] = {
             "student": sub.student, "slug": sub.slug, "source": sub.source, "info": sub.info, "layout": layout,
             "seed": seed.shown, "grader": __version__, "exercises": entries,
@@ -163,6 +166,12 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
     _write_outputs(out, reports, exercises, log)
     return BatchSummary(len(subs), len(graded_now), unchanged, errors,
                         round(time.monotonic() - start, 3), out, layout, without_files)
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def _times(source: Path, subs, layout: str, times_csv: Path | None) -> dict:
