@@ -307,3 +307,24 @@ def test_grader_validate_checks_the_course(tmp_path):
     proc = run_cli("--root", str(tmp_path), "validate", "--course", cwd=tmp_path)
     assert proc.returncode == 1 and "extensions.csv, line 2: 'zed' is nobody in the roster" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_attempt_budget_keeps_scores_and_withholds_details(course):
+    from grader.course.apply import attempt_budget
+
+    def data():
+        return {"tests": [{"name": "ex01_sigmoid: test_a", "score": 0, "output": "Inputs: z of shape (5,)\nHint: x"},
+                          {"name": "ex05_softmax: test_b", "score": 1, "output": "softmax details"}]}
+
+    d = data()  # hw1 allows 3 submissions with full feedback; this is the third
+    lines = attempt_budget(course, d, {"ex01_sigmoid", "ex05_softmax"}, Submitted(previous=2))
+    assert lines == ["hw1: submission 3 of 3 with full feedback; 0 left (later submissions show scores only)"]
+    assert d == data()
+    d = data()
+    lines = attempt_budget(course, d, {"ex01_sigmoid", "ex05_softmax"}, Submitted(previous=3))
+    assert lines[0].startswith("hw1: submission 4: your 3 submissions with full feedback are used")
+    assert d["tests"][0]["score"] == 0 and "Inputs" not in d["tests"][0]["output"]
+    assert d["tests"][1]["output"] == "softmax details"  # hw2 has no budget
+    d = data()
+    assert attempt_budget(course, d, {"ex01_sigmoid"}, Submitted(previous=None)) == [
+        "hw1: attempts are not counted here (no trusted count of your submissions)"] and d == data()

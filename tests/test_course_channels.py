@@ -30,6 +30,7 @@ assignments:
     exercises: [ex01_sigmoid]
     due: 2026-10-24 23:59 Europe/Paris
     late_due: 2026-10-26 23:59 Europe/Paris
+    attempts: 2
 """
 ROSTER = "Student,ID,SIS User ID,SIS Login ID,Email\n" + "".join(
     f"{n.title()},{i},s00{i},{n},{n}@example.edu\n" for i, n in enumerate(("ada", "bob", "cyd", "dee", "eve", "fay",
@@ -222,12 +223,21 @@ def test_the_gradescope_autograder_applies_the_late_policy(tmp_path):
     data = autograde(source, submission)
     assert sum(t["score"] for t in data["tests"]) == 10  # every check keeps its points ...
     assert data["score"] == 7.0  # ... the assignment's score is after the penalty (3 started hours: -30%)
-    assert data["output"].startswith("hw1: submitted 2 h 10 min after the due date: −30% (course late policy)")
+    assert data["output"].startswith("hw1: submitted 2 h 10 min after the due date: −30% (course late policy)\n"
+                                     "hw1: submission 1 of 2 with full feedback; 1 left\n")
     # Gradescope's own extension for this student (their due date moved): on time.
     meta["users"][0]["assignment"] = {"due_date": "2026-10-25T12:00:00.0+02:00"}
     (tmp_path / "ag" / "submission_metadata.json").write_text(json.dumps(meta))
     data = autograde(source, submission)
     assert data["score"] == 10.0 and "submitted on time (extension to" in data["output"]
+    # The third graded submission: scores kept, details withheld.
+    (submission / "sigmoid.py").write_text(SIGN_FLIPPED)
+    meta["previous_submissions"] = [{"submission_time": "2026-10-24T20:00:00.0+02:00", "score": 1.0, "results": {}}] * 2
+    (tmp_path / "ag" / "submission_metadata.json").write_text(json.dumps(meta))
+    data = autograde(source, submission)
+    assert data["score"] == 2.0 and "hw1: submission 3: your 2 submissions with full feedback are used" in data["output"]
+    assert all(t["output"] == "details withheld: your submissions with full feedback are used" for t in data["tests"])
+    assert sorted(t["score"] for t in data["tests"]) == [0, 0, 0, 0, 0, 2]  # as graded
 
 
 # -- a pull request ----------------------------------------------------------------------------------

@@ -65,11 +65,38 @@ def for_gradescope(source: Path, metadata: Path, results, data: dict, log=print)
     submitted = from_gradescope_metadata(metadata)
     result = outcome(course, {r.exercise: r.score for r in results}, submitted)
     data["score"] = result.final
-    if result.lines:
-        data["output"] = "\n".join(result.lines) + "\n" + data.get("output", "")
+    lines = result.lines + attempt_budget(course, data, {r.exercise for r in results}, submitted)
+    if lines:
+        data["output"] = "\n".join(lines) + "\n" + data.get("output", "")
     log(f"course: submitted {submitted.at.isoformat() if submitted.at else 'at an unknown time'}"
         f" ({submitted.source or submitted.note}); raw {result.raw:g}, final {result.final:g}")
     return result
+
+
+def attempt_budget(course: Course, data: dict, exercises: set[str], submitted: Submitted) -> list[str]:
+    """Per assignment with ``attempts: N``: the first N graded submissions get full feedback; later ones keep
+    every check's score and status but not its output (inputs, values, hints). The count is Gradescope's
+    ``previous_submissions`` (None: no trusted count, no limit). Returns the lines for the student."""
+    lines = []
+    for assignment in course.assignments.values():
+        if not assignment.attempts or not set(assignment.exercises) & exercises:
+            continue
+        if submitted.previous is None:
+            lines.append(f"{assignment.name}: attempts are not counted here (no trusted count of your submissions)")
+            continue
+        attempt, budget = submitted.previous + 1, assignment.attempts
+        if attempt <= budget:
+            left = budget - attempt
+            lines.append(f"{assignment.name}: submission {attempt} of {budget} with full feedback; "
+                         f"{left} left" + (" (later submissions show scores only)" if left == 0 else ""))
+            continue
+        lines.append(f"{assignment.name}: submission {attempt}: your {budget} submissions with full feedback are "
+                     f"used; each check's score is shown, its details are not (check your code with grader check)")
+        prefixes = tuple(f"{ex}: " for ex in assignment.exercises)
+        for test in data.get("tests") or []:
+            if str(test.get("name", "")).startswith(prefixes):
+                test["output"] = "details withheld: your submissions with full feedback are used"
+    return lines
 
 
 def for_ci(base: Path, results) -> CourseOutcome | None:
