@@ -381,11 +381,17 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
     if step_summary:
         with open(step_summary, "a") as f:
             f.write(summary + "\n")
+    from grader.course.classroom import classroom_result, encode
+
+    classroom = classroom_result(results, {ex: e["penalty_percent"] for ex, e in course.exercises.items()}
+                                 if course is not None else None)
+    (out / "classroom.json").write_text(json.dumps(classroom, indent=2) + "\n")
     github_output = os.environ.get("GITHUB_OUTPUT")
     if github_output:
         with open(github_output, "a") as f:
             f.write(f"score={total:g}\nmax-score={best:g}\npercent={percent:.2f}\n"
                     f"passed={'true' if passed else 'false'}\n")
+            f.write(f"result={encode(classroom)}\n")  # GitHub Classroom's reporter (grader.course.classroom)
 
     annotations = github_annotations(results)
     if annotations:

@@ -272,7 +272,8 @@ def test_a_pull_request_whose_commit_dates_lie(tmp_path):
         "updated_at": "2026-10-25T03:30:00Z", "user": {"login": "ada"}, "head": {"sha": "x"}}}))
     out = tmp_path / "out"
     proc = run_cli("--root", str(repo), "ci", "--head-ref", "late", "--out", str(out), cwd=tmp_path,
-                   env={"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "pull_request_target"})
+                   env={"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "pull_request_target",
+                        "GITHUB_OUTPUT": str(tmp_path / "github-output.txt")})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["score"] == 10.0
@@ -282,6 +283,14 @@ def test_a_pull_request_whose_commit_dates_lie(tmp_path):
     assert report["notes"][0] == "hw1: submitted 5 h 31 min after the due date: −50% (course late policy)"
     assert "−50% (course late policy)" in (out / "summary.md").read_text()
     assert "−50%" in proc.stdout
+    # The points as GitHub Classroom's reporter reads them: base64 JSON, tests' scores after the penalty.
+    import base64
+
+    line = next(x for x in (tmp_path / "github-output.txt").read_text().splitlines() if x.startswith("result="))
+    classroom = json.loads(base64.b64decode(line[len("result="):]))
+    assert classroom["version"] == 1 and classroom["max_score"] == 10 and classroom["status"] == "pass"
+    assert sum(t["score"] for t in classroom["tests"]) == 5.0 and len(classroom["tests"]) == 6
+    assert json.loads((out / "classroom.json").read_text()) == classroom
     # Without an event payload (a run by hand): no trusted time, graded as on time, and said so.
     proc = run_cli("--root", str(repo), "ci", "--head-ref", "late", "--out", str(out), cwd=tmp_path,
                    env={"GITHUB_EVENT_PATH": ""})
