@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     except CourseError as exc:
         print(f"course.yaml: FAIL\n{exc}", file=sys.stderr)
         return 1
-    if args.format == "text" or args.course:
+    if args.course or (course is not None and args.format == "text"):  # no course.yaml: as before
         print(course_summary(course))
     if args.course and not args.exercise and not args.all:
         return 0
