@@ -247,6 +247,7 @@ def test_gradescope_submission_metadata(tmp_path):
     got = from_gradescope_metadata(path)
     assert got.at == datetime(2026, 10, 24, 23, 14, 32, 365935, tzinfo=UTC) and got.source == GRADESCOPE_SOURCE
     assert got.identifiers == {"bob@example.edu"} and got.previous == 1
+    assert got.previous_times == [datetime(2026, 10, 24, 18, tzinfo=UTC)]
     assert got.due == datetime(2026, 10, 26, 22, 59, tzinfo=UTC)
     path.write_text("{not json")
     assert from_gradescope_metadata(path).at is None
@@ -328,3 +329,21 @@ def test_attempt_budget_keeps_scores_and_withholds_details(course):
     d = data()
     assert attempt_budget(course, d, {"ex01_sigmoid"}, Submitted(previous=None)) == [
         "hw1: attempts are not counted here (no trusted count of your submissions)"] and d == data()
+
+
+def test_a_cooldown_between_submissions_with_full_feedback(tmp_path):
+    from grader.course.apply import attempt_budget
+
+    course = load_course(make_course(tmp_path, GOOD.replace("        attempts: 3\n", "        cooldown: 2 h\n"),
+                                     extensions=EXTENSIONS))
+    assert course.assignments["hw1"].cooldown == timedelta(hours=2)
+    last = datetime(2026, 10, 20, 10, tzinfo=UTC)
+    d = {"tests": [{"name": "ex01_sigmoid: test_a", "output": "Inputs: z"}]}
+    soon = Submitted(last + timedelta(hours=1, minutes=59), previous=4, previous_times=[last - timedelta(days=1), last])
+    assert attempt_budget(course, d, {"ex01_sigmoid"}, soon) == [
+        "hw1: one submission with full feedback every 2 h: this one shows scores only; full feedback again from "
+        "2026-10-20 14:00 CEST"]
+    assert "Inputs" not in d["tests"][0]["output"]
+    d = {"tests": [{"name": "ex01_sigmoid: test_a", "output": "Inputs: z"}]}
+    later = Submitted(last + timedelta(hours=2), previous=4, previous_times=[last])
+    assert attempt_budget(course, d, {"ex01_sigmoid"}, later) == [] and d["tests"][0]["output"] == "Inputs: z"

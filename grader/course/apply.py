@@ -74,28 +74,40 @@ def for_gradescope(source: Path, metadata: Path, results, data: dict, log=print)
 
 
 def attempt_budget(course: Course, data: dict, exercises: set[str], submitted: Submitted) -> list[str]:
-    """Per assignment with ``attempts: N``: the first N graded submissions get full feedback; later ones keep
-    every check's score and status but not its output (inputs, values, hints). The count is Gradescope's
-    ``previous_submissions`` (None: no trusted count, no limit). Returns the lines for the student."""
+    """Per assignment with ``attempts: N`` and/or ``cooldown: D``: full feedback for the first N graded
+    submissions, and at most once per D; the others keep every check's score and status but not its output
+    (inputs, values, hints). The counts are Gradescope's ``previous_submissions`` (None: no trusted count,
+    no limit). Returns the lines for the student."""
+    from grader.course.timefmt import format_duration
+
     lines = []
     for assignment in course.assignments.values():
-        if not assignment.attempts or not set(assignment.exercises) & exercises:
+        if not (assignment.attempts or assignment.cooldown) or not set(assignment.exercises) & exercises:
             continue
         if submitted.previous is None:
             lines.append(f"{assignment.name}: attempts are not counted here (no trusted count of your submissions)")
             continue
         attempt, budget = submitted.previous + 1, assignment.attempts
-        if attempt <= budget:
+        withheld = ""
+        if budget and attempt > budget:
+            withheld = (f"submission {attempt}: your {budget} submissions with full feedback are used; each "
+                        f"check's score is shown, its details are not (check your code with grader check)")
+        elif assignment.cooldown and submitted.at and submitted.previous_times:
+            last = max(submitted.previous_times)
+            if submitted.at - last < assignment.cooldown:
+                withheld = (f"one submission with full feedback every {format_duration(assignment.cooldown)}: "
+                            f"this one shows scores only; full feedback again from "
+                            f"{course.when(last + assignment.cooldown)}")
+        if withheld:
+            lines.append(f"{assignment.name}: {withheld}")
+            prefixes = tuple(f"{ex}: " for ex in assignment.exercises)
+            for test in data.get("tests") or []:
+                if str(test.get("name", "")).startswith(prefixes):
+                    test["output"] = "details withheld (see the attempts line at the top)"
+        elif budget:
             left = budget - attempt
             lines.append(f"{assignment.name}: submission {attempt} of {budget} with full feedback; "
                          f"{left} left" + (" (later submissions show scores only)" if left == 0 else ""))
-            continue
-        lines.append(f"{assignment.name}: submission {attempt}: your {budget} submissions with full feedback are "
-                     f"used; each check's score is shown, its details are not (check your code with grader check)")
-        prefixes = tuple(f"{ex}: " for ex in assignment.exercises)
-        for test in data.get("tests") or []:
-            if str(test.get("name", "")).startswith(prefixes):
-                test["output"] = "details withheld: your submissions with full feedback are used"
     return lines
 
 

@@ -21,7 +21,7 @@ from grader.exercises import ExerciseError
 
 COURSE_FILE = "course.yaml"
 _TOP = {"name", "term", "timezone", "assignments", "late_policy", "extensions", "roster"}
-_ASSIGNMENT = {"title", "exercises", "due", "late_due", "attempts"}
+_ASSIGNMENT = {"title", "exercises", "due", "late_due", "attempts", "cooldown"}
 _POLICY = {"grace", "penalty", "per", "max_penalty", "after_late_due"}
 
 
@@ -125,8 +125,11 @@ def load_course(root: Path) -> Course | None:
         if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1):
             problems.append(f"{where}.attempts: expected a whole number of at least 1, got {attempts!r}")
             attempts = None
+        cooldown = check(f"{where}.cooldown", parse_duration, spec["cooldown"], "cooldown") \
+            if spec.get("cooldown") is not None else None
         if due:
-            assignments[name] = Assignment(name, resolved, due, late_due, str(spec.get("title") or name), attempts)
+            assignments[name] = Assignment(name, resolved, due, late_due, str(spec.get("title") or name), attempts,
+                                           cooldown or None)
     roster = None
     if data.get("roster"):
         roster = check("roster", read_roster, Path(root) / str(data["roster"]))
@@ -249,6 +252,8 @@ def public_course_yaml(course: Course, exercises: list[str] | None = None) -> st
             entry["late_due"] = a.late_due.isoformat()
         if a.attempts:
             entry["attempts"] = a.attempts
+        if a.cooldown:
+            entry["cooldown"] = f"{int(a.cooldown.total_seconds())} s"
         data["assignments"][a.name] = entry
     return ("# The course's public settings, written by grader from the course repository's course.yaml\n"
             "# (the roster and the extensions stay with the staff).\n" + yaml.safe_dump(data, sort_keys=False))

@@ -68,6 +68,7 @@ class Assignment:
     late_due: datetime | None = None
     title: str = ""
     attempts: int | None = None  # graded submissions with full feedback (Gradescope), None: no budget
+    cooldown: timedelta | None = None  # at most one submission with full feedback per cooldown (Gradescope)
 
 
 @dataclass

@@ -42,6 +42,7 @@ class Submitted:
     identifiers: set[str] = field(default_factory=set)  # emails, SIDs, logins of the submitters
     due: datetime | None = None  # the student's own due date on the platform (an extension there)
     previous: int | None = None  # graded submissions before this one (None: no trusted count)
+    previous_times: list[datetime] = field(default_factory=list)  # when they were made (Gradescope's record)
     note: str = ""  # why no time was found, for the staff
 
 
@@ -70,8 +71,11 @@ def from_gradescope_metadata(path: Path) -> Submitted:
             if due is not None and (own_due is None or due > own_due):
                 own_due = due
     previous = data.get("previous_submissions")
+    times = [t for t in (_time(p.get("submission_time"), "submission_time") for p in previous
+                         if isinstance(p, dict) and p.get("submission_time")) if t is not None] \
+        if isinstance(previous, list) else []
     return Submitted(at=at, source=GRADESCOPE_SOURCE if at else "", identifiers=ids, due=own_due,
-                     previous=len(previous) if isinstance(previous, list) else None,
+                     previous=len(previous) if isinstance(previous, list) else None, previous_times=times,
                      note="" if at else "submission_metadata.json has no readable created_at")
 
 
