@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course.model import UNKNOWN, Course, Lateness, lateness
+from grader.course.model import Course, Lateness, lateness
 from grader.course.times import Submitted
 
 
@@ -121,7 +121,3 @@ def for_ci(base: Path, results) -> CourseOutcome | None:
         return None
     submitted = from_github_event(os.environ.get("GITHUB_EVENT_PATH"), os.environ.get("GITHUB_EVENT_NAME", ""))
     return outcome(course, {r.exercise: r.score for r in results}, submitted)
-
-
-def unknown(late: Lateness) -> bool:
-    return late.status == UNKNOWN

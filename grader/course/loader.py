@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from grader.course.model import Assignment, Course, Extension, LatePolicy, Roster
+from grader.course.model import Assignment, Course, Extension, LatePolicy
 from grader.course.roster import RosterError, read_roster
 from grader.course.timefmt import TimeError, parse_datetime, parse_duration, zone
 from grader.exercises import ExerciseError
