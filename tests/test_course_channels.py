@@ -77,7 +77,8 @@ def batch(tmp_path_factory):
     (export / "submission_metadata.yml").write_text("".join(f"{k}:\n{v}" for k, v in meta.items()))
     out = work / "grades"
     proc = run_cli("--root", str(root), "batch", str(export), "--exercise", "ex01", "--jobs", "2", "--out", str(out),
-                   "--no-progress", cwd=work)
+                   "--no-progress", "--export", "canvas", cwd=work)
+    assert "canvas export:" in proc.stdout and "not in the roster (not exported): Kim" in proc.stdout
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(out / "gradebook.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
@@ -117,6 +118,7 @@ def test_export_to_canvas_moodle_and_csv(batch, tmp_path):
     assert "no submission (left empty): Zed" in proc.stderr  # ... and listed
     assert "Kim" not in by and "not in the roster (not exported): Kim" in proc.stderr
     assert "1 submission(s) matched nobody in the roster, 1 student(s) of the roster have no submission" in proc.stderr
+    assert (out / "canvas-import.csv").read_text() == (tmp_path / "c.csv").read_text()  # grader batch --export
 
     proc = run_cli("--root", str(root), "export", str(out), "--to", "moodle", "--out", str(tmp_path / "m.csv"),
                    cwd=tmp_path)

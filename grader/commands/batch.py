@@ -40,6 +40,9 @@ def add_parser(sub) -> None:
     p.add_argument("--times", type=Path, metavar="CSV",
                    help="the students' submission times, when the export has none (columns student, "
                         "submitted_at with its timezone): the course's late policy uses them")
+    p.add_argument("--export", choices=("canvas", "moodle", "csv"),
+                   help="also write OUT/<format>-import.csv, as grader export does (needs course.yaml's roster "
+                        "for canvas and moodle)")
     p.add_argument("--similarity", action="store_true",
                    help="also compare the students' files per exercise and list the similar pairs in "
                         "OUT/similarity.json and the report (it never changes a grade)")
@@ -84,6 +87,10 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     if args.similarity:
         print(similarity_after_batch(args, exercises))
     print(after_batch(summary.out))
+    if args.export:
+        from grader.commands.export import export_after_batch
+
+        print(export_after_batch(summary.out, args.export, course.roster if course else None))
     print(f"{summary.students} students: {summary.graded} graded now, {summary.reused} unchanged since the "
           f"last run" + (f", {summary.without_files} without a file to grade" if summary.without_files else "")
           + f", {summary.errors} exercise(s) not graded; {summary.seconds:.1f} s. "

@@ -57,3 +57,19 @@ def _course_roster(root: Path | None):
             return None
     course = load_course(root)
     return course.roster if course else None
+
+
+def export_after_batch(out: Path, fmt: str, roster) -> str:
+    """`grader batch --export FORMAT`: the export of the batch just written, or why there is none."""
+    from grader.course.export import ExportError, export, read_grades
+
+    try:
+        result = export(read_grades(out), roster, fmt)
+    except ExportError as exc:
+        return f"no {fmt} export ({exc})"
+    path = out / f"{fmt}-import.csv"
+    path.write_text(result.text, encoding="utf-8")
+    lines = [f"{fmt} export: {path} ({result.matched} student(s))"]
+    lines += [f"  not in the roster (not exported): {name}" for name in result.unmatched_submissions]
+    lines += [f"  no submission (left empty): {name}" for name in result.missing]
+    return "\n".join(lines)
