@@ -131,6 +131,12 @@ def autograde(source: Path, submission: Path) -> dict:
         for test in data["tests"]:  # "/tmp/grader-autograder-xyz/submission holds no ..." reads badly
             test["output"] = test["output"].replace(str(copy), "your submission")
         data["output"] = "\n".join(notes) + "\n" + data["output"]
+        # The course's late policy, from Gradescope's own record of the upload time (never the student's).
+        from grader.course.apply import for_gradescope
+        from grader.course.visibility import gradescope_visibility
+
+        for_gradescope(source, submission.parent / "submission_metadata.json", results, data)
+        gradescope_visibility(data, graded)  # visible | after_due_date | hidden, Gradescope's own values
         for r in results:
             print(f"{r.exercise}: {r.score:g} / {r.max_score:g}", flush=True)
             # Which isolation layers this machine's kernel allowed (instructors only see this output).

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from grader.autograder import CONFIG
 from grader.exercises import Exercise, ExerciseError, all_exercises
-from grader.release import TEMPLATES, copy_exercise, copy_package, copy_project_files, find_leaks
+from grader.release import (TEMPLATES, copy_exercise, copy_package, copy_project_files, find_leaks,
+                            write_public_course)
 from grader.seed import Seed
 
 EXECUTABLES = {"setup.sh", "run_autograder"}
@@ -59,6 +60,7 @@ def stage(root: Path, folder: Path, exercises: list[Exercise], seed: int | str, 
     copy_project_files(root, folder)
     for name in ("setup.sh", "run_autograder", "README.md"):
         shutil.copy2(TEMPLATES / "gradescope" / name, folder / name)
+    write_public_course(root, folder, [ex.name for ex in exercises])
     (folder / CONFIG).write_text(json.dumps({
         "exercises": [ex.name for ex in exercises],
         "seed": seed,

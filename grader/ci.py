@@ -377,6 +377,17 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
         if own_work:
             shutil.rmtree(work.parent, ignore_errors=True)
 
+    # The base branch's course.yaml (a pull request's copy is never read): results held until the due
+    # date are withheld first, then the late policy applies, from GitHub's own time of the event.
+    from grader.course import load_course
+    from grader.course.apply import for_ci
+    from grader.course.visibility import hold
+
+    held = hold(results, selected, load_course(base))
+    course = for_ci(base, results) if results else None
+    if course is not None:
+        notes = course.lines + held + notes
+
     total, best = sum(r.score for r in results), sum(r.max_score for r in results)
     # Nothing graded (0 of 0 points) is 0%, and never a pass.
     percent = 100.0 * total / best if best else 0.0
@@ -395,6 +406,8 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
               "graded_files": {r.exercise: r.submission for r in results
                                if r.submission not in files[r.exercise].unreadable},
               "notes": notes, "results": data}
+    if course is not None:
+        report["course"] = course.to_dict()
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     gradescope = to_gradescope(results)
     (out / "results.json").write_text(json.dumps(gradescope, indent=2) + "\n")
@@ -408,11 +421,17 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
     if step_summary:
         with open(step_summary, "a") as f:
             f.write(summary + "\n")
+    from grader.course.classroom import classroom_result, encode
+
+    classroom = classroom_result(results, {ex: e["penalty_percent"] for ex, e in course.exercises.items()}
+                                 if course is not None else None)
+    (out / "classroom.json").write_text(json.dumps(classroom, indent=2) + "\n")
     github_output = os.environ.get("GITHUB_OUTPUT")
     if github_output:
         with open(github_output, "a") as f:
             f.write(f"score={total:g}\nmax-score={best:g}\npercent={percent:.2f}\n"
                     f"passed={'true' if passed else 'false'}\n")
+            f.write(f"result={encode(classroom)}\n")  # GitHub Classroom's reporter (grader.course.classroom)
 
     annotations = github_annotations(results)
     if annotations:

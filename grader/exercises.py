@@ -17,6 +17,7 @@ import yaml
 from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits
 
 METADATA = "exercise.yaml"
+VISIBILITIES = ("visible", "after_due_date", "hidden")
 
 
 class ExerciseError(Exception):
@@ -31,6 +32,9 @@ class Check:
     rtol: float | None = None
     atol: float | None = None
     hidden: bool = False
+    # When the student sees this check's result: visible (always), after_due_date (its assignment's due
+    # date in course.yaml), hidden (never; only on Gradescope, in a test_*_hidden.py file). hidden: true = hidden.
+    visibility: str = "visible"
     function: str | None = None  # the student's function this check tests (for CI annotations)
     # Checks that must pass for this one to score: a point for a property (inputs left
     # unchanged) is for code that also computes the right values.
@@ -97,13 +101,19 @@ def load_exercise(path: Path) -> Exercise:
         for name, spec in (data.get("checks") or {}).items():
             spec = spec or {}
             tol = spec.get("tolerance") or {}
+            visibility = str(spec.get("visibility") or ("hidden" if spec.get("hidden") else "visible"))
+            if visibility not in VISIBILITIES or (spec.get("hidden") and visibility != "hidden"):
+                raise ExerciseError(f"{meta_path}: check {name}: visibility is one of {', '.join(VISIBILITIES)}"
+                                    + (f", not {visibility!r}" if visibility not in VISIBILITIES
+                                       else " (hidden: true means visibility: hidden)"))
             checks[name] = Check(
                 name=name,
                 points=float(spec.get("points", 1)),
                 description=str(spec.get("description", "")),
                 rtol=_opt_float(tol.get("rtol")),
                 atol=_opt_float(tol.get("atol")),
-                hidden=bool(spec.get("hidden", False)),
+                hidden=visibility == "hidden",
+                visibility=visibility,
                 function=str(spec["function"]) if spec.get("function") else None,
                 requires=[str(r) for r in (spec.get("requires") or [])],
                 lenient=str(spec.get("lenient") or ""),

@@ -198,6 +198,17 @@ def copy_project_files(root: Path, dest: Path) -> list[Path]:
     return written
 
 
+def write_public_course(root: Path, dest: Path, exercises: list[str]) -> list[Path]:
+    """``course.yaml`` without the roster and the extensions (private), when the course has one."""
+    from grader.course import load_course, public_course_yaml
+
+    course = load_course(root)
+    if course is None:
+        return []
+    (dest / "course.yaml").write_text(public_course_yaml(course, exercises))
+    return [dest / "course.yaml"]
+
+
 def _points(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
@@ -411,6 +422,7 @@ def release(root: Path, out: Path, exercises: list[Exercise] | None = None, forc
                 report.hidden_checks[ex.name] = hidden_checks(ex)
         report.files += copy_package(root, out)
         report.files += copy_project_files(root, out)
+        report.files += write_public_course(root, out, report.exercises)
         (out / "README.md").write_text(student_readme(exercises))
         (out / ".gitignore").write_text(_STUDENT_GITIGNORE)
         report.files += [out / "README.md", out / ".gitignore"]

@@ -53,7 +53,9 @@ def format_text(result: ExerciseResult, color: bool = False, verbose: bool = Fal
     lines = [_c(f"{result.exercise}: {result.title}", "bold", color)]
     width = max((len(t.name) for t in result.tests), default=10)
     for t in result.tests:
-        if t.status == PASSED:
+        if t.kind == "held":  # a result shown after the due date (grader.course.visibility)
+            mark = _c("LATER", "dim", color)
+        elif t.status == PASSED:
             mark = _c("PASS", "green", color)
         elif t.status == ERROR:
             mark = _c("ERROR", "yellow", color)
@@ -64,6 +66,9 @@ def format_text(result: ExerciseResult, color: bool = False, verbose: bool = Fal
             lines.append(indent(sanitize(t.output, 20000), "        "))
     pct = 100.0 * result.score / result.max_score if result.max_score else 0.0
     lines.append(_c(f"  Score: {_points(result.score)} / {_points(result.max_score)} ({pct:.0f}%)", "bold", color))
+    held = sum(t.max_score for t in result.tests if t.kind == "held")
+    if held:
+        lines.append(f"  ({_points(held)} point(s) not counted yet: their results are shown after the due date)")
     v = result.versions
     lines.append(_c(
         f"  seed {result.seed} | devices: {', '.join(result.devices)} | Python {v.get('python', '?')}, "

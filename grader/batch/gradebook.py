@@ -21,8 +21,12 @@ def write_gradebook(out: Path, reports: dict[str, dict], exercises: list[Exercis
     namespace, no Landlock), with the machine it ran on. A student that an
     interrupted run did not reach has empty score cells and says so.
     """
+    from grader.course.batch import gradebook_columns
+
     infos = sorted({k for r in reports.values() for k in (r.get("info") or {})})
-    header = ["student", *infos, *[ex.name for ex in exercises], "total", "max_score", "percent", "notes"]
+    late_header, late_rows = gradebook_columns(reports)  # a course's late work: none without course.yaml
+    header = ["student", *infos, *[ex.name for ex in exercises], "total", "max_score", "percent", *late_header,
+              "notes"]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
@@ -32,14 +36,14 @@ def write_gradebook(out: Path, reports: dict[str, dict], exercises: list[Exercis
         entries = [r["exercises"].get(ex.name) or {} for ex in exercises]
         notes = student_notes(r, [ex.name for ex in exercises])
         if any(not_reached(e) for e in entries):
-            row += [""] * len(exercises) + ["", f"{r.get('max_score', 0):g}", "", notes]
+            row += [""] * len(exercises) + ["", f"{r.get('max_score', 0):g}", "", *[""] * len(late_header), notes]
             writer.writerow(row)
             continue
         for entry in entries:
             result = entry.get("result")
             row.append(f"{result['score']:g}" if result else "0")
         row += [f"{r.get('score', 0):g}", f"{r.get('max_score', 0):g}", f"{r.get('percent', 0):.1f}",
-                _csv_safe(notes)]
+                *[_csv_safe(c) for c in late_rows.get(slug, [""] * len(late_header))], _csv_safe(notes)]
         writer.writerow(row)
     path = out / "gradebook.csv"
     atomic_write(path, buf.getvalue())

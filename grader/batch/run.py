@@ -41,7 +41,8 @@ class BatchSummary:
 def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs: int | None = None,
               seed: int | None = None, layout: str = "auto", dask: str | None = None,
               retry_errors: bool = False, progress: bool = True, timeout: float | None = None,
-              log=print, report_after_interrupt: bool = True) -> BatchSummary:
+              log=print, report_after_interrupt: bool = True, course=None,
+              times_csv: Path | None = None) -> BatchSummary:
     from grader.seed import as_seed, seed_from_env
 
     start = time.monotonic()
@@ -57,6 +58,7 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             unpacked = Path(tempfile.mkdtemp(prefix="grader-batch-zip-"))
             source = extract_zip(source, unpacked)
         subs, layout = discover(source, exercises, layout)
+        times = _times(source, subs, layout, times_csv) if course is not None or times_csv else {}
     finally:
         if unpacked is not None:
             import shutil
@@ -64,6 +66,14 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             shutil.rmtree(unpacked, ignore_errors=True)
     if not subs:
         raise BatchError(f"{submissions_path}: no submissions found (one folder, .py file or notebook per student)")
+    if course is not None:
+        from grader.course.batch import apply_to_report
+
+        def finish(out: Path, report: dict, by_name: dict) -> None:
+            apply_to_report(course, report)
+            _finish_report(out, report, by_name)
+    else:
+        finish = _finish_report
     bundle = course_bundle(exercises)
     fingerprints = {ex.name: exercise_fingerprint(ex, bundle) for ex in exercises}
     by_name = {ex.name: ex for ex in exercises}
@@ -92,15 +102,20 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
                 if sub.notes.get(ex.name):  # a .py file and a notebook: which one is graded, and why
                     entries[ex.name]["file_note"] = sub.notes[ex.name]
                 todo.append(ex.name)
+            # What the key is made of, for `grader diff` to say why a grade changed.
+            entries[ex.name].setdefault("file_sha", _sha(sub.files[ex.name][1]) if ex.name in sub.files else None)
+            entries[ex.name]["graders"] = fingerprints[ex.name][:16]
         reports[sub.slug] = {
             "student": sub.student, "slug": sub.slug, "source": sub.source, "info": sub.info, "layout": layout,
             "seed": seed.shown, "grader": __version__, "exercises": entries,
         }
+        if sub.slug in times:
+            reports[sub.slug]["submitted"] = times[sub.slug]
         if todo:
             tasks.append({"student": sub.slug, "exercises": todo, "seed": student_run_seed(seed),
                           "files": {n: sub.files[n] for n in todo}})
         else:
-            _finish_report(out, reports[sub.slug], by_name)
+            finish(out, reports[sub.slug], by_name)
     graded_now = {t["student"] for t in tasks}
     unchanged = len(reused - graded_now)
     without_files = len(subs) - len(graded_now) - unchanged
@@ -135,7 +150,7 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
         if result.get("grader") not in (None, __version__):
             for entry in report["exercises"].values():
                 entry["note"] = f"graded by grader {result.get('grader')}, not {__version__}"
-        _finish_report(out, report, by_name)
+        finish(out, report, by_name)
         bar.advance(note=report["student"], key=result["student"])
 
     def on_start(task: dict) -> None:
@@ -186,6 +201,27 @@ def _partial_report(out: Path) -> str:
     except ReportError as exc:  # no matplotlib: the gradebook and summary are there all the same
         return f"no class report: {exc}"
     return "report.html"
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _times(source: Path, subs, layout: str, times_csv: Path | None) -> dict:
+    """Each student's trusted submission time (grader.course.batch), or a usage error for a bad CSV."""
+    from grader.course.batch import submission_times
+
+    folder = source
+    if layout == "gradescope":
+        from grader.batch.discovery import _gradescope_root
+
+        folder = _gradescope_root(source) or source
+    try:
+        return submission_times(folder, subs, layout, times_csv)
+    except ValueError as exc:
+        raise BatchError(str(exc)) from None
 
 
 def _write_outputs(out: Path, reports: dict[str, dict], exercises: list[Exercise], log) -> None:

@@ -5,4 +5,5 @@ A module here provides ``add_parser(subparsers)`` and
 ``COMMANDS`` below, in the order ``grader --help`` shows them.
 """
 
-COMMANDS = ["check", "list", "batch", "report", "ci", "notebook", "new", "validate", "release", "bundle"]
+COMMANDS = ["check", "list", "batch", "report", "export", "diff", "ci", "notebook", "new", "validate", "release",
+            "bundle"]

@@ -40,6 +40,12 @@ def add_parser(sub) -> None:
     p.add_argument("--retry-errors", action="store_true",
                    help="grade again the students whose grading failed or was stopped in an earlier run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--times", type=Path, metavar="CSV",
+                   help="the students' submission times, when the export has none (columns student, "
+                        "submitted_at with its timezone): the course's late policy uses them")
+    p.add_argument("--export", choices=("canvas", "moodle", "csv"),
+                   help="also write OUT/<format>-import.csv, as grader export does (needs course.yaml's roster "
+                        "for canvas and moodle)")
     p.add_argument("--similarity", action="store_true",
                    help="also compare the students' files per exercise and list the similar pairs in "
                         "OUT/similarity.json and the report (it never changes a grade)")
@@ -67,10 +73,14 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     # Derived once here (a short secret is stretched): the job processes get the key. (A weak
     # one: cli.py warned.)
     seed = Seed.public(args.seed) if args.seed is not None else seed_from_env()
+    from grader.course import load_course
+
+    course = load_course(root)  # None without course.yaml: no late work, the gradebook as before
     try:
         summary = run_batch(args.submissions, exercises, args.out, jobs=args.jobs, seed=seed,
                             layout=args.layout, dask=args.dask, retry_errors=args.retry_errors,
-                            progress=not args.no_progress, timeout=args.timeout)
+                            progress=not args.no_progress, timeout=args.timeout, course=course,
+                            times_csv=args.times)
     except BatchError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2
@@ -79,6 +89,10 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     if args.similarity:
         print(similarity_after_batch(args, exercises))
     print(after_batch(summary.out))
+    if args.export:
+        from grader.commands.export import export_after_batch
+
+        print(export_after_batch(summary.out, args.export, course.roster if course else None))
     from grader.text import counted
 
     print(f"{counted(summary.students, 'student')}: {summary.graded} graded now, {summary.reused} unchanged since "

@@ -229,7 +229,12 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     wall = round(time.perf_counter() - STARTED, 3)
     for r in results:  # the whole command, start-up and imports included (parallel jobs too)
         r.run_seconds = max(r.run_seconds, wall)
-    # Stored before the report is written: a reader that goes away (| head) costs none of it.
+    from grader.course import load_course
+    from grader.course.visibility import hold
+
+    hold(results, exercises, load_course(root))  # after_due_date checks: "result shown after <date>"
+    # Stored before the report is written: a reader that goes away (| head) costs none of it; stored as
+    # shown (a check held until its due date is held in `grader list` too).
     if args.all:
         store_durations(results)
     if not submissions:

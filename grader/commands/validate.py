@@ -21,6 +21,9 @@ def add_parser(sub) -> None:
                     "grade twice with the same seed (identical results). Exit status 1 when anything fails.")
     p.add_argument("exercise", nargs="?", help="the exercise (ex10, 10, ex10_linreg or linreg)")
     p.add_argument("--all", action="store_true", help="validate every exercise")
+    p.add_argument("--course", action="store_true",
+                   help="check course.yaml only (it is also checked before any exercise is validated): "
+                        "exercises, dates and their timezones, the late policy, the roster, the extensions")
     p.add_argument("--seed", type=int, help="the first seed (default: $GRADER_SEED or 1234)")
     p.add_argument("--seeds", type=int, default=3, metavar="N",
                    help="grade the reference on N seeds: SEED, SEED+1, ... (default: 3)")
@@ -34,8 +37,19 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
     from grader.plugin import seed_from_env
     from grader.validate import DEFAULT_MIN_MUTANTS, format_summary, format_text, to_json, validate_exercise
 
-    if args.all == bool(args.exercise):
-        parser.error("name one exercise, or give --all")
+    from grader.course import CourseError, load_course
+
+    if args.all == bool(args.exercise) and not (args.course and not args.exercise and not args.all):
+        parser.error("name one exercise, or give --all (or --course)")
+    try:
+        course = load_course(root)
+    except CourseError as exc:
+        print(f"course.yaml: FAIL\n{exc}", file=sys.stderr)
+        return 1
+    if args.course or (course is not None and args.format == "text"):  # no course.yaml: as before
+        print(course_summary(course))
+    if args.course and not args.exercise and not args.all:
+        return 0
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     exercises = all_exercises(root) if args.all else [resolve(args.exercise, root)]
@@ -61,3 +75,12 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
             print("grader validate: some checks failed (see above)", file=sys.stderr)
         return 1
     return 0
+
+
+def course_summary(course) -> str:
+    """One line on course.yaml for `grader validate`."""
+    if course is None:
+        return "course.yaml: none (no deadlines, no late policy)"
+    roster = f"{len(course.roster.students)} students on the roster" if course.roster else "no roster"
+    return (f"course.yaml: ok ({course.name or 'unnamed'} {course.term}, {len(course.assignments)} assignment(s), "
+            f"{roster}, {len(course.extensions)} extension(s); late policy: {course.late_policy.describe()})")
