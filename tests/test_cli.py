@@ -393,8 +393,11 @@ def test_every_command_that_grades_warns_once_about_a_weak_seed(args):
 
 
 def test_no_seed_warning_for_a_strong_secret_or_an_explicit_seed():
-    assert WEAK not in run_cli("check", "ex01", env={"GRADER_SEED": "5f0c2b8e9d1a4c3b7e6f8a9b0c1d2e3f"}).stderr
-    assert WEAK not in run_cli("check", "ex01", "--seed", "3", env={"GRADER_SEED": "abc"}).stderr
+    # (validate's usage error comes after the point where the warning would be given: cheap.)
+    strong = run_cli("validate", "ex01", "--seeds", "0", env={"GRADER_SEED": "5f0c2b8e9d1a4c3b7e6f8a9b0c1d2e3f"})
+    explicit = run_cli("validate", "ex01", "--seed", "3", "--seeds", "0", env={"GRADER_SEED": "abc"})
+    for proc in (strong, explicit):
+        assert proc.returncode == 2 and "--seeds must be at least 1" in proc.stderr and WEAK not in proc.stderr
     assert WEAK not in run_cli("list", env={"GRADER_SEED": "abc"}).stderr  # it grades nothing
 
 
