@@ -173,7 +173,7 @@ def test_the_stride_is_not_blamed_when_other_arguments_explain_the_shape(tmp_pat
     assert same != ref
     result = _graded(tmp_path, "ex06_conv", same)
     feedback = "\n".join(t.output for t in result.tests if t.status != "passed")
-    assert "'same' padding gives" in feedback, _summary(result)
+    assert "worked out as for padding='same'" in feedback, _summary(result)
     assert "the stride is ignored" not in feedback
 
 
