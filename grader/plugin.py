@@ -295,11 +295,11 @@ class GradingSession:
             name = _check_name(item)
             check = ex.checks.get(name)
             earlier = self._result_for(ex).tests
-            if kind in ("import", "submission"):
-                # A file that cannot be loaded fails every check the same way: say it once.
+            if kind == "import":
+                # A file that cannot be imported (a syntax error...) fails every check the same way: say it once.
                 first = next((t for t in earlier if t.kind == kind), None)
                 if first is not None:
-                    output = f"not run: {ex.file} could not be loaded (the feedback of {first.name} says why)"
+                    output = f"not run: {ex.file} could not be imported (the feedback of {first.name} says why)"
                     hints = []
             elif status == FAILED and isinstance(exc, StudentError) and check is not None and check.requires:
                 failing = _failing(earlier, check.requires)

@@ -159,7 +159,7 @@ def test_a_syntax_error_is_told_once(tmp_path):
     result = _graded(tmp_path, "ex07_pool", "import numpy as np\n\ndef max_pool2d_forward(x, kernel_size, stride=None)\n")
     first, *rest = result.tests
     assert "SyntaxError" in first.output and "line 3" in first.output
-    assert rest and all(t.output.startswith("not run: pool.py could not be loaded") for t in rest), _summary(result)
+    assert rest and all(t.output.startswith("not run: pool.py could not be imported") for t in rest), _summary(result)
     assert all("SyntaxError" not in t.output for t in rest)
 
 
