@@ -220,7 +220,7 @@ def check_close(
         if arr.shape != exp.shape:
             hint = (shapes or {}).get(tuple(arr.shape)) or _shape_hint(arr, exp.shape)
             raise ShapeMismatch(f"{what}: expected shape {fmt_shape(exp.shape)}, got {fmt_shape(arr.shape)}"
-                           + context + (f"\n{hint_lines(hint)}" if hint else ""))
+                                + context + (f"\n{hint_lines(hint)}" if hint else ""))
         arr_dtype = arr.dtype
         arr = arr.astype(np.float64)
         _check_values(arr, exp, what, rtol, atol, mistakes, factors, context, device, arr_dtype,
@@ -365,7 +365,7 @@ def as_scalar(actual: Any, what: str) -> float:
     if isinstance(actual, np.ndarray) and actual.ndim > 0:
         if actual.size == 1:
             raise ShapeMismatch(f"{what}: expected a scalar (a float), got an array of shape "
-                           f"{fmt_shape(actual.shape)}\nHint: use float(x), x.item() or np.squeeze(x)")
+                                f"{fmt_shape(actual.shape)}\nHint: use float(x), x.item() or np.squeeze(x)")
         raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")
     if isinstance(actual, (list, tuple, dict, Opaque, str)) or actual is None:
         raise Mismatch(f"{what}: expected a scalar (a float), got {describe(actual)}")

@@ -297,20 +297,23 @@ class GradingSession:
             name = _check_name(item)
             check = ex.checks.get(name)
             earlier = self._result_for(ex).tests
-            if kind in ("import", "submission"):
-                # A file that cannot be loaded fails every check the same way: say it once.
+            if kind == "import":
+                # A file that cannot be imported (a syntax error...) fails every check the same way: say it once.
                 first = next((t for t in earlier if t.kind == kind), None)
                 if first is not None:
-                    output = f"not run: {ex.file} could not be loaded (the feedback of {first.name} says why)"
+                    output = f"not run: {ex.file} could not be imported (the feedback of {first.name} says why)"
                     hints = []
-            elif status == FAILED and isinstance(exc, StudentError) and check is not None and check.requires:
+            elif status == FAILED and isinstance(exc, StudentError) and exc.kind == "exception" \
+                    and check is not None and check.requires:
                 failing = _failing(earlier, check.requires)
                 if failing:
-                    # A property check that crashes like the checks it goes with: name those.
+                    # A property check that crashes as the checks it goes with fail: name those.
                     kind = "requires"
-                    output = (f"not awarded: this check{_said(check.description)} goes with correct values, and "
-                              f"{_names(failing)} {'fails' if len(failing) == 1 else 'fail'}; its own calls fail "
-                              f"too:\n{output}")
+                    output = (f"{exc.cause}\nNote: this check{_said(check.description)} goes with correct values: "
+                              f"its point is awarded once {_names(failing)} "
+                              f"{'passes' if len(failing) == 1 else 'pass'}, and "
+                              f"{'it fails' if len(failing) == 1 else 'they fail'} too"
+                              + (f"\n{exc.details}" if exc.details else ""))
             if status == PASSED and check is not None and check.requires:
                 outcomes: dict[str, list[bool]] = {}  # check -> passed, for each of its parametrized runs
                 for t in self._result_for(ex).tests:

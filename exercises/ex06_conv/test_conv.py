@@ -259,6 +259,9 @@ def _ceil_div(a, b):
     return -(-a // b)
 
 
+SAME_PADDING = ("the padding was worked out as for padding='same' (Keras: H_out = ceil(H / sh); Holberton: "
+                "ph = ((H - 1)*sh + KH - H) // 2, sometimes + 1), whatever padding was given: the curriculum's "
+                f"padding is the number of zero rows (and columns) added on each side, and {FORMULA}")
 # Output sizes that known mistakes give, as functions of (H, W, KH, KW, sh, sw, ph, pw).
 SHAPE_MODELS = [
     (f"the output size is rounded up (math.ceil, or round() of a fraction of .5 or more); PyTorch rounds it "
@@ -272,9 +275,13 @@ SHAPE_MODELS = [
     (ONE_SIDE, lambda H, W, KH, KW, sh, sw, ph, pw: ((H + ph - KH) // sh + 1, (W + pw - KW) // sw + 1)),
     (f"the stride is ignored in the output size: {FORMULA}",
      lambda H, W, KH, KW, sh, sw, ph, pw: (H + 2 * ph - KH + 1, W + 2 * pw - KW + 1)),
-    ("the output has the size that 'same' padding gives (H_out = ceil(H / sh), whatever the padding): padding=p "
-     f"adds exactly p rows (or columns) of zeros on each side, and {FORMULA}",
-     lambda H, W, KH, KW, sh, sw, ph, pw: (_ceil_div(H, sh), _ceil_div(W, sw))),
+    (SAME_PADDING, lambda H, W, KH, KW, sh, sw, ph, pw: (_ceil_div(H, sh), _ceil_div(W, sw))),
+    (SAME_PADDING,
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KH, sh, ((H - 1) * sh + KH - H) // 2 + 1),
+                                          out_size(W, KW, sw, ((W - 1) * sw + KW - W) // 2 + 1))),
+    (SAME_PADDING,
+     lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KH, sh, ((H - 1) * sh + KH - H) // 2),
+                                          out_size(W, KW, sw, ((W - 1) * sw + KW - W) // 2))),
     ("the padding pair is swapped: padding=(ph, pw) pads the height by ph and the width by pw",
      lambda H, W, KH, KW, sh, sw, ph, pw: (out_size(H, KH, sh, pw), out_size(W, KW, sw, ph))),
     ("the stride pair is swapped: stride=(sh, sw) steps sh rows down and sw columns right",
@@ -331,7 +338,7 @@ def out_shape_hint(student, case, shape) -> str:
         if seen is not None:
             candidates = [(hint, model) for hint, model in candidates if model(*_model_args(probe)) == seen]
     if candidates:
-        hints = [hint for hint, _ in candidates]
+        hints = list(dict.fromkeys(hint for hint, _ in candidates))
         return hints[0] if len(hints) == 1 else "one of these mistakes gives these sizes: " + "; OR ".join(hints)
     return (f"the output size is wrong for these arguments: {FORMULA}, here "
             f"{fmt_shape(case.out_hw)} (your code gives {fmt_shape(got)})")
