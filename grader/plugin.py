@@ -176,7 +176,8 @@ class GradingSession:
             source = self.submissions.get(ex.name, ex.student_file)
             prepared = prepare_submission(Path(source), ex)
             self.sandboxes[ex.name] = Sandbox(prepared.path, ex.module, ex.limits, ex.forbidden,
-                                              display_name=prepared.display_name)
+                                              display_name=prepared.display_name,
+                                              companions=prepared.companions)
             self._tmp_dirs.extend(prepared.cleanup)
         return self.sandboxes[ex.name]
 

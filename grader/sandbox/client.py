@@ -111,8 +111,12 @@ class Sandbox:
         display_name: str | None = None,
         use_namespaces: bool = True,
         use_fork_server: bool = True,
+        companions: dict[str, Path] | None = None,
     ):
         self.source = Path(source)
+        # Other modules of the student's (module name -> file) written beside the graded
+        # one, which may import them: the capstones' multi-file submissions.
+        self.companions = {name: Path(path) for name, path in (companions or {}).items() if name != module_name}
         self.module_name = module_name
         self.limits = limits or Limits()
         self.forbidden = tuple(forbidden)
@@ -192,6 +196,9 @@ class Sandbox:
         # never through a link; the grader's own files stay outside work/.
         _write_fresh(target, Path(self.source).read_bytes())
         _give_to_sandbox_user(target)
+        for name, path in self.companions.items():
+            _write_fresh(work / f"{name}.py", path.read_bytes())
+            _give_to_sandbox_user(work / f"{name}.py")
         if self._output is None:
             self._output = open(_create_fresh(root / "output.txt"), "w+b", buffering=0)
         os.ftruncate(self._output.fileno(), 0)
