@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from grader import torch_optim
+from grader.compare import GradingFailure
 
 HERE = Path(__file__).resolve().parent
 KEYS = ("conv1_w", "conv1_b", "conv2_w", "conv2_b", "fc1_w", "fc1_b", "fc2_w", "fc2_b", "fc3_w", "fc3_b")
@@ -58,6 +59,9 @@ SUM_LOSS = "the loss is the sum over the batch; F.cross_entropy takes the mean (
 LR_TWICE = "the learning rate is applied twice (lr * lr?): adam(w, dw, state, lr=lr) already multiplies by lr"
 ACCUMULATED = ("the gradients were accumulated across batches: each batch's update uses that batch's gradient "
                "only")
+UNSEEDED = ("train gave other losses when called again with the same seed: shuffle with "
+            "np.random.default_rng(seed + e).permutation(N) (a generator of its own, seeded), not np.random.shuffle "
+            "or an unseeded default_rng()")
 ORDER = ("the batches are not the contract's: epoch e (from 0) visits the examples in the order "
          "np.random.default_rng(seed + e).permutation(N), in consecutive batches of batch_size")
 
@@ -168,8 +172,15 @@ def test_training_steps(student, oracle, check, rng):
                 ORDER: oracle(partial(torch_train, lr=lr), X, y, params,
                               padded([np.arange(s, min(s + batch_size, len(y)))
                                       for _ in range(epochs) for s in range(0, len(y), batch_size)]))[0]}
-    check.close(losses, expected[0], "losses (one per batch, before its update) of " + what,
-                mistakes=mistakes)
+    try:
+        check.close(losses, expected[0], "losses (one per batch, before its update) of " + what,
+                    mistakes=mistakes)
+    except GradingFailure as exc:
+        again = student.call("train", X, y, params, epochs, batch_size, lr, seed).value
+        if isinstance(again, (tuple, list)) and len(again) == 2 and \
+                not np.array_equal(check.floats(again[1], "losses of " + what), losses):
+            check.fail(f"{exc}\nHint: {UNSEEDED}")
+        raise
     new = check.keys(result[0], list(KEYS), "new_params of " + what)
     for key in KEYS:
         check.close(new[key], expected[1][key], f"new_params[{key!r}] of {what} (20 Adam steps)")
