@@ -42,13 +42,15 @@ def accuracies(seeds: int) -> list[float]:
     import lenet  # the reference (solutions/ comes first)
     import test_lenet as grader
 
+    from grader.oracle import Oracle
+
     X, y, X_test, y_test = grader.load_digits()
-    out = []
+    oracle, out = Oracle(), []
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
         start = time.perf_counter()
         params, _ = lenet.train(X, y, grader.init_params(rng), seed=seed, **grader.FULL_RUN)
-        out.append((grader.accuracy(params, X_test, y_test), time.perf_counter() - start))
+        out.append((grader.accuracy(oracle, params, X_test, y_test), time.perf_counter() - start))
     return out
 
 
