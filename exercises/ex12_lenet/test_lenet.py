@@ -13,6 +13,7 @@ run (the accuracy check) trains nothing in torch: it is judged by the accuracy
 of the student's trained weights, computed with torch's forward pass.
 """
 
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -193,13 +194,16 @@ def accuracy(oracle, params, X, y) -> float:
     return float((np.asarray(oracle(torch_logits, X, p).value).argmax(axis=1) == y).mean())
 
 
-def test_accuracy(student, oracle, check, rng):
+def test_accuracy(student, oracle, check, rng, stand_ins):
     X, y, X_test, y_test = load_digits()
     params, seed = init_params(rng), int(rng.integers(1000))
     args = ", ".join(f"{k}={v}" for k, v in FULL_RUN.items())
     what = f"train(X_train, y_train, params, {args}, seed={seed})"
-    result = check.tuple(student.call("train", X, y, params, FULL_RUN["epochs"], FULL_RUN["batch_size"],
-                                      FULL_RUN["lr"], seed).value, 2, what + " (it must return (new_params, losses))")
+    # A layer the grader answers for (see grader.capstone) is asked thousands of times here:
+    # from the real oracle, not recorded in its cache.
+    with stand_ins.uncached() if stand_ins is not None else nullcontext():
+        result = student.call("train", X, y, params, FULL_RUN["epochs"], FULL_RUN["batch_size"], FULL_RUN["lr"], seed)
+    result = check.tuple(result.value, 2, what + " (it must return (new_params, losses))")
     new = check.keys(result[0], list(KEYS), "new_params of " + what)
     for key in KEYS:
         value = check.floats(new[key], f"new_params[{key!r}] of {what}")
