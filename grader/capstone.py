@@ -316,9 +316,9 @@ class StandIns:
             problems = " and ".join(dict.fromkeys(f.problem.removeprefix("is wrong ") for f in found))
             wrong = "is wrong " + problems if all(f.problem.startswith("is wrong ") for f in found) else problems
             lines.append(f"your {function} ({number}) {wrong}: fix {number} first (grader check {number})")
-        names = ", ".join(by_function)
-        return ["; ".join(lines) + f". Here the grader answered the calls of {names} with PyTorch's values, "
-                "so these checks grade this file's own work."]
+        names = ", ".join(sorted(f for functions in self.replaced.values() for f in functions))
+        return ["; ".join(lines) + f". Here the calls of {names} are answered by the grader with PyTorch's "
+                "values, so these checks grade this file's own work."]
 
     @contextlib.contextmanager
     def uncached(self):
