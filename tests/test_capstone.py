@@ -180,3 +180,19 @@ def test_check_all_in_a_course_repository_uses_the_students_own_files(tmp_path):
     data = json.loads(proc.stdout)
     score = data["score"] if "score" in data else data["exercises"][0]["score"]
     assert score == EX11.max_score, proc.stdout[:3000] + proc.stderr
+
+
+def test_gradescope_bundle_of_a_capstone_grades_a_flat_upload(tmp_path):
+    from test_bundle import autograder_root, run_autograder
+
+    out = tmp_path / "autograder.zip"
+    proc = run_cli("bundle", "ex11", "--gradescope", str(out), "--seed", "4321")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = autograder_root(tmp_path, out)
+    # The earlier exercises travel (for their metadata), not graded.
+    assert (root / "source" / "exercises" / "ex06_conv" / "exercise.yaml").is_file()
+    _write(root / "submission", {"resblock.py": RESBLOCK, "conv.py": CONV, "batchnorm.py": WRONG_BN_BACKWARD})
+    data = run_autograder(root)
+    assert data["score"] == pytest.approx(EX11.max_score), json.dumps(data)[:3000]
+    assert {t["name"].split(":")[0] for t in data["tests"]} == {"ex11_resblock"}
+    assert "batchnorm_backward (ex08)" in json.dumps(data)

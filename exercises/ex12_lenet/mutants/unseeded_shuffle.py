@@ -32,7 +32,7 @@ def softmax_cross_entropy(logits, labels):
     return float(loss), dlogits / n
 
 
-# -- conv.py --
+# -- conv.py (im2col through a strided view) --
 def _pair(v):
     if isinstance(v, (tuple, list)):
         return int(v[0]), int(v[1])
@@ -40,40 +40,25 @@ def _pair(v):
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0):
-    N, C, H, W = x.shape
-    F, _, KH, KW = w.shape
-    sh, sw = _pair(stride)
-    ph, pw = _pair(padding)
+    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    F, C, KH, KW = w.shape
     x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    H_out = (H + 2 * ph - KH) // sh + 1
-    W_out = (W + 2 * pw - KW) // sw + 1
-    out = np.zeros((N, F, H_out, W_out))
-    for a in range(KH):
-        for c in range(KW):
-            patch = x_pad[:, :, a:a + sh * (H_out - 1) + 1:sh, c:c + sw * (W_out - 1) + 1:sw]
-            out += np.einsum("nchw,fc->nfhw", patch, w[:, :, a, c])
-    out += b.reshape(1, F, 1, 1)
-    cache = (x, w, (sh, sw), (ph, pw))
-    return out, cache
+    windows = np.lib.stride_tricks.sliding_window_view(x_pad, (KH, KW), axis=(2, 3))[:, :, ::sh, ::sw]
+    out = np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2) + b.reshape(1, F, 1, 1)
+    return out, (x.shape, w, windows, (sh, sw), (ph, pw))
 
 
 def conv2d_backward(dout, cache):
-    x, w, (sh, sw), (ph, pw) = cache
-    N, C, H, W = x.shape
+    (N, C, H, W), w, windows, (sh, sw), (ph, pw) = cache
     F, _, KH, KW = w.shape
-    _, _, H_out, W_out = dout.shape
-    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    dx_pad = np.zeros_like(x_pad)
-    dw = np.zeros_like(w)
+    Ho, Wo = dout.shape[2:]
+    dw = np.tensordot(dout, windows, axes=([0, 2, 3], [0, 2, 3]))
+    dcols = np.tensordot(dout, w, axes=([1], [0]))            # (N, Ho, Wo, C, KH, KW)
+    dx_pad = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
     for a in range(KH):
         for c in range(KW):
-            rows = slice(a, a + sh * (H_out - 1) + 1, sh)
-            cols = slice(c, c + sw * (W_out - 1) + 1, sw)
-            dw[:, :, a, c] = np.einsum("nfhw,nchw->fc", dout, x_pad[:, :, rows, cols])
-            dx_pad[:, :, rows, cols] += np.einsum("nfhw,fc->nchw", dout, w[:, :, a, c])
-    dx = dx_pad[:, :, ph:ph + H, pw:pw + W]
-    db = dout.sum(axis=(0, 2, 3))
-    return dx, dw, db
+            dx_pad[:, :, a:a + sh * (Ho - 1) + 1:sh, c:c + sw * (Wo - 1) + 1:sw] += dcols[..., a, c].transpose(0, 3, 1, 2)
+    return dx_pad[:, :, ph:ph + H, pw:pw + W], dw, dout.sum(axis=(0, 2, 3))
 
 
 # -- pool.py --
