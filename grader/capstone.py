@@ -153,6 +153,13 @@ LAYERS = {
 
 # -- the probes: each layer function on the configurations the capstones use ------------
 
+def _problem(exc: Exception, module: str, where: str) -> str:
+    """What is wrong with a layer function, from the failure of its probe."""
+    if isinstance(exc, StudentError) and exc.kind == "missing":
+        return f"is missing from your {module}.py (or {module}.py cannot be imported)"
+    return f"is wrong for {where}"
+
+
 @dataclass
 class Finding:
     layer: Layer
@@ -190,7 +197,7 @@ def _probe_conv(p: _Probe, layer: Layer) -> list[Finding]:
             out = compare.check_tuple(fwd.value, 2, "conv2d_forward")[0]
             p.close(out, p.oracle(_t_conv(stride, padding), x, w, b), "out")
         except (StudentError, compare.GradingFailure) as exc:
-            found.append(Finding(layer, "conv2d_forward", f"is wrong for {where}", str(exc)))
+            found.append(Finding(layer, "conv2d_forward", _problem(exc, "conv", where), str(exc)))
             continue
         dout = p.rng.normal(size=np.shape(p.oracle(_t_conv(stride, padding), x, w, b).value))
         try:
@@ -199,7 +206,7 @@ def _probe_conv(p: _Probe, layer: Layer) -> list[Finding]:
             for i, name in enumerate(("dx", "dw", "db")):
                 p.close(grads[i], expected[i], name)
         except (StudentError, compare.GradingFailure) as exc:
-            found.append(Finding(layer, "conv2d_backward", f"is wrong for {where}", str(exc)))
+            found.append(Finding(layer, "conv2d_backward", _problem(exc, "conv", where), str(exc)))
     return found
 
 
@@ -212,12 +219,12 @@ def _probe_pool(p: _Probe, layer: Layer) -> list[Finding]:
         out = compare.check_tuple(fwd.value, 2, fwd_name)[0]
         p.close(out, p.oracle(_t_pool(kind, 2, 2), x), "out")
     except (StudentError, compare.GradingFailure) as exc:
-        return [Finding(layer, fwd_name, "is wrong for a 2x2 window with stride 2", str(exc))]
+        return [Finding(layer, fwd_name, _problem(exc, "pool", "a 2x2 window with stride 2"), str(exc))]
     dout = p.rng.normal(size=(3, 4, 4, 3))
     try:
         p.close(p.call(bwd_name, dout, fwd.ref(1)), p.oracle(_t_pool_grad(kind, 2, 2), x, dout), "dx")
     except (StudentError, compare.GradingFailure) as exc:
-        return [Finding(layer, bwd_name, "is wrong for a 2x2 window with stride 2", str(exc))]
+        return [Finding(layer, bwd_name, _problem(exc, "pool", "a 2x2 window with stride 2"), str(exc))]
     return []
 
 
@@ -235,7 +242,8 @@ def _probe_batchnorm(p: _Probe, layer: Layer) -> list[Finding]:
             for i, name in enumerate(("out", "new_running_mean", "new_running_var")):
                 p.close(got[i], expected[i], name)
         except (StudentError, compare.GradingFailure) as exc:
-            found.append(Finding(layer, "batchnorm_forward", f"is wrong in {mode} mode", str(exc)))
+            found.append(Finding(layer, "batchnorm_forward", _problem(exc, "batchnorm", f"{mode}-mode calls"),
+                                 str(exc)))
             continue
         if training:
             dout = p.rng.normal(size=x.shape)
@@ -245,7 +253,8 @@ def _probe_batchnorm(p: _Probe, layer: Layer) -> list[Finding]:
                 for i, name in enumerate(("dx", "dgamma", "dbeta")):
                     p.close(grads[i], expected[i], name)
             except (StudentError, compare.GradingFailure) as exc:
-                found.append(Finding(layer, "batchnorm_backward", "is wrong for (N, C, H, W) input", str(exc)))
+                found.append(Finding(layer, "batchnorm_backward", _problem(exc, "batchnorm", "(N, C, H, W) input"),
+                                     str(exc)))
     return found
 
 
@@ -262,7 +271,7 @@ def _probe_softmax(p: _Probe, layer: Layer) -> list[Finding]:
         else:
             p.close(p.call(name, z, -1), p.oracle(_t_softmax(-1, name == "log_softmax"), z), name)
     except (StudentError, compare.GradingFailure) as exc:
-        return [Finding(layer, name, "is wrong for (N, C) logits", str(exc))]
+        return [Finding(layer, name, _problem(exc, "softmax", "(N, C) logits"), str(exc))]
     return []
 
 
@@ -278,7 +287,7 @@ def _probe_adam(p: _Probe, layer: Layer) -> list[Finding]:
             w, m, v = np.asarray(expected[0].value), np.asarray(expected[1].value), np.asarray(expected[2].value)
             state = got[1] if isinstance(got[1], dict) else {}
     except (StudentError, compare.GradingFailure) as exc:
-        return [Finding(layer, "adam", "is wrong over three steps (lr 0.01)", str(exc))]
+        return [Finding(layer, "adam", _problem(exc, "optim", "three steps in a row (lr 0.01)"), str(exc))]
     return []
 
 
