@@ -133,8 +133,9 @@ def torch_grads(x, params, running, dout, stride, momentum, eps):
     out, _, a2, s, z = torch_block(x, params, running, stride, True, momentum, eps, branches=True)
     dz = dout * (z > 0)
     leaves = [x] + list(params.values())
-    main = torch.autograd.grad(a2, leaves, dz, retain_graph=True, allow_unused=True)
-    skip = torch.autograd.grad(s, leaves, dz, allow_unused=True)
+    # (scalar outputs: a grad_outputs argument would import torch's compiler to check its shape)
+    main = torch.autograd.grad((a2 * dz).sum(), leaves, retain_graph=True, allow_unused=True)
+    skip = torch.autograd.grad((s * dz).sum(), leaves, allow_unused=True)
     total = [m if k is None else (k if m is None else m + k) for m, k in zip(main, skip)]
     grads = {"x": total[0], **dict(zip(params, total[1:]))}
     return {"grads": grads, "dx_main": main[0], "dx_skip": skip[0]}
