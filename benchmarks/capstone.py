@@ -37,9 +37,10 @@ def run(cmd: list[str], env: dict) -> float:
 
 
 def accuracies(seeds: int) -> list[float]:
-    sys.path[:0] = [str(ROOT / "exercises" / "ex12_lenet")] + [
-        str(ROOT / "solutions" / d) for d in ("ex05_softmax", "ex06_conv", "ex07_pool", "ex09_optim", "ex12_lenet")]
-    import lenet  # the reference (solutions/ comes first)
+    sys.path[:0] = [str(ROOT / "solutions" / d)
+                    for d in ("ex05_softmax", "ex06_conv", "ex07_pool", "ex09_optim", "ex12_lenet")]
+    sys.path.append(str(ROOT / "exercises" / "ex12_lenet"))  # the grader's module, after the reference
+    import lenet  # the reference
     import test_lenet as grader
 
     from grader.oracle import Oracle
