@@ -56,6 +56,12 @@ def stage(root: Path, folder: Path, exercises: list[Exercise], seed: int | str, 
     """Lay the bundle's files out in ``folder``."""
     for ex in exercises:
         copy_exercise(ex, folder / "exercises" / ex.name, include_hidden=True, include_readme=False)
+    # A capstone's earlier exercises (``uses``): where its companions come from, not graded.
+    from grader.submission import used_exercises
+
+    named = {ex.name for ex in exercises}
+    for dep in {d.name: d for ex in exercises for d in used_exercises(ex) if d.name not in named}.values():
+        copy_exercise(dep, folder / "exercises" / dep.name, include_hidden=False, include_readme=False)
     copy_package(root, folder)
     copy_project_files(root, folder)
     for name in ("setup.sh", "run_autograder", "README.md"):

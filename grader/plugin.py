@@ -163,6 +163,7 @@ class GradingSession:
         self.submissions = dict(submissions or {})
         self.results: dict[str, ExerciseResult] = {}
         self.sandboxes: dict[str, Sandbox] = {}
+        self.stand_ins: dict[str, Any] = {}  # a capstone's grader.capstone.StandIns, by exercise
         self.usage_errors: list[str] = []
         self._oracle = None
         # Set by grading.grade(use_cache=True): the oracle's results replayed from there.
@@ -187,12 +188,33 @@ class GradingSession:
         if ex.name not in self.sandboxes:
             source = self.submissions.get(ex.name, ex.student_file)
             prepared = prepare_submission(Path(source), ex)
-            self.sandboxes[ex.name] = Sandbox(prepared.path, ex.module, ex.limits, ex.forbidden,
-                                              display_name=prepared.display_name)
             self._tmp_dirs.extend(prepared.cleanup)
             if prepared.source is not None:  # the file the rule chose (the notebook beside the stub, say)
                 self._result_for(ex).submission = str(prepared.source)
+            companions = self._capstone_companions(ex, prepared.companions)
+            self.sandboxes[ex.name] = Sandbox(prepared.path, ex.module, ex.limits, ex.forbidden,
+                                              display_name=prepared.display_name, companions=companions)
+            if ex.name in self.stand_ins:
+                self.sandboxes[ex.name].callback = self.stand_ins[ex.name].answer
         return self.sandboxes[ex.name]
+
+    def _capstone_companions(self, ex: Exercise, companions: dict[str, Path]) -> dict[str, Path]:
+        """A capstone's companions (the student's modules of earlier exercises), with a
+        stand-in for each layer that fails its quick check (see grader.capstone)."""
+        if not companions:
+            return companions
+        import dataclasses
+
+        from grader.capstone import prepare
+
+        limits = dataclasses.replace(ex.limits, call_seconds=min(ex.limits.call_seconds, 10.0),
+                                     total_seconds=min(ex.limits.total_seconds, 60.0))
+        rng = (self.seed or as_seed(DEFAULT_SEED)).generator(f"{ex.name}: the layers")
+        stand_ins, companions, tmp = prepare(companions, limits, ex.forbidden, self.oracle_for(ex), rng)
+        if tmp is not None:
+            self._tmp_dirs.append(tmp)
+        self.stand_ins[ex.name] = stand_ins
+        return companions
 
     @property
     def oracle(self):
@@ -535,4 +557,14 @@ def check(request) -> Checker:
     spec = ex.checks.get(_check_name(request.node))
     rtol = spec.rtol if spec and spec.rtol is not None else ex.rtol
     atol = spec.atol if spec and spec.atol is not None else ex.atol
-    return Checker(rtol, atol, _NoteList(request.node))
+    checker = Checker(rtol, atol, _NoteList(request.node))
+    stand_ins = request.config.stash[_SESSION].stand_ins.get(ex.name)
+    for note in stand_ins.notes() if stand_ins is not None else []:
+        checker.note(note)  # a capstone: which of the student's layers the grader answered for
+    return checker
+
+
+@pytest.fixture
+def stand_ins(request, student):
+    """A capstone's :class:`grader.capstone.StandIns` (the layers answered by the grader), or None."""
+    return request.config.stash[_SESSION].stand_ins.get(_exercise(request).name)

@@ -30,6 +30,11 @@ def oracle_store():
 def _key(ex) -> str | None:
     try:
         content = ex.student_file.read_bytes()
+        # A capstone's score depends on the student's modules it imports too.
+        from grader.submission import companion_sources
+
+        for name, path in sorted(companion_sources(ex.student_file, ex).items()):
+            content += f"|{name}|".encode() + path.read_bytes()
     except OSError:
         return None
     for notebook in (ex.path / f"{ex.name}.ipynb", ex.path / f"{ex.module}.ipynb"):

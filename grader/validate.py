@@ -207,6 +207,11 @@ def _grade_source(ex: Exercise, source: str, seed: int | None) -> tuple[Exercise
     folder = Path(tempfile.mkdtemp(prefix="grader-validate-"))
     try:
         (folder / ex.file).write_text(source)
+        # A capstone's reference imports the references of the exercises it uses: beside it too.
+        from grader.submission import companion_sources
+
+        for path in companion_sources(reference_path(ex, ex.path.parent.parent), ex).values():
+            shutil.copyfile(path, folder / path.name)
         return _grade(ex, folder / ex.file, seed)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

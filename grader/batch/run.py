@@ -7,6 +7,7 @@ interrupted run resumes), then the CSV gradebook and the instructor's summary.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import time
@@ -22,6 +23,7 @@ from grader.batch.local import LocalPool, default_jobs
 from grader.batch.reuse import course_bundle, exercise_fingerprint, result_key
 from grader.batch.summary import format_summary, summarize
 from grader.exercises import Exercise
+from grader.submission import used_exercises
 from grader.progress import Progress
 from grader.text import counted
 
@@ -36,6 +38,22 @@ class BatchSummary:
     out: Path
     layout: str
     without_files: int = 0  # students with no file to grade for any exercise (not from an earlier run)
+
+
+def _companion_files(source: Path, exercises: list[Exercise], subs, layout: str) -> dict[str, dict]:
+    """For the capstones (``uses:`` in exercise.yaml): each student's files of the earlier
+    exercises they import, by the submission's ``source`` (exercise name -> (name, bytes)).
+    Graded or not in this batch, they travel with the task and are written beside the
+    graded file (grader.submission finds them there)."""
+    deps = {dep.name: dep for ex in exercises for dep in used_exercises(ex)}
+    if not deps:
+        return {}
+    found = {s.source: dict(s.files) for s in subs}
+    missing = [dep for name, dep in deps.items() if name not in {ex.name for ex in exercises}]
+    if missing:
+        for sub in discover(source, missing, layout)[0]:
+            found.setdefault(sub.source, {}).update(sub.files)
+    return {src: {n: f for n, f in files.items() if n in deps} for src, files in found.items()}
 
 
 def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs: int | None = None,
@@ -59,6 +77,7 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             source = extract_zip(source, unpacked)
         subs, layout = discover(source, exercises, layout)
         times = _times(source, subs, layout, times_csv) if course is not None or times_csv else {}
+        companions = _companion_files(source, exercises, subs, layout)
     finally:
         if unpacked is not None:
             import shutil
@@ -75,6 +94,10 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
     else:
         finish = _finish_report
     bundle = course_bundle(exercises)
+    uses = {ex.name: [dep.name for dep in used_exercises(ex)] for ex in exercises}
+    named = {ex.name for ex in exercises}
+    bundle = course_bundle(exercises + list({dep.name: dep for ex in exercises for dep in used_exercises(ex)
+                                             if dep.name not in named}.values()))
     fingerprints = {ex.name: exercise_fingerprint(ex, bundle) for ex in exercises}
     by_name = {ex.name: ex for ex in exercises}
 
@@ -85,8 +108,11 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
         old = load_report(out / REPORTS / f"{sub.slug}.json") or {}
         old_ex = old.get("exercises") if isinstance(old.get("exercises"), dict) else {}
         entries, todo = {}, []
+        extra = companions.get(sub.source, {})
         for ex in exercises:
-            key = result_key(sub.files.get(ex.name), fingerprints[ex.name], seed)
+            key = result_key(sub.files.get(ex.name), fingerprints[ex.name]
+                             + "".join(f"\0{n}\0{hashlib.sha256(extra[n][1]).hexdigest()}"
+                                       for n in sorted(extra) if n in uses[ex.name]), seed)
             prev = old_ex.get(ex.name) if isinstance(old_ex.get(ex.name), dict) else None
             if prev and prev.get("key") == key and (prev.get("result") or prev.get("missing")
                                                     or (prev.get("error") and not retry_errors)):
@@ -113,7 +139,8 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             reports[sub.slug]["submitted"] = times[sub.slug]
         if todo:
             tasks.append({"student": sub.slug, "exercises": todo, "seed": student_run_seed(seed),
-                          "files": {n: sub.files[n] for n in todo}})
+                          "files": {**{n: extra[n] for n in sorted(extra) if any(n in uses[t] for t in todo)},
+                                    **{n: sub.files[n] for n in todo}}})
         else:
             finish(out, reports[sub.slug], by_name)
     graded_now = {t["student"] for t in tasks}

@@ -108,6 +108,11 @@ def grade_task(task: dict, bundle: dict) -> dict:
                 (folder / fname).write_bytes(data)
                 exercises.append(ex)
                 submissions[ex.name] = folder / fname
+            for name, (fname, data) in task["files"].items():
+                if name not in task["exercises"]:  # a capstone's companion: beside, not graded
+                    folder = tmp / Path(name).name
+                    folder.mkdir()
+                    (folder / Path(fname).name).write_bytes(data)
             try:
                 results = grade(exercises, submissions, seed=task["seed"])
             except GraderFault as exc:

@@ -27,7 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from grader.sandbox import confine, forkserver, isolation, runtime, shared_inputs, wire
 from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-exported)
@@ -111,8 +111,12 @@ class Sandbox:
         display_name: str | None = None,
         use_namespaces: bool = True,
         use_fork_server: bool = True,
+        companions: dict[str, Path] | None = None,
     ):
         self.source = Path(source)
+        # Other modules of the student's (module name -> file) written beside the graded
+        # one, which may import them: the capstones' multi-file submissions.
+        self.companions = {name: Path(path) for name, path in (companions or {}).items() if name != module_name}
         self.module_name = module_name
         self.limits = limits or Limits()
         self.forbidden = tuple(forbidden)
@@ -138,6 +142,9 @@ class Sandbox:
         self._timed_out: dict[str, str] = {}
         self._inputs: shared_inputs.Channel | None = None  # hands the worker its input arrays
         self._stored: dict[int, shared_inputs.SharedFile] = {}  # stored values, as the worker maps them
+        # A capstone's trusted layers: (func, args) -> value, for the callbacks of the stand-ins
+        # grader/capstone.py puts in the sandbox; None: every callback is refused.
+        self.callback: Callable[[str, list], Any] | None = None
 
     # -- life cycle -------------------------------------------------------
 
@@ -192,6 +199,9 @@ class Sandbox:
         # never through a link; the grader's own files stay outside work/.
         _write_fresh(target, Path(self.source).read_bytes())
         _give_to_sandbox_user(target)
+        for name, path in self.companions.items():
+            _write_fresh(work / f"{name}.py", path.read_bytes())
+            _give_to_sandbox_user(work / f"{name}.py")
         if self._output is None:
             self._output = open(_create_fresh(root / "output.txt"), "w+b", buffering=0)
         os.ftruncate(self._output.fileno(), 0)
@@ -492,6 +502,9 @@ class Sandbox:
             if message is not None:
                 _write_all(self._to_child, wire.dumps(message), start + timeout)
             line = self._read_line(start + timeout)
+            if line.startswith(b'{"op":"callback"'):
+                line, served = self._serve_callbacks(line, start + timeout, timeout)
+                start += served  # the grader's own time: not the student's
         except TimeoutError:
             self._used_seconds += time.monotonic() - start
             self._kill()
@@ -523,6 +536,32 @@ class Sandbox:
         finally:
             # Parsing the reply is work the student's code caused: it counts too.
             self._used_seconds += time.monotonic() - start
+
+    def _serve_callbacks(self, line: bytes, deadline: float, timeout: float) -> tuple[bytes, float]:
+        """Answer the worker's callbacks until its reply comes; (the reply's line, the seconds
+        spent answering). The deadline moves by that time, at most by twice the call's
+        own limit in all (a student's loop of callbacks cannot hold the grader for long)."""
+        served = 0.0
+        while True:
+            try:
+                msg = wire.loads(line)
+            except wire.WireError:
+                return line, served  # garbage: the caller says so
+            if msg.get("op") != "callback":
+                return line, served
+            began = time.monotonic()
+            if self.callback is None:
+                reply = {"ok": False, "error": "no callback is available here"}
+            else:
+                try:
+                    value = self.callback(str(msg.get("func")), wire.decode(msg.get("args")))
+                    reply = {"ok": True, "value": wire.encode(value)}
+                except Exception as exc:  # the student's arguments did not fit: their call fails, not ours
+                    reply = {"ok": False, "error": one_line(str(exc), 300)}
+            spent = time.monotonic() - began
+            served = min(served + spent, 2 * timeout)
+            _write_all(self._to_child, wire.dumps(reply), deadline + served)
+            line = self._read_line(deadline + served)
 
     def _read_line(self, deadline: float) -> bytes:
         max_bytes = int(self.limits.reply_mb * 1024 * 1024)

@@ -61,6 +61,7 @@ def _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wir
     os.chdir(work_dir)
 
     channel = _Channel(read_fd, write_fd, wire, inputs_fd)
+    _install_callback(channel, wire)
     module, error = _import_student(module_name, module_file, work_dir)
     channel.send({"op": "ready", "ok": error is None, "error": error})
     if error is not None:
@@ -224,6 +225,27 @@ class _Blocker(importlib.abc.MetaPathFinder):
                 f"importing {top!r} is not allowed in this exercise: write it with NumPy only"
             )
         return None
+
+
+def _install_callback(channel, wire):
+    """``_grader_callback.call(name, *args)``: a capstone's stand-in for a layer of the student's
+    that fails its own exercise asks the grader for the value (see grader/capstone.py). The
+    grader answers only the functions it chose to stand in for, and only during a call: any
+    other request gets an error. Values cross, never code."""
+    import types
+
+    def call(name, *args):
+        channel.send({"op": "callback", "func": str(name), "args": wire.encode(list(args))})
+        reply = channel.receive()
+        if reply is None:
+            os._exit(0)  # the grader hung up
+        if not reply.get("ok"):
+            raise RuntimeError(f"the grader did not answer {name}: {reply.get('error')}")
+        return wire.decode(reply.get("value"))
+
+    module = types.ModuleType("_grader_callback")
+    module.call = call
+    sys.modules["_grader_callback"] = module
 
 
 class _Channel:
