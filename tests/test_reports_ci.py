@@ -323,9 +323,9 @@ def test_the_schemas_refuse_what_they_must():
     report = _validator("report.schema.json")
     good = {"exercise": "e", "score": 1, "max_score": 2, "devices": ["cpu"], "tests": [],
             "versions": {"python": "3", "numpy": "2", "torch": "2", "grader": "0"}}
-    for seed in (1234, "secret:3fa9c1d27e", "secret:3fa9c1d27e/run:ab12"):
+    for seed in (1234, "secret:3fa9c1d27e", "secret:3fa9c1d27e/run:ab12cd34ef567890"):
         report.validate(dict(good, seed=seed))
-    for seed in (None, "secret:", "1234", 12.5):
+    for seed in (None, "secret:", "1234", 12.5, "secret:3fa9c1d27e/run:ab12"):
         assert not report.is_valid(dict(good, seed=seed)), seed
     ci = _validator("ci-report.schema.json")
     outer = {"score": 1, "max_score": 2, "percent": 50, "pass_mark": 0, "passed": True, "exercises": ["e"],

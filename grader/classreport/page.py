@@ -157,9 +157,11 @@ def _student_row(s: Student, data: ClassData, flagged: set[str]) -> str:
             cells.append(f'<td class="n score pending" data-value="-1" title="{_e(cell.note)}">'
                          '<small>not yet</small></td>')
         else:
-            # The gradebook's 0, marked: a missing or ungraded exercise is not a graded 0.
+            # The gradebook's 0, marked: a missing or ungraded exercise is not a graded 0. One mark
+            # (the legend under the table), the state in words on hover: 12 exercises fit at 1400 px.
+            mark = "—" if cell.state == MISSING else "0!"
             cells.append(f'<td class="n score {"missing" if cell.state == MISSING else "error"}" data-value="0" '
-                         f'title="{_e(cell.note)}">0 <small>{_e(cell.state)}</small></td>')
+                         f'title="{_e(cell.state)}: {_e(cell.note)}" aria-label="0 {_e(cell.state)}">{mark}</td>')
     causes = "; ".join(f"{name}: {cell.zero_cause}" for name, cell in s.cells.items() if cell.zero_cause)
     tags = [s.state.replace(" ", "-")]
     if any(c.limits for c in s.cells.values()):
@@ -207,7 +209,10 @@ def _students_section(data: ClassData) -> str:
         + heads
         + '<th data-type="num" data-key="total">total</th><th data-type="num" data-key="percent">percent</th>'
           '<th data-type="num" data-key="seconds">seconds</th><th data-type="text" data-key="notes">notes</th>'
-          f'</tr></thead><tbody>{rows}</tbody></table></section>')
+          f'</tr></thead><tbody>{rows}</tbody></table>'
+          '<p class="meta legend">— handed in nothing (0 in the gradebook) · 0! not graded: the grading failed or '
+          'was stopped (0 in the gradebook, left out of the figures) · "not yet": an interrupted run did not reach '
+          'it · hover a cell for its note</p></section>')
 
 
 def _student_detail(s: Student) -> str:
