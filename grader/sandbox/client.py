@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import resource
 import select
 import shutil
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox import confine, forkserver, isolation, runtime, shared_inputs, wire
+from grader.sandbox import cgroups, confine, forkserver, isolation, mapscan, runtime, shared_inputs, wire
 from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-exported)
 from grader.text import lines, one_line, quote, sanitize
 
@@ -136,6 +135,7 @@ class Sandbox:
         # at once (function -> the message), and the other functions keep their time.
         self.check_name = ""  # the check now running, set by the grader, for that message
         self._timed_out: dict[str, str] = {}
+        self._oom_kills = 0  # OOM kills in the memory cgroup of the worker last killed
         self._inputs: shared_inputs.Channel | None = None  # hands the worker its input arrays
         self._stored: dict[int, shared_inputs.SharedFile] = {}  # stored values, as the worker maps them
 
@@ -214,13 +214,15 @@ class Sandbox:
             runtime_dir, site_dir = server.runtime, server.site
         else:
             runtime_dir, site_dir = self._root / "runtime", self._root / "site"
-        if self._plan is not None and self._plan.cgroup:
-            isolation.kill_cgroup(self._plan.cgroup)  # one that a failed launch left
+        if self._plan is not None:
+            for path in self._plan.cgroup_paths():
+                isolation.kill_cgroup(path)  # one that a failed launch left
         uid, gid = runtime.sandbox_ids()
-        view = runtime.view([str(runtime_dir), str(site_dir)], work, runtime.view_mountpoint(), uid, gid)
+        view = runtime.view([str(runtime_dir), str(site_dir)], work, runtime.view_mountpoint(), uid, gid,
+                            disk_mb=int(self.limits.disk_mb), disk_files=int(self.limits.disk_files))
         self._plan = isolation.plan(runtime.readable_paths() + [str(runtime_dir), str(site_dir)],
                                     [str(work)], self.use_namespaces, max_pids=int(self.limits.processes),
-                                    view=view)
+                                    view=view, memory_mb=int(self.limits.memory_mb))
         self._worker_pid = self._init_pid = None
         if self._plan.view is not None and os.getuid() == 0 and self._plan.cgroup:
             self._nproc = None  # the pids cgroup bounds them; nobody's count is shared by every sandbox
@@ -232,6 +234,8 @@ class Sandbox:
             # of the user's processes, so allow for those already running.
             self._nproc = None if os.getuid() == 0 else _user_process_count() + int(self.limits.processes)
         cgroup_fd = isolation.open_cgroup_procs(self._plan.cgroup) if self._plan.cgroup else None
+        memcg_fd = isolation.open_cgroup_procs(self._plan.memcg) \
+            if self._plan.memcg and self._plan.memcg != self._plan.cgroup else None
         inputs = shared_inputs.Channel()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
@@ -245,18 +249,20 @@ class Sandbox:
                          "env": runtime.environment(work), "work": str(work), "module": self.module_name,
                          "file": str(target), "forbidden": list(self.forbidden)},
                         [to_child_r, from_child_w, self._output.fileno()],
-                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd, "inputs": inputs.worker_fd()})
+                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd, "memcg": memcg_fd,
+                         "inputs": inputs.worker_fd(), "lifeline": runtime.lifeline()})
                 except forkserver.ForkServerError:
                     pass
             else:
-                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w, cgroup_fd,
-                                          inputs.worker_fd())
+                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w,
+                                          [cgroup_fd, memcg_fd], inputs.worker_fd())
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
             inputs.handed_over()
-            if cgroup_fd is not None:
-                os.close(cgroup_fd)
+            for fd in (cgroup_fd, memcg_fd):
+                if fd is not None:
+                    os.close(fd)
             self._plan.close()
             if proc is None:
                 os.close(to_child_w)
@@ -268,17 +274,17 @@ class Sandbox:
         return proc
 
     def _start_worker(self, runtime_dir: Path, site_dir: Path, work: Path, target: Path,
-                      read_fd: int, write_fd: int, cgroup_fd: int | None, inputs_fd: int) -> subprocess.Popen:
+                      read_fd: int, write_fd: int, cgroup_fds: list, inputs_fd: int) -> subprocess.Popen:
         """A fresh interpreter running the worker, confined between fork and exec."""
         argv = [
             runtime.python(), "-I", "-S", "-B", str(runtime_dir / "worker.py"),
             str(read_fd), str(write_fd), str(runtime_dir), str(site_dir),
             str(work), self.module_name, str(target), ",".join(self.forbidden), str(inputs_fd),
         ]
-        plan, rlimits = self._plan, self._rlimits()
+        plan, rlimits, lifeline = self._plan, self._rlimits(), runtime.lifeline()
 
         def confine_child() -> None:  # runs in the child, between fork and exec
-            confine.apply(rlimits, cgroup_fd, plan.namespaces, plan.ruleset_fd, plan.view)
+            confine.apply(rlimits, cgroup_fds, plan.namespaces, plan.ruleset_fd, plan.view, lifeline)
 
         return subprocess.Popen(
             argv,
@@ -328,8 +334,10 @@ class Sandbox:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        if self._plan is not None and self._plan.cgroup:
-            isolation.kill_cgroup(self._plan.cgroup)  # also those that left the group
+        if self._plan is not None:
+            self._oom_kills = cgroups.oom_kills(self._plan.memcg)  # read before the cgroup goes
+            for path in self._plan.cgroup_paths():
+                isolation.kill_cgroup(path)  # also those that left the group
         for fd in (self._to_child, self._from_child):
             try:
                 os.close(fd)
@@ -466,6 +474,7 @@ class Sandbox:
                 reason = {
                     "output": f"it wrote more than the {self.limits.output_kb} KB output limit",
                     "memory": f"it ran out of memory (the limit is {self.limits.memory_mb} MB)",
+                    "disk": f"it {self._disk_full()}",
                     "exit": f"it called {one_line(err.get('message'), 200)} at import time",
                 }.get(err.get("kind"), _one_line(err.get("type"), err.get("message")))
                 self._import_error = StudentError(
@@ -473,6 +482,13 @@ class Sandbox:
                 self._kill()
                 raise self._import_error
             self._ready = True
+
+    def _disk_full(self) -> str:
+        """Why a write failed with ENOSPC/EDQUOT: the work folder's quota, or (without one) the disk."""
+        if self._plan is not None and self._plan.view is not None and self._plan.view.get("disk_mb"):
+            return (f"wrote more than {self.limits.disk_mb} MB (or {self.limits.disk_files} files) "
+                    "into its folder, all it may write")
+        return "filled the disk (no space left on device)"
 
     def _budget_error(self) -> StudentError:
         return StudentError(
@@ -561,7 +577,14 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 pass
         output = self._read_output()
+        self._oom_kills = 0
         self._kill()
+        if self._oom_kills:
+            # The kernel ended a process of the sandbox at its memory cgroup's
+            # limit: the sandbox's processes together used all of memory_mb.
+            cause = (f"the process running your code died during {what} (out of memory: the sandbox's "
+                     f"{self.limits.memory_mb} MB, all its processes together)")
+            return StudentError(cause, _details({}, output), kind="memory")
         if code is None:
             cause = f"the process running your code stopped answering during {what}"
         elif code < 0:
@@ -598,12 +621,27 @@ class Sandbox:
         started for forbidden libraries."""
         if self._proc is None:
             return
-        files: set[bytes] = set()
-        for pid in self._sandbox_processes():
-            files |= _mapped_files(pid)
+        # Bounded, charged to the student's budget (the student decides how many
+        # processes and mappings there are), and failing closed (mapscan.py).
+        most = int(self.limits.processes) + 1
+        budget_left = max(self.limits.total_seconds - self._used_seconds, 0.0)
+        start = time.monotonic()
+        scan = mapscan.scan(self._sandbox_processes(most=most + 1), most,
+                            start + min(self.limits.call_seconds, budget_left))
+        self._used_seconds += time.monotonic() - start
+        if not scan.complete:
+            self._kill()
+            if scan.late and self._used_seconds >= self.limits.total_seconds - 0.05:
+                raise self._budget_error()
+            why = ("more processes than the sandbox allows" if scan.too_many else
+                   f"a process with more than {mapscan.MAX_MAPS_BYTES >> 20} MB of memory maps"
+                   if scan.too_large is not None else
+                   f"memory maps that took more than {self.limits.call_seconds:g} s to read")
+            raise StudentError(f"after {what}, your code's processes could not be checked for forbidden "
+                               f"libraries ({why}): the check is not granted", kind="forbidden")
         # Each marker is looked for in the few dozen distinct file names, not in
         # every line of the maps (a scan that cost more than the call itself).
-        maps = b"\n".join(files)
+        maps = b"\n".join(scan.files)
         for package in self.forbidden:
             if any(marker in maps for marker in _FORBIDDEN_LIBRARIES.get(package, ())):
                 self._kill()
@@ -704,6 +742,9 @@ class Sandbox:
             self._kill()
             return StudentError(f"`{func}` ran out of memory (the limit is {self.limits.memory_mb} MB)",
                                 details, kind="memory")
+        if kind == "disk":
+            self._kill()  # a fresh worker starts with an empty work folder
+            return StudentError(f"`{func}` {self._disk_full()}", details, kind="disk")
         if kind == "output":
             self._kill()  # a fresh process starts with an empty output file
             return StudentError(f"`{func}` wrote more than the {self.limits.output_kb} KB output limit "
@@ -720,31 +761,6 @@ class Sandbox:
                                 f"{_one_line(err.get('type'), err.get('message'))}", details, kind="inputs")
         return StudentError(f"`{func}` raised {_one_line(err.get('type'), err.get('message'))}",
                             details, kind="exception")
-
-
-def _mapped_files(pid: int) -> set[bytes]:
-    """The distinct files mapped in process ``pid`` (empty if it cannot be read).
-
-    Read as bytes: this runs after every call, and decoding the text was a
-    tenth of the check's cost (most of the rest is the kernel writing the maps)."""
-    try:
-        fd = os.open(f"/proc/{pid}/maps", os.O_RDONLY)
-    except OSError:
-        return set()
-    chunks = []
-    try:
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-    except OSError:
-        pass  # the process ended meanwhile: what was read is checked
-    finally:
-        os.close(fd)
-    # A line is "address perms offset dev inode path": no field before the path
-    # holds a "/", so a file's path (spaces and all) starts at the line's first " /".
-    return set(_MAPPED_PATH.findall(b"".join(chunks)))
-
-
-_MAPPED_PATH = re.compile(rb" (/.*)")
 
 
 def _anchor_opaques(value: Any, call_id: int) -> None:
