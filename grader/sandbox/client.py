@@ -379,6 +379,7 @@ class Sandbox:
         try:
             if shared is not None:
                 message["inputs"] = shared_inputs.spec(shared)
+            oom_before = self._oom_now()
             start = time.perf_counter()
             try:
                 reply = self._request(message, what=f"`{func}`", inputs=shared)
@@ -395,6 +396,11 @@ class Sandbox:
             if shared is not None:
                 shared.close()
         output = self._read_output()
+        if self._oom_now() > oom_before:
+            # A process of the sandbox (a child the worker waited for) was ended
+            # at the memory cgroup's limit: the call does not count, whatever it says.
+            self._kill()
+            raise self._out_of_memory(f"`{func}`", output)
         self._check_forbidden(f"`{func}`")
         if not reply.get("ok"):
             raise self._error_from(_error_of(reply), func, output)
@@ -501,6 +507,7 @@ class Sandbox:
         its ``inputs`` handed over first, and read the reply."""
         budget_left = self.limits.total_seconds - self._used_seconds
         timeout = min(self.limits.call_seconds, max(budget_left, 0.0))
+        oom_before = self._oom_now()
         start = time.monotonic()
         try:
             if inputs is not None:
@@ -510,7 +517,10 @@ class Sandbox:
             line = self._read_line(start + timeout)
         except TimeoutError:
             self._used_seconds += time.monotonic() - start
+            oom = self._oom_now() > oom_before  # a child the kernel ended, the worker waiting for it
             self._kill()
+            if oom:
+                raise self._out_of_memory(what, self._read_output()) from None
             limit = f"{self.limits.call_seconds:g} s limit per call" if timeout == self.limits.call_seconds \
                 else f"time budget of {self.limits.total_seconds:g} s for this exercise"
             raise StudentError(
@@ -526,7 +536,7 @@ class Sandbox:
                                f"{exc}", output, kind="died") from None
         except (BrokenPipeError, EOFError, OSError):
             self._used_seconds += time.monotonic() - start
-            raise self._died(what) from None
+            raise self._died(what, oom_before) from None
         except StudentError:  # a reply over the size limit
             self._used_seconds += time.monotonic() - start
             raise
@@ -568,7 +578,20 @@ class Sandbox:
         line, _, self._buffer = b"".join(chunks).partition(b"\n")
         return line
 
-    def _died(self, what: str) -> StudentError:
+    def _oom_now(self) -> int:
+        """OOM kills so far in the current worker's memory cgroup (0 without one)."""
+        if self._proc is None or self._plan is None or not self._plan.memcg:
+            return 0
+        return cgroups.oom_kills(self._plan.memcg)
+
+    def _out_of_memory(self, what: str, output: str) -> StudentError:
+        # The kernel ended a process of the sandbox at its memory cgroup's
+        # limit: the sandbox's processes together used all of memory_mb.
+        return StudentError(f"your code ran out of memory during {what}: the sandbox's {self.limits.memory_mb} MB "
+                            f"are for all its processes together, and the kernel ended one of them",
+                            _details({}, output), kind="memory")
+
+    def _died(self, what: str, oom_before: int = 0) -> StudentError:
         proc = self._proc
         code = None
         if proc is not None:
@@ -579,12 +602,8 @@ class Sandbox:
         output = self._read_output()
         self._oom_kills = 0
         self._kill()
-        if self._oom_kills:
-            # The kernel ended a process of the sandbox at its memory cgroup's
-            # limit: the sandbox's processes together used all of memory_mb.
-            cause = (f"the process running your code died during {what} (out of memory: the sandbox's "
-                     f"{self.limits.memory_mb} MB, all its processes together)")
-            return StudentError(cause, _details({}, output), kind="memory")
+        if self._oom_kills > oom_before:
+            return self._out_of_memory(what, output)
         if code is None:
             cause = f"the process running your code stopped answering during {what}"
         elif code < 0:
