@@ -104,7 +104,7 @@ class Plan:
         if self.view is not None and self.view.get("disk_mb"):
             found.append(f"work folder: tmpfs of {self.view['disk_mb']} MB, {self.view['disk_files']} files")
         elif self.view is None and self.memory_mb is not None:
-            found.append("work folder: size per file only (no filesystem view)")
+            found.append("work folder: no quota (each file within output_kb)")
         if self.view is not None:
             found.append(f"{VIEW_LAYER} (filesystem view)")
             found.append("runs as nobody" if os.getuid() == 0 else "own user namespace (nobody inside)")
