@@ -127,6 +127,25 @@ def test_a_killed_grader_leaves_no_sandbox_process_and_its_folder_goes_at_the_ne
     assert mine not in runtime.remove_stale_folders(str(mine.parent)) and mine.is_dir()
 
 
+def test_only_dead_graders_folders_are_taken_for_stale(tmp_path):
+    """Folders with the prefix but no owner file (a notebook's, a CI clone), and
+    a folder whose owner file is held (a live grader), are never removed."""
+    import fcntl
+
+    notebook = tmp_path / "grader-nb-1"
+    notebook.mkdir(mode=0o700)
+    live = tmp_path / "grader-live"
+    live.mkdir(mode=0o700)
+    (live / "owner.lock").write_text("1\n")
+    dead = tmp_path / "grader-dead"
+    dead.mkdir(mode=0o700)
+    (dead / "owner.lock").write_text("2\n")
+    with open(live / "owner.lock") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert runtime.remove_stale_folders(str(tmp_path)) == [dead]
+    assert notebook.is_dir() and live.is_dir() and not dead.exists()
+
+
 def test_check_all_leaves_no_private_folder_behind(tmp_path):
     """A job of ``grader check --all`` ends through multiprocessing (no atexit):
     its private folder and view mount point go all the same."""

@@ -17,6 +17,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -88,6 +89,11 @@ def remove_stale_folders(parent: str | None = None) -> list[Path]:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Empty: its owner has created the file but not yet locked it (it
+            # writes its pid once it holds the lock), unless that was long ago.
+            info = os.fstat(fd)
+            if info.st_size == 0 and time.time() - info.st_mtime < 60:
+                continue
         except OSError:
             continue  # its owner is alive
         finally:
