@@ -647,11 +647,14 @@ class Sandbox:
         start = time.monotonic()
         scan = mapscan.scan(self._sandbox_processes(most=most + 1), most,
                             start + min(self.limits.call_seconds, budget_left))
+        if not scan.complete:
+            self._kill()  # ending many processes of many mappings takes the kernel seconds: charged too
         self._used_seconds += time.monotonic() - start
         if not scan.complete:
-            self._kill()
             if scan.late and self._used_seconds >= self.limits.total_seconds - 0.05:
-                raise self._budget_error()
+                raise StudentError(f"your code used up this exercise's time budget ({self.limits.total_seconds:g} s "
+                                   f"in all) with {what} and the grader's check of its processes after it",
+                                   kind="budget")
             why = ("more processes than the sandbox allows" if scan.too_many else
                    f"a process with more than {mapscan.MAX_MAPS_BYTES >> 20} MB of memory maps"
                    if scan.too_large is not None else
