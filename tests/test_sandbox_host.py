@@ -3,7 +3,6 @@ nothing is left on disk, the work folder and the memory have totals, and the
 grader's own checks after each call are charged to the student."""
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import cgroups, forkserver, runtime
+from grader.sandbox import forkserver, runtime
 from grader.sandbox.client import Limits, Sandbox, StudentError
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="namespaces, cgroups and /proc are Linux's")

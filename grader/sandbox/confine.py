@@ -33,7 +33,7 @@ import select
 import signal
 import stat
 
-SYS_LANDLOCK_RESTRICT_SELF = 446  # same on x86_64 and aarch64
+SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 445, 446  # same on x86_64 and aarch64
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -106,17 +106,19 @@ def die_with_parent(parent):
         os._exit(EX_ISOLATION)
 
 
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
 def _allow_work(libc, ruleset_fd, path, rights):
-    """Add the worker's work folder (a tmpfs of its own, see ``_build_view``) to the Landlock ruleset."""
-    from ctypes import Structure, byref, c_int, c_int32, c_uint32, c_uint64
-
-    class PathBeneath(Structure):
-        _pack_ = 1
-        _fields_ = [("allowed_access", c_uint64), ("parent_fd", c_int32)]
-
+    """Add the worker's work folder (a tmpfs of its own, see ``_build_view``)
+    to the Landlock ruleset the grader made (its rules name the grader's folders)."""
     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     try:
-        if libc.syscall(445, c_int(ruleset_fd), c_int(1), byref(PathBeneath(rights, fd)), c_uint32(0)) != 0:
+        rule = _PathBeneath(rights, fd)
+        if libc.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset_fd), ctypes.c_int(1), ctypes.byref(rule),
+                        ctypes.c_uint32(0)) != 0:
             os._exit(errno.EPERM)
     finally:
         os.close(fd)
