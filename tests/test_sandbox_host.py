@@ -73,12 +73,13 @@ def _alive(pid: int) -> bool:
 _GRADER = """
 import sys, time
 from pathlib import Path
-from grader.sandbox import runtime
+from grader.sandbox import forkserver, runtime
 from grader.sandbox.client import Limits, Sandbox
 box = Sandbox(Path(sys.argv[1]), "student", Limits(call_seconds=60, total_seconds=60),
               use_fork_server=sys.argv[2] == "1")
 box.start()
-print(runtime.private_folder(), box._proc.pid, box._plan.view is not None,
+server = forkserver._server._proc.pid if box.forked else 0
+print(runtime.private_folder(), server, box._proc.pid, box._plan.view is not None,
       " ".join(box._plan.cgroup_paths()), flush=True)
 box.call("sleep_with_a_helper")
 """
@@ -98,8 +99,8 @@ def test_a_killed_grader_leaves_no_sandbox_process_and_its_folder_goes_at_the_ne
     grader = subprocess.Popen([sys.executable, "-c", _GRADER, str(student), "1" if fork_server else "0"],
                               stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        folder, relay, has_view, paths = grader.stdout.readline().split(" ", 3)
-        folder, relay, paths = Path(folder), int(relay), paths.split()
+        folder, server, relay, has_view, paths = grader.stdout.readline().split(" ", 4)
+        folder, server, relay, paths = Path(folder), int(server), int(relay), paths.split()
         if has_view != "True":
             pytest.skip("no filesystem view here: a killed grader's sandbox ends only with its own pipes")
         deadline = time.monotonic() + 10
@@ -107,6 +108,7 @@ def test_a_killed_grader_leaves_no_sandbox_process_and_its_folder_goes_at_the_ne
             time.sleep(0.05)
         sandbox = [relay] + _children(relay)
         assert len(sandbox) >= 4, "relay, init, worker and the student's helper were running"
+        sandbox += [server] if server else []
         grader.kill()  # kill -9: no atexit, no finally
         grader.wait()
         deadline = time.monotonic() + 5
