@@ -103,15 +103,14 @@ def oom_kills(path: str | None) -> int:
     """How many processes the kernel's OOM killer has ended in the cgroup ``path``."""
     if not path:
         return 0
-    for name in ("memory.events", "memory.oom_control"):  # v2, v1
-        try:
-            with open(os.path.join(path, name)) as f:
-                for line in f:
-                    key, _, value = line.partition(" ")
-                    if key == "oom_kill":
-                        return int(value)
-        except (OSError, ValueError):
-            continue
+    name = "memory.oom_control" if path.startswith(_V1_MEMORY + "/") else "memory.events"
+    try:
+        with open(os.path.join(path, name), "rb") as f:
+            for line in f.read().splitlines():
+                if line.startswith(b"oom_kill "):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     return 0
 
 

@@ -136,6 +136,7 @@ class Sandbox:
         self.check_name = ""  # the check now running, set by the grader, for that message
         self._timed_out: dict[str, str] = {}
         self._oom_kills = 0  # OOM kills in the memory cgroup of the worker last killed
+        self._oom_seen = 0  # OOM kills in the current worker's memory cgroup, as of the last call
         self._inputs: shared_inputs.Channel | None = None  # hands the worker its input arrays
         self._stored: dict[int, shared_inputs.SharedFile] = {}  # stored values, as the worker maps them
 
@@ -224,6 +225,7 @@ class Sandbox:
                                     [str(work)], self.use_namespaces, max_pids=int(self.limits.processes),
                                     view=view, memory_mb=int(self.limits.memory_mb))
         self._worker_pid = self._init_pid = None
+        self._oom_seen = 0  # a fresh cgroup
         if self._plan.view is not None and os.getuid() == 0 and self._plan.cgroup:
             self._nproc = None  # the pids cgroup bounds them; nobody's count is shared by every sandbox
         elif self._plan.namespaces or self._plan.view is not None:
@@ -379,7 +381,6 @@ class Sandbox:
         try:
             if shared is not None:
                 message["inputs"] = shared_inputs.spec(shared)
-            oom_before = self._oom_now()
             start = time.perf_counter()
             try:
                 reply = self._request(message, what=f"`{func}`", inputs=shared)
@@ -396,11 +397,13 @@ class Sandbox:
             if shared is not None:
                 shared.close()
         output = self._read_output()
-        if self._oom_now() > oom_before:
-            # A process of the sandbox (a child the worker waited for) was ended
-            # at the memory cgroup's limit: the call does not count, whatever it says.
-            self._kill()
-            raise self._out_of_memory(f"`{func}`", output)
+        if self._plan is not None and self._plan.memcg:
+            seen, self._oom_seen = self._oom_seen, self._oom_now()
+            if self._oom_seen > seen:
+                # A process of the sandbox (a child the worker waited for) was ended
+                # at the memory cgroup's limit: the call does not count, whatever it says.
+                self._kill()
+                raise self._out_of_memory(f"`{func}`", output)
         self._check_forbidden(f"`{func}`")
         if not reply.get("ok"):
             raise self._error_from(_error_of(reply), func, output)
@@ -507,7 +510,7 @@ class Sandbox:
         its ``inputs`` handed over first, and read the reply."""
         budget_left = self.limits.total_seconds - self._used_seconds
         timeout = min(self.limits.call_seconds, max(budget_left, 0.0))
-        oom_before = self._oom_now()
+        oom_before = self._oom_seen
         start = time.monotonic()
         try:
             if inputs is not None:
