@@ -134,10 +134,9 @@ def isolate(view, lifeline=None):
     ``/lib -> usr/lib``), ``root`` (an empty folder to build the view on),
     ``cwd``, and ``uid``/``gid`` (what the worker runs as outside: nobody when
     the grader is root, else the grader's own ids); ``disk_mb``/``disk_files``:
-    the ``write`` folders then hold a copy of the folder's files in the view's
-    own tmpfs, which leaves the student that much room and that many inodes
-    (the grader's folder stays as it was; the student's files go with the
-    mount namespace). ``lifeline``
+    the ``write`` folders are then each a tmpfs of that size and that many
+    inodes, holding a copy of the folder's files (the grader's own stays as it
+    was, and the student's files go with the mount namespace). ``lifeline``
     (see :func:`apply`): when it reads end of file, the relay kills the init,
     and with it every process of the sandbox.
     """
@@ -298,12 +297,7 @@ def _remount_read_only(libc, target):
 def _build_view(libc, view):
     root = view["root"]
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
-    disk_mb, disk_files = view.get("disk_mb"), view.get("disk_files") or 4096
-    # With a quota the work folder lives in this same tmpfs (a tmpfs of its
-    # own costs a superblock per sandbox, whose teardown is slow): sized to
-    # what the view holds plus the quota once it is built (below).
-    _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV,
-           f"mode=0755,size={int(disk_mb) + 1}m,nr_inodes={int(disk_files) + 4096}" if disk_mb else "mode=0755,size=1m")
+    _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
     hidden = sorted(view.get("hide", []))
     steps = [(p, "read") for p in view.get("read", [])] + [(p, "write") for p in view.get("write", [])]
     steps += [(p, "device") for p in view.get("devices", [])] + [(p, "hide") for p in hidden]
@@ -325,12 +319,11 @@ def _build_view(libc, view):
         if not os.path.exists(path):
             continue
         _makedirs(target, os.path.isdir(path))
-        if kind == "write" and disk_mb:
-            if os.getuid() == 0:
-                os.chown(target, NOBODY, NOBODY)
+        if kind == "write" and view.get("disk_mb"):
+            _mount(libc, "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV,
+                   f"mode=0755,uid={NOBODY},gid={NOBODY},size={int(view['disk_mb'])}m,"
+                   f"nr_inodes={int(view['disk_files'])}")
             _copy_tree(path, target, os.getuid() == 0)
-            # A mount of its own, so that it stays writable when / is made read-only.
-            _mount(libc, target, target, None, MS_BIND)
             continue
         _mount(libc, path, target, None, MS_BIND | MS_REC)
         if kind == "read":
@@ -338,12 +331,6 @@ def _build_view(libc, view):
     for path in hidden:
         if os.path.isdir(root + path):
             _mount(libc, None, root + path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    if disk_mb:
-        # Exactly the quota left for the student: what the view uses now, plus disk_mb and disk_files.
-        info = os.statvfs(root)
-        used = (info.f_blocks - info.f_bfree) * info.f_frsize
-        _mount(libc, None, root, None, MS_REMOUNT | MS_NOSUID | MS_NODEV,
-               f"size={used + (int(disk_mb) << 20)},nr_inodes={info.f_files - info.f_ffree + int(disk_files)}")
     os.chdir(root)
     if libc.syscall(_SYS_PIVOT_ROOT[platform.machine()], b".", b".") != 0:
         err = ctypes.get_errno()
