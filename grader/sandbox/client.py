@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import resource
 import select
 import shutil
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.sandbox import confine, forkserver, isolation, runtime, shared_inputs, wire
+from grader.sandbox import cgroups, confine, forkserver, isolation, mapscan, runtime, shared_inputs, wire
 from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-exported)
 from grader.text import lines, one_line, quote, sanitize
 
@@ -140,6 +139,8 @@ class Sandbox:
         # at once (function -> the message), and the other functions keep their time.
         self.check_name = ""  # the check now running, set by the grader, for that message
         self._timed_out: dict[str, str] = {}
+        self._oom_kills = 0  # OOM kills in the memory cgroup of the worker last killed
+        self._oom_seen = 0  # OOM kills in the current worker's memory cgroup, as of the last call
         self._inputs: shared_inputs.Channel | None = None  # hands the worker its input arrays
         self._stored: dict[int, shared_inputs.SharedFile] = {}  # stored values, as the worker maps them
         # A capstone's trusted layers: (func, args) -> value, for the callbacks of the stand-ins
@@ -224,14 +225,17 @@ class Sandbox:
             runtime_dir, site_dir = server.runtime, server.site
         else:
             runtime_dir, site_dir = self._root / "runtime", self._root / "site"
-        if self._plan is not None and self._plan.cgroup:
-            isolation.kill_cgroup(self._plan.cgroup)  # one that a failed launch left
+        if self._plan is not None:
+            for path in self._plan.cgroup_paths():
+                isolation.kill_cgroup(path)  # one that a failed launch left
         uid, gid = runtime.sandbox_ids()
-        view = runtime.view([str(runtime_dir), str(site_dir)], work, runtime.view_mountpoint(), uid, gid)
+        view = runtime.view([str(runtime_dir), str(site_dir)], work, runtime.view_mountpoint(), uid, gid,
+                            disk_mb=int(self.limits.disk_mb), disk_files=int(self.limits.disk_files))
         self._plan = isolation.plan(runtime.readable_paths() + [str(runtime_dir), str(site_dir)],
                                     [str(work)], self.use_namespaces, max_pids=int(self.limits.processes),
-                                    view=view)
+                                    view=view, memory_mb=int(self.limits.memory_mb))
         self._worker_pid = self._init_pid = None
+        self._oom_seen = 0  # a fresh cgroup
         if self._plan.view is not None and os.getuid() == 0 and self._plan.cgroup:
             self._nproc = None  # the pids cgroup bounds them; nobody's count is shared by every sandbox
         elif self._plan.namespaces or self._plan.view is not None:
@@ -242,6 +246,8 @@ class Sandbox:
             # of the user's processes, so allow for those already running.
             self._nproc = None if os.getuid() == 0 else _user_process_count() + int(self.limits.processes)
         cgroup_fd = isolation.open_cgroup_procs(self._plan.cgroup) if self._plan.cgroup else None
+        memcg_fd = isolation.open_cgroup_procs(self._plan.memcg) \
+            if self._plan.memcg and self._plan.memcg != self._plan.cgroup else None
         inputs = shared_inputs.Channel()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
@@ -255,18 +261,20 @@ class Sandbox:
                          "env": runtime.environment(work), "work": str(work), "module": self.module_name,
                          "file": str(target), "forbidden": list(self.forbidden)},
                         [to_child_r, from_child_w, self._output.fileno()],
-                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd, "inputs": inputs.worker_fd()})
+                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd, "memcg": memcg_fd,
+                         "inputs": inputs.worker_fd(), "lifeline": runtime.lifeline()})
                 except forkserver.ForkServerError:
                     pass
             else:
-                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w, cgroup_fd,
-                                          inputs.worker_fd())
+                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w,
+                                          [cgroup_fd, memcg_fd], inputs.worker_fd())
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
             inputs.handed_over()
-            if cgroup_fd is not None:
-                os.close(cgroup_fd)
+            for fd in (cgroup_fd, memcg_fd):
+                if fd is not None:
+                    os.close(fd)
             self._plan.close()
             if proc is None:
                 os.close(to_child_w)
@@ -278,17 +286,18 @@ class Sandbox:
         return proc
 
     def _start_worker(self, runtime_dir: Path, site_dir: Path, work: Path, target: Path,
-                      read_fd: int, write_fd: int, cgroup_fd: int | None, inputs_fd: int) -> subprocess.Popen:
+                      read_fd: int, write_fd: int, cgroup_fds: list, inputs_fd: int) -> subprocess.Popen:
         """A fresh interpreter running the worker, confined between fork and exec."""
         argv = [
             runtime.python(), "-I", "-S", "-B", str(runtime_dir / "worker.py"),
             str(read_fd), str(write_fd), str(runtime_dir), str(site_dir),
             str(work), self.module_name, str(target), ",".join(self.forbidden), str(inputs_fd),
         ]
-        plan, rlimits = self._plan, self._rlimits()
+        plan, rlimits, lifeline = self._plan, self._rlimits(), runtime.lifeline()
 
         def confine_child() -> None:  # runs in the child, between fork and exec
-            confine.apply(rlimits, cgroup_fd, plan.namespaces, plan.ruleset_fd, plan.view, plan.seccomp)
+            confine.apply(rlimits, cgroup_fds, plan.namespaces, plan.ruleset_fd, plan.view,
+                          seccomp_filter=plan.seccomp, lifeline=lifeline)
 
         return subprocess.Popen(
             argv,
@@ -338,8 +347,10 @@ class Sandbox:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        if self._plan is not None and self._plan.cgroup:
-            isolation.kill_cgroup(self._plan.cgroup)  # also those that left the group
+        if self._plan is not None:
+            self._oom_kills = cgroups.oom_kills(self._plan.memcg)  # read before the cgroup goes
+            for path in self._plan.cgroup_paths():
+                isolation.kill_cgroup(path)  # also those that left the group
         for fd in (self._to_child, self._from_child):
             try:
                 os.close(fd)
@@ -397,6 +408,13 @@ class Sandbox:
             if shared is not None:
                 shared.close()
         output = self._read_output()
+        if self._plan is not None and self._plan.memcg:
+            seen, self._oom_seen = self._oom_seen, self._oom_now()
+            if self._oom_seen > seen:
+                # A process of the sandbox (a child the worker waited for) was ended
+                # at the memory cgroup's limit: the call does not count, whatever it says.
+                self._kill()
+                raise self._out_of_memory(f"`{func}`", output)
         self._check_forbidden(f"`{func}`")
         if not reply.get("ok"):
             raise self._error_from(_error_of(reply), func, output)
@@ -476,6 +494,7 @@ class Sandbox:
                 reason = {
                     "output": f"it wrote more than the {self.limits.output_kb} KB output limit",
                     "memory": f"it ran out of memory (the limit is {self.limits.memory_mb} MB)",
+                    "disk": f"it {self._disk_full()}",
                     "exit": f"it called {one_line(err.get('message'), 200)} at import time",
                 }.get(err.get("kind"), _one_line(err.get("type"), err.get("message")))
                 self._import_error = StudentError(
@@ -483,6 +502,13 @@ class Sandbox:
                 self._kill()
                 raise self._import_error
             self._ready = True
+
+    def _disk_full(self) -> str:
+        """Why a write failed with ENOSPC/EDQUOT: the work folder's quota, or (without one) the disk."""
+        if self._plan is not None and self._plan.view is not None and self._plan.view.get("disk_mb"):
+            return (f"wrote more than {self.limits.disk_mb} MB (or {self.limits.disk_files} files) "
+                    "into its folder, all it may write")
+        return "filled the disk (no space left on device)"
 
     def _budget_error(self) -> StudentError:
         return StudentError(
@@ -495,6 +521,7 @@ class Sandbox:
         its ``inputs`` handed over first, and read the reply."""
         budget_left = self.limits.total_seconds - self._used_seconds
         timeout = min(self.limits.call_seconds, max(budget_left, 0.0))
+        oom_before = self._oom_seen
         start = time.monotonic()
         try:
             if inputs is not None:
@@ -507,7 +534,10 @@ class Sandbox:
                 start += served  # the grader's own time: not the student's
         except TimeoutError:
             self._used_seconds += time.monotonic() - start
+            oom = self._oom_now() > oom_before  # a child the kernel ended, the worker waiting for it
             self._kill()
+            if oom:
+                raise self._out_of_memory(what, self._read_output()) from None
             limit = f"{self.limits.call_seconds:g} s limit per call" if timeout == self.limits.call_seconds \
                 else f"time budget of {self.limits.total_seconds:g} s for this exercise"
             raise StudentError(
@@ -523,7 +553,7 @@ class Sandbox:
                                f"{exc}", output, kind="died") from None
         except (BrokenPipeError, EOFError, OSError):
             self._used_seconds += time.monotonic() - start
-            raise self._died(what) from None
+            raise self._died(what, oom_before) from None
         except StudentError:  # a reply over the size limit
             self._used_seconds += time.monotonic() - start
             raise
@@ -591,7 +621,20 @@ class Sandbox:
         line, _, self._buffer = b"".join(chunks).partition(b"\n")
         return line
 
-    def _died(self, what: str) -> StudentError:
+    def _oom_now(self) -> int:
+        """OOM kills so far in the current worker's memory cgroup (0 without one)."""
+        if self._proc is None or self._plan is None or not self._plan.memcg:
+            return 0
+        return cgroups.oom_kills(self._plan.memcg)
+
+    def _out_of_memory(self, what: str, output: str) -> StudentError:
+        # The kernel ended a process of the sandbox at its memory cgroup's
+        # limit: the sandbox's processes together used all of memory_mb.
+        return StudentError(f"your code ran out of memory during {what}: the sandbox's {self.limits.memory_mb} MB "
+                            f"are for all its processes together, and the kernel ended one of them",
+                            _details({}, output), kind="memory")
+
+    def _died(self, what: str, oom_before: int = 0) -> StudentError:
         proc = self._proc
         code = None
         if proc is not None:
@@ -600,7 +643,10 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 pass
         output = self._read_output()
+        self._oom_kills = 0
         self._kill()
+        if self._oom_kills > oom_before:
+            return self._out_of_memory(what, output)
         if code is None:
             cause = f"the process running your code stopped answering during {what}"
         elif code < 0:
@@ -637,12 +683,30 @@ class Sandbox:
         started for forbidden libraries."""
         if self._proc is None:
             return
-        files: set[bytes] = set()
-        for pid in self._sandbox_processes():
-            files |= _mapped_files(pid)
+        # Bounded, charged to the student's budget (the student decides how many
+        # processes and mappings there are), and failing closed (mapscan.py).
+        most = int(self.limits.processes) + 1
+        budget_left = max(self.limits.total_seconds - self._used_seconds, 0.0)
+        start = time.monotonic()
+        scan = mapscan.scan(self._sandbox_processes(most=most + 1), most,
+                            start + min(self.limits.call_seconds, budget_left))
+        if not scan.complete:
+            self._kill()  # ending many processes of many mappings takes the kernel seconds: charged too
+        self._used_seconds += time.monotonic() - start
+        if not scan.complete:
+            if scan.late and self._used_seconds >= self.limits.total_seconds - 0.05:
+                raise StudentError(f"your code used up this exercise's time budget ({self.limits.total_seconds:g} s "
+                                   f"in all) with {what} and the grader's check of its processes after it",
+                                   kind="budget")
+            why = ("more processes than the sandbox allows" if scan.too_many else
+                   f"a process with more than {mapscan.MAX_MAPS_BYTES >> 20} MB of memory maps"
+                   if scan.too_large is not None else
+                   f"memory maps that took more than {self.limits.call_seconds:g} s to read")
+            raise StudentError(f"after {what}, your code's processes could not be checked for forbidden "
+                               f"libraries ({why}): the check is not granted", kind="forbidden")
         # Each marker is looked for in the few dozen distinct file names, not in
         # every line of the maps (a scan that cost more than the call itself).
-        maps = b"\n".join(files)
+        maps = b"\n".join(scan.files)
         for package in self.forbidden:
             if any(marker in maps for marker in _FORBIDDEN_LIBRARIES.get(package, ())):
                 self._kill()
@@ -743,6 +807,9 @@ class Sandbox:
             self._kill()
             return StudentError(f"`{func}` ran out of memory (the limit is {self.limits.memory_mb} MB)",
                                 details, kind="memory")
+        if kind == "disk":
+            self._kill()  # a fresh worker starts with an empty work folder
+            return StudentError(f"`{func}` {self._disk_full()}", details, kind="disk")
         if kind == "output":
             self._kill()  # a fresh process starts with an empty output file
             return StudentError(f"`{func}` wrote more than the {self.limits.output_kb} KB output limit "
@@ -759,31 +826,6 @@ class Sandbox:
                                 f"{_one_line(err.get('type'), err.get('message'))}", details, kind="inputs")
         return StudentError(f"`{func}` raised {_one_line(err.get('type'), err.get('message'))}",
                             details, kind="exception")
-
-
-def _mapped_files(pid: int) -> set[bytes]:
-    """The distinct files mapped in process ``pid`` (empty if it cannot be read).
-
-    Read as bytes: this runs after every call, and decoding the text was a
-    tenth of the check's cost (most of the rest is the kernel writing the maps)."""
-    try:
-        fd = os.open(f"/proc/{pid}/maps", os.O_RDONLY)
-    except OSError:
-        return set()
-    chunks = []
-    try:
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-    except OSError:
-        pass  # the process ended meanwhile: what was read is checked
-    finally:
-        os.close(fd)
-    # A line is "address perms offset dev inode path": no field before the path
-    # holds a "/", so a file's path (spaces and all) starts at the line's first " /".
-    return set(_MAPPED_PATH.findall(b"".join(chunks)))
-
-
-_MAPPED_PATH = re.compile(rb" (/.*)")
 
 
 def _anchor_opaques(value: Any, call_id: int) -> None:

@@ -33,14 +33,16 @@ import errno
 import os
 import platform
 import resource
+import select
 import signal
+import stat
 
 try:  # grader.sandbox.confine in the grader; a top-level module in the fork server's runtime folder
     from . import seccomp
 except ImportError:
     import seccomp
 
-SYS_LANDLOCK_RESTRICT_SELF = 446  # same on x86_64 and aarch64
+SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 445, 446  # same on x86_64 and aarch64
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
 PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
@@ -71,12 +73,16 @@ def set_limits(settings):
             pass
 
 
-def apply(rlimits, cgroup_procs_fd=None, namespaces=False, ruleset_fd=None, view=None, seccomp_filter=False):
+def apply(rlimits, cgroup_procs_fd=None, namespaces=False, ruleset_fd=None, view=None, seccomp_filter=False,
+          lifeline=None):
     """Confine this process: the cgroup, a fresh session keyring, the namespaces
     and view, rlimits, Landlock, the seccomp filter (``seccomp_filter``).
 
     ``cgroup_procs_fd`` is the cgroup's ``cgroup.procs`` opened for writing by
-    the grader (an open file, so Landlock, which checks opening, allows it).
+    the grader (an open file, so Landlock, which checks opening, allows it),
+    or a list of them (cgroup v1: the pids and the memory hierarchies).
+    ``lifeline``: the read end of a pipe only the grader can write to; with a
+    view the relay watches it and ends the sandbox when the grader is gone.
     With ``view`` (a dict from ``isolation.plan``) this returns only in the
     worker process (see the module's docstring). Failures of the optional
     parts do not stop the worker (the grader's plan already knows what this
@@ -85,30 +91,60 @@ def apply(rlimits, cgroup_procs_fd=None, namespaces=False, ruleset_fd=None, view
     a session keyring that cannot be left without a filter to deny keyrings.
     """
     libc = _libc()
-    if cgroup_procs_fd is not None:
-        try:
-            os.write(cgroup_procs_fd, str(os.getpid()).encode())
-        except OSError:
-            pass
+    procs = cgroup_procs_fd if isinstance(cgroup_procs_fd, (list, tuple)) else [cgroup_procs_fd]
+    for fd in procs:
+        if fd is not None:
+            try:
+                os.write(fd, str(os.getpid()).encode())
+            except OSError:
+                pass
     # The grader's session keyring (a CI token, an SSH agent's key) must not
     # be inherited: join a new, empty one (ENOSYS: no keyrings at all).
     err = seccomp.new_session_keyring()
     if err not in (0, errno.ENOSYS) and not seccomp_filter:
         os._exit(errno.EPERM)
     if view is not None:
-        isolate(view)
+        isolate(view, lifeline)
     elif namespaces:
         libc.unshare(CLONE_NEWUSER | CLONE_NEWNET)
     set_limits(rlimits)
     if ruleset_fd is not None:
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        if view is not None and view.get("landlock_rights"):
+            _allow_work(libc, ruleset_fd, view["cwd"], view["landlock_rights"])
         if libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)) != 0:
             os._exit(errno.EPERM)
     if seccomp_filter and not seccomp.install():
         os._exit(errno.EPERM)
 
 
-def isolate(view):
+def die_with_parent(parent):
+    """Be killed when the process ``parent`` (this one's parent) ends; end now
+    if it already has (it may have died before the request took effect)."""
+    _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(EX_ISOLATION)
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _allow_work(libc, ruleset_fd, path, rights):
+    """Add the worker's work folder (a tmpfs of its own, see ``_build_view``)
+    to the Landlock ruleset the grader made (its rules name the grader's folders)."""
+    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    try:
+        rule = _PathBeneath(rights, fd)
+        if libc.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset_fd), ctypes.c_int(1), ctypes.byref(rule),
+                        ctypes.c_uint32(0)) != 0:
+            os._exit(errno.EPERM)
+    finally:
+        os.close(fd)
+
+
+def isolate(view, lifeline=None):
     """Namespaces, the filesystem view and an unprivileged uid; returns in the worker only.
 
     ``view``: ``read`` (paths bound read-only), ``write`` (bound writable),
@@ -117,8 +153,13 @@ def isolate(view):
     ``links`` (``[path, target]`` symbolic links to recreate, such as
     ``/lib -> usr/lib``), ``root`` (an empty folder to build the view on),
     ``cwd``, ``uid``/``gid`` (what the worker runs as outside: nobody when
-    the grader is root, else the grader's own ids), and ``userns`` (a root
-    grader's worker enters a user namespace of its own, as nobody).
+    the grader is root, else the grader's own ids), ``userns`` (a root
+    grader's worker enters a user namespace of its own, as nobody);
+    ``disk_mb``/``disk_files``: the ``write`` folders are then each a tmpfs of
+    that size and that many inodes, holding a copy of the folder's files (the
+    grader's own stays as it was, and the student's files go with the mount
+    namespace). ``lifeline`` (see :func:`apply`): when it reads end of file,
+    the relay kills the init, and with it every process of the sandbox.
     """
     libc = _libc()
     privileged = os.getuid() == 0
@@ -141,10 +182,16 @@ def isolate(view):
     status_r, status_w = os.pipe()
     child = os.fork()
     if child:
-        _relay(child, status_r)  # never returns
+        _relay(child, status_r, lifeline)  # never returns
     os.close(status_r)
-    # PID 1 of the new namespace.
+    # PID 1 of the new namespace: killed with the relay. Its parent is in
+    # another PID namespace (getppid() says 0), so whether the relay already
+    # died is read from the status pipe: no reader left is an error on it.
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    poll = select.poll()
+    poll.register(status_w, select.POLLOUT)
+    if any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0)):
+        os._exit(EX_ISOLATION)
     proc_fd = None
     try:
         if privileged and view.get("userns"):
@@ -173,11 +220,14 @@ def _write(path, text):
         os.close(fd)
 
 
-def _close_all_but(fd):
+def _close_all_but(*fds):
     # A relay or init keeps nothing of the worker's: the pipes must reach EOF
     # when the worker dies, and Popen's error pipe must close at its exec.
-    os.closerange(3, fd)
-    os.closerange(fd + 1, 1 << 20)
+    low = 3
+    for fd in sorted(fd for fd in fds if fd is not None):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
 
 
 def _exit_as(status):
@@ -197,10 +247,20 @@ def _exit_as(status):
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
-def _relay(child, status_r):
-    _close_all_but(status_r)
+def _relay(child, status_r, lifeline=None):
+    _close_all_but(status_r, lifeline)
     data = b""
+    watched = [status_r] + ([lifeline] if lifeline is not None else [])
     while True:
+        try:
+            ready, _, _ = select.select(watched, [], [])
+        except InterruptedError:
+            continue
+        if lifeline is not None and lifeline in ready:
+            # The grader is gone (nobody writes to the lifeline: readable is
+            # end of file). Killing PID 1 kills every process of the namespace.
+            os.kill(child, signal.SIGKILL)
+            os._exit(128 + signal.SIGKILL)
         try:
             chunk = os.read(status_r, 16)
         except InterruptedError:
@@ -284,6 +344,12 @@ def _build_view(libc, view):
         if not os.path.exists(path):
             continue
         _makedirs(target, os.path.isdir(path))
+        if kind == "write" and view.get("disk_mb"):
+            _mount(libc, "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV,
+                   f"mode=0755,uid={NOBODY},gid={NOBODY},size={int(view['disk_mb'])}m,"
+                   f"nr_inodes={int(view['disk_files'])}")
+            _copy_tree(path, target, os.getuid() == 0)
+            continue
         _mount(libc, path, target, None, MS_BIND | MS_REC)
         if kind == "read":
             _remount_read_only(libc, target)
@@ -299,6 +365,31 @@ def _build_view(libc, view):
         raise OSError(err, f"umount: {os.strerror(err)}")
     os.chdir("/")
     _mount(libc, None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _copy_tree(source, target, privileged):
+    """Copy the folders and regular files of ``source`` (the student's module,
+    written there by the grader) into ``target``, owned by the worker's user;
+    never through a link."""
+    for name in os.listdir(source):
+        src, dst = os.path.join(source, name), os.path.join(target, name)
+        info = os.lstat(src)
+        if stat.S_ISDIR(info.st_mode):
+            os.mkdir(dst, 0o755)
+            _copy_tree(src, dst, privileged)
+        elif stat.S_ISREG(info.st_mode):
+            fd_in = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+            fd_out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                while chunk := os.read(fd_in, 1 << 20):
+                    os.write(fd_out, chunk)
+            finally:
+                os.close(fd_in)
+                os.close(fd_out)
+        else:
+            continue
+        if privileged:
+            os.chown(dst, NOBODY, NOBODY, follow_symlinks=False)
 
 
 class _CapHeader(ctypes.Structure):

@@ -33,7 +33,7 @@ import os
 import platform
 from dataclasses import dataclass
 
-from grader.sandbox import confine, seccomp
+from grader.sandbox import cgroups, confine, seccomp
 from grader.sandbox.confine import CLONE_NEWNET, CLONE_NEWUSER
 
 # Layer names in reports; a gradebook flags a sandbox without any of them (batch.gradebook).
@@ -89,6 +89,12 @@ class Plan:
     cgroup: str | None = None
     view: dict | None = None  # for confine.isolate; None: no namespaces of that kind here
     seccomp: bool = False  # confine.apply installs seccomp.py's filter
+    memcg: str | None = None  # the memory cgroup (cgroups.py); the same path as cgroup on v2
+    memory_mb: int | None = None
+
+    def cgroup_paths(self) -> list[str]:
+        """The cgroups each process of the sandbox joins (one on v2, one per hierarchy on v1)."""
+        return list(dict.fromkeys(p for p in (self.cgroup, self.memcg) if p))
 
     def __post_init__(self) -> None:
         self.landlock = self.ruleset_fd is not None
@@ -97,6 +103,13 @@ class Plan:
         found = []
         if self.cgroup:
             found.append("pids cgroup")
+        if self.memory_mb is not None:
+            found.append(f"memory cgroup ({self.memory_mb} MB for the whole sandbox, no swap)" if self.memcg
+                         else f"memory: {self.memory_mb} MB per process (no memory cgroup)")
+        if self.view is not None and self.view.get("disk_mb"):
+            found.append(f"work folder: tmpfs of {self.view['disk_mb']} MB, {self.view['disk_files']} files")
+        elif self.view is None and self.memory_mb is not None:
+            found.append("work folder: no quota (each file within output_kb)")
         if self.view is not None:
             found.append(f"{VIEW_LAYER} (filesystem view)")
             if os.getuid() != 0:
@@ -125,19 +138,25 @@ class Plan:
 
 
 def plan(read_only: list[str], read_write: list[str], use_namespaces: bool = True,
-         max_pids: int | None = None, view: dict | None = None) -> Plan:
+         max_pids: int | None = None, view: dict | None = None, memory_mb: int | None = None) -> Plan:
     """Prepare a Landlock ruleset allowing ``read_only`` and ``read_write`` trees,
-    a pids cgroup when ``max_pids`` is given and cgroups are writable, and the
+    a pids cgroup when ``max_pids`` is given and cgroups are writable, a memory
+    cgroup of ``memory_mb`` for the whole sandbox where one can be made, and the
     filesystem ``view`` (``runtime.view``) when this kernel lets a worker build it."""
     abi = landlock_abi()
     fd = _ruleset(abi, read_only, read_write) if abi else None
     cgroup = make_pids_cgroup(max_pids) if max_pids else None
+    memcg = cgroups.make_memory_cgroup(memory_mb << 20, cgroup) if memory_mb else None
     if view is not None and not (use_namespaces and view_works(view)):
         view = None
     if view is not None:
         view = dict(view, userns=_OWN_USER_NAMESPACE)
+    if view is not None and fd is not None:
+        # The work folder is a tmpfs the init mounts (not the grader's folder):
+        # the worker adds it to this ruleset itself, with the rights handled here.
+        view = dict(view, landlock_rights=_FS.get(abi, _FS_ALL_LATEST))
     return Plan(ruleset_fd=fd, abi=abi, namespaces=use_namespaces and _namespaces_work(), cgroup=cgroup,
-                view=view, seccomp=seccomp.works())
+                view=view, seccomp=seccomp.works(), memcg=memcg, memory_mb=memory_mb)
 
 
 def _ruleset(abi: int, read_only: list[str], read_write: list[str]) -> int | None:

@@ -132,7 +132,7 @@ def _fork_server(control_fds, wire, np):
     while controls:
         for control in select.select(controls, [], [])[0]:
             try:
-                data, fds, _, _ = socket.recv_fds(control, 1 << 16, 8)
+                data, fds, _, _ = socket.recv_fds(control, 1 << 16, 16)
             except OSError:
                 data, fds = b"", []
             if not data:  # that grader process is gone
@@ -147,9 +147,10 @@ def _fork_server(control_fds, wire, np):
             except (ValueError, KeyError, TypeError):
                 op = None
             if op == "spawn" and len(fds) == 3 + len(msg.get("extra", [])):
+                server = os.getpid()
                 pid = os.fork()
                 if pid == 0:
-                    _forked_child(controls, fds, msg, wire, np)  # never returns
+                    _forked_child(controls, fds, msg, wire, np, server)  # never returns
                 reply = {"pid": pid}
             elif op == "reap":
                 reply = {"code": _reap(msg.get("pid"))}
@@ -168,11 +169,12 @@ def _reap(pid):
     return os.waitstatus_to_exitcode(status) if done else None
 
 
-def _forked_child(controls, fds, msg, wire, np):
+def _forked_child(controls, fds, msg, wire, np, server):
     code = 70  # EX_SOFTWARE: confinement could not be completed, no student code ran
     try:
         import confine
 
+        confine.die_with_parent(server)  # the server ends with the last grader that uses it
         for control in controls:
             control.close()
         os.setsid()
@@ -182,9 +184,9 @@ def _forked_child(controls, fds, msg, wire, np):
         os.dup2(null, 0)
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
-        confine.apply([tuple(limit) for limit in msg["rlimits"]], extra.get("cgroup"),
+        confine.apply([tuple(limit) for limit in msg["rlimits"]], [extra.get("cgroup"), extra.get("memcg")],
                       bool(msg.get("namespaces")), extra.get("ruleset"), msg.get("view"),
-                      msg.get("seccomp") is True)
+                      seccomp_filter=msg.get("seccomp") is True, lifeline=extra.get("lifeline"))
         inputs_fd = extra.get("inputs")
         low = 3
         for fd in sorted({read_fd, write_fd} | ({inputs_fd} if inputs_fd is not None else set())):
@@ -300,6 +302,8 @@ def _describe(exc, work_dir, kind="exception"):
         kind = "recursion"
     elif isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: RLIMIT_FSIZE reached
         kind = "output"
+    elif isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT: the work folder is full
+        kind = "disk"
     if isinstance(exc, SystemExit):
         kind = "exit"
         message = f"sys.exit({exc.code!r})" if not isinstance(exc.code, (dict, list)) else "sys.exit()"
