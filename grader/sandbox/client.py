@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.sandbox import cgroups, confine, forkserver, isolation, mapscan, runtime, shared_inputs, wire
+from grader.sandbox import cgroups, confine, failures, forkserver, isolation, mapscan, runtime, shared_inputs, wire
+from grader.sandbox.failures import StudentError
 from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-exported)
-from grader.text import lines, one_line, quote, sanitize
+from grader.text import one_line, sanitize
 
 # Shared libraries that betray a forbidden framework in the worker's memory (or
 # a child's), however it was loaded; bytes, as the memory maps are read. Folder
@@ -47,23 +48,6 @@ _FORBIDDEN_LIBRARIES = {
     "sklearn": (b"/sklearn/", b"/scikit_learn.libs/"),
     "numba": (b"/numba/", b"/llvmlite/", b"libllvmlite"),
 }
-
-
-class StudentError(Exception):
-    """The student's code failed in a way that costs the current check.
-
-    ``cause`` is one line a student can act on; ``details`` holds the
-    student's own traceback lines or output, already sanitised.
-    """
-
-    def __init__(self, cause: str, details: str = "", kind: str = "error"):
-        super().__init__(cause)
-        self.cause = cause
-        self.details = details
-        self.kind = kind
-
-    def __str__(self) -> str:
-        return self.cause + ("\n" + self.details if self.details else "")
 
 
 @dataclass
@@ -398,9 +382,7 @@ class Sandbox:
             except StudentError as exc:
                 if exc.kind == "timeout" and self._used_seconds < self.limits.total_seconds - 0.05:
                     # (Past the budget, every later call fails anyway, with the budget's message.)
-                    where = f" in {self.check_name}" if self.check_name else ""
-                    self._timed_out[func] = (f"`{func}` not run again: it timed out{where} "
-                                             f"({self.limits.call_seconds:g} s)")
+                    self._timed_out[func] = failures.not_run_again(func, self.check_name, self.limits)
                 raise
             seconds = time.perf_counter() - start
             mutated = shared_inputs.mutations(shared, self._stored, list(args), dict(kwargs))
@@ -414,17 +396,15 @@ class Sandbox:
                 # A process of the sandbox (a child the worker waited for) was ended
                 # at the memory cgroup's limit: the call does not count, whatever it says.
                 self._kill()
-                raise self._out_of_memory(f"`{func}`", output)
+                raise failures.out_of_memory(f"`{func}`", output, self.limits)
         self._check_forbidden(f"`{func}`")
         if not reply.get("ok"):
-            raise self._error_from(_error_of(reply), func, output)
+            raise self._error_from(failures.error_of(reply), func, output)
         decoding = time.monotonic()
         try:
             value = wire.decode(reply.get("value"))
         except (wire.WireError, ValueError, TypeError, OverflowError, MemoryError, RecursionError) as exc:
-            # Only a worker that the student's code took over sends such things.
-            raise StudentError(f"`{func}` returned something the grader cannot read "
-                               f"({one_line(str(exc), 200)})") from None
+            raise failures.unreadable_value(func, exc) from None
         finally:
             self._used_seconds += time.monotonic() - decoding
         _anchor_opaques(value, call_id)
@@ -459,7 +439,7 @@ class Sandbox:
         if not reply.get("ok"):
             if shared is not None:
                 shared.close()
-            raise self._error_from(_error_of(reply), "store", self._read_output())
+            raise self._error_from(failures.error_of(reply), "store", self._read_output())
         if shared is not None:
             self._stored[key] = shared  # checked after every call, restored when changed
         return wire.Ref([key])
@@ -472,7 +452,7 @@ class Sandbox:
         if self._import_error is not None:
             raise self._import_error
         if self._used_seconds >= self.limits.total_seconds - 0.05:
-            raise self._budget_error()
+            raise failures.budget_error(self.limits)
         if self._proc is None:
             self._spawn()
         if not self._ready:
@@ -480,7 +460,7 @@ class Sandbox:
                 reply = self._request(None, what="importing your file")
             except StudentError as exc:
                 if self._used_seconds >= self.limits.total_seconds - 0.05:
-                    raise self._budget_error() from None
+                    raise failures.budget_error(self.limits) from None
                 # A file that hangs or dies on import would do so again for
                 # every check: fail them all now, at the cost of one limit.
                 exc.cause = f"{self.display_name} could not be imported: {exc.cause}"
@@ -490,30 +470,15 @@ class Sandbox:
             output = self._read_output()
             self._check_forbidden("importing your file")
             if not reply.get("ok"):
-                err = _error_of(reply)
-                reason = {
-                    "output": f"it wrote more than the {self.limits.output_kb} KB output limit",
-                    "memory": f"it ran out of memory (the limit is {self.limits.memory_mb} MB)",
-                    "disk": f"it {self._disk_full()}",
-                    "exit": f"it called {one_line(err.get('message'), 200)} at import time",
-                }.get(err.get("kind"), _one_line(err.get("type"), err.get("message")))
-                self._import_error = StudentError(
-                    f"{self.display_name} could not be imported: {reason}", _details(err, output), kind="import")
+                self._import_error = failures.import_error(failures.error_of(reply), output, self.display_name,
+                                                           self.limits, self._quota())
                 self._kill()
                 raise self._import_error
             self._ready = True
 
-    def _disk_full(self) -> str:
-        """Why a write failed with ENOSPC/EDQUOT: the work folder's quota, or (without one) the disk."""
-        if self._plan is not None and self._plan.view is not None and self._plan.view.get("disk_mb"):
-            return (f"wrote more than {self.limits.disk_mb} MB (or {self.limits.disk_files} files) "
-                    "into its folder, all it may write")
-        return "filled the disk (no space left on device)"
-
-    def _budget_error(self) -> StudentError:
-        return StudentError(
-            f"not run: your code used up this exercise's time budget ({self.limits.total_seconds:g} s in all)",
-            kind="budget")
+    def _quota(self) -> bool:
+        """Whether the work folder has a quota of its own (else a full disk is the disk's)."""
+        return bool(self._plan is not None and self._plan.view is not None and self._plan.view.get("disk_mb"))
 
     def _request(self, message: dict | None, what: str,
                  inputs: shared_inputs.SharedFile | None = None) -> dict:
@@ -537,20 +502,14 @@ class Sandbox:
             oom = self._oom_now() > oom_before  # a child the kernel ended, the worker waiting for it
             self._kill()
             if oom:
-                raise self._out_of_memory(what, self._read_output()) from None
-            limit = f"{self.limits.call_seconds:g} s limit per call" if timeout == self.limits.call_seconds \
-                else f"time budget of {self.limits.total_seconds:g} s for this exercise"
-            raise StudentError(
-                f"{what} did not finish within the {limit} (an endless loop, or far too slow?)",
-                _details({}, self._read_output()),
-                kind="timeout",
-            ) from None
+                raise failures.out_of_memory(what, self._read_output(), self.limits) from None
+            raise failures.timed_out(what, self.limits, timeout == self.limits.call_seconds,
+                                     self._read_output()) from None
         except shared_inputs.InputsError as exc:
             self._used_seconds += time.monotonic() - start
             output = self._read_output()
             self._kill()
-            raise StudentError(f"the process running your code could not be given the inputs of {what}: "
-                               f"{exc}", output, kind="died") from None
+            raise failures.inputs_refused(what, exc, output) from None
         except (BrokenPipeError, EOFError, OSError):
             self._used_seconds += time.monotonic() - start
             raise self._died(what, oom_before) from None
@@ -561,8 +520,7 @@ class Sandbox:
             return wire.loads(line)
         except wire.WireError as exc:
             self._kill()
-            raise StudentError(f"the process running your code sent garbage during {what} "
-                               f"({one_line(str(exc), 200)})") from None
+            raise failures.garbage(what, exc) from None
         finally:
             # Parsing the reply is work the student's code caused: it counts too.
             self._used_seconds += time.monotonic() - start
@@ -616,8 +574,7 @@ class Sandbox:
             if size > max_bytes:
                 self._buffer = b""
                 self._kill()
-                raise StudentError(f"your code returned more data than the grader accepts in one reply "
-                                   f"({self.limits.reply_mb:g} MB)", kind="reply")
+                raise failures.reply_too_large(self.limits)
         line, _, self._buffer = b"".join(chunks).partition(b"\n")
         return line
 
@@ -626,13 +583,6 @@ class Sandbox:
         if self._proc is None or self._plan is None or not self._plan.memcg:
             return 0
         return cgroups.oom_kills(self._plan.memcg)
-
-    def _out_of_memory(self, what: str, output: str) -> StudentError:
-        # The kernel ended a process of the sandbox at its memory cgroup's
-        # limit: the sandbox's processes together used all of memory_mb.
-        return StudentError(f"your code ran out of memory during {what}: the sandbox's {self.limits.memory_mb} MB "
-                            f"are for all its processes together, and the kernel ended one of them",
-                            _details({}, output), kind="memory")
 
     def _died(self, what: str, oom_before: int = 0) -> StudentError:
         proc = self._proc
@@ -646,23 +596,8 @@ class Sandbox:
         self._oom_kills = 0
         self._kill()
         if self._oom_kills > oom_before:
-            return self._out_of_memory(what, output)
-        if code is None:
-            cause = f"the process running your code stopped answering during {what}"
-        elif code < 0:
-            sig = -code
-            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
-            reason = {
-                signal.SIGXFSZ: f"it wrote more than the {self.limits.output_kb} KB output limit",
-                signal.SIGXCPU: f"it used more than {self.limits.total_seconds:g} s of CPU time",
-                signal.SIGKILL: "killed; out of memory, or killed by your code itself",
-                signal.SIGSEGV: "a segmentation fault; out of memory or stack, or a crash in native code",
-            }.get(sig, "a signal sent by your code or the system")
-            cause = f"the process running your code died during {what} ({name}: {reason})"
-        else:
-            cause = (f"your code ended the process during {what} (exit status {code}): "
-                     f"graded functions must return a value, not exit")
-        return StudentError(cause, _details({}, output), kind="died")
+            return failures.out_of_memory(what, output, self.limits)
+        return failures.died(code, what, output, self.limits)
 
     def _read_output(self) -> str:
         """What the student's code printed since the last read (sanitised)."""
@@ -694,25 +629,15 @@ class Sandbox:
             self._kill()  # ending many processes of many mappings takes the kernel seconds: charged too
         self._used_seconds += time.monotonic() - start
         if not scan.complete:
-            if scan.late and self._used_seconds >= self.limits.total_seconds - 0.05:
-                raise StudentError(f"your code used up this exercise's time budget ({self.limits.total_seconds:g} s "
-                                   f"in all) with {what} and the grader's check of its processes after it",
-                                   kind="budget")
-            why = ("more processes than the sandbox allows" if scan.too_many else
-                   f"a process with more than {mapscan.MAX_MAPS_BYTES >> 20} MB of memory maps"
-                   if scan.too_large is not None else
-                   f"memory maps that took more than {self.limits.call_seconds:g} s to read")
-            raise StudentError(f"after {what}, your code's processes could not be checked for forbidden "
-                               f"libraries ({why}): the check is not granted", kind="forbidden")
+            raise failures.not_checked(scan, what, self.limits,
+                                       budget_spent=self._used_seconds >= self.limits.total_seconds - 0.05)
         # Each marker is looked for in the few dozen distinct file names, not in
         # every line of the maps (a scan that cost more than the call itself).
         maps = b"\n".join(scan.files)
         for package in self.forbidden:
             if any(marker in maps for marker in _FORBIDDEN_LIBRARIES.get(package, ())):
                 self._kill()
-                raise StudentError(
-                    f"your code loaded {package} during {what}: this exercise must be written "
-                    f"with NumPy only", kind="forbidden")
+                raise failures.forbidden(package, what)
 
     def _student_pid(self) -> int:
         """The pid (in the grader's namespace) of the process running the
@@ -784,48 +709,10 @@ class Sandbox:
         return pids[:most]
 
     def _error_from(self, err: dict, func: str, output: str) -> StudentError:
-        kind = err.get("kind")
-        details = _details(err, output)
-        if kind == "missing":
-            return StudentError(
-                f"{self.display_name} has no function `{func}` (check the spelling, and that "
-                f"it is defined at the top level of the file)", _details({}, output), kind="missing")
-        if kind == "not_callable":
-            return StudentError(f"`{func}` in {self.display_name} is a {one_line(err.get('message'), 200)}, "
-                                "not a function", _details({}, output), kind="missing")
-        if err.get("type") == "NotebookFunctionMissing":  # raised by the module grader made of a notebook
-            cause = sanitize(str(err.get("message") or ""), 500).strip().splitlines() or ["not defined"]
-            return StudentError(f"`{func}` cannot be graded: {cause[0]}", _details({}, output), kind="missing")
-        if err.get("type") == "NotImplementedError":
-            return StudentError(f"`{func}` is not implemented yet (it raises NotImplementedError)",
-                                _details({}, output), kind="not_implemented")
-        if kind == "exit":
+        error = failures.error_from(err, func, output, self.display_name, self.limits, self._quota())
+        if error.kind in failures.REPLACES_WORKER:
             self._kill()
-            return StudentError(f"`{func}` called {one_line(err.get('message'), 200)}: graded functions must return a "
-                                f"value, not exit", details, kind="exit")
-        if kind == "memory":
-            self._kill()
-            return StudentError(f"`{func}` ran out of memory (the limit is {self.limits.memory_mb} MB)",
-                                details, kind="memory")
-        if kind == "disk":
-            self._kill()  # a fresh worker starts with an empty work folder
-            return StudentError(f"`{func}` {self._disk_full()}", details, kind="disk")
-        if kind == "output":
-            self._kill()  # a fresh process starts with an empty output file
-            return StudentError(f"`{func}` wrote more than the {self.limits.output_kb} KB output limit "
-                                f"(printing in a loop?)", "", kind="output")
-        if kind == "recursion":
-            return StudentError(f"`{func}` recursed too deeply (RecursionError)", details, kind="recursion")
-        if kind == "encode":
-            return StudentError(f"`{func}` returned a value that could not be read: "
-                                f"{_one_line(err.get('type'), err.get('message'))}", details, kind="type")
-        if kind == "protocol":
-            return StudentError(f"the process running your code could not run `{func}`", details)
-        if kind == "inputs":
-            return StudentError(f"the process running your code could not take the inputs of `{func}`: "
-                                f"{_one_line(err.get('type'), err.get('message'))}", details, kind="inputs")
-        return StudentError(f"`{func}` raised {_one_line(err.get('type'), err.get('message'))}",
-                            details, kind="exception")
+        return error
 
 
 def _anchor_opaques(value: Any, call_id: int) -> None:
@@ -872,36 +759,8 @@ def _write_all(fd: int, data: bytes, deadline: float) -> None:
         data = data[n:]
 
 
-def _error_of(reply: dict) -> dict:
-    """The worker's error report as a dict of strings (whatever a subverted worker sent)."""
-    err = reply.get("error")
-    if type(err) is not dict:
-        return {}
-    return {k: (v if type(v) is str else None if v is None else str(v)[:1000]) for k, v in err.items()
-            if type(k) is str}
-
-
 def _as_list(value: Any) -> list:
     return value if type(value) is list else []
-
-
-def _one_line(type_name: Any, message: Any) -> str:
-    """'Type: first line of the message', both the student's: one line of a cause."""
-    text = one_line(type_name or "an error", 100)
-    msg = lines(sanitize(str(message or ""), 300).strip())
-    return text + (f": {msg[0]}" if msg else "")
-
-
-def _details(err: dict, output: str) -> str:
-    """The student's own text (traceback, a message of several lines, what it
-    printed), each part quoted under a label that says whose it is."""
-    message = sanitize(str(err.get("message") or ""), 2000).strip()
-    if output and len(output) > 1500:
-        output = output[:1500] + f"\n... ({len(output) - 1500} more characters)"
-    parts = [quote("Traceback (your code):", str(err.get("trace") or ""), 3000),
-             quote("Your exception's full message:", message) if "\n" in message else "",
-             quote("Your code printed:", output or "")]
-    return "\n".join(p for p in parts if p)
 
 
 def _give_to_sandbox_user(path: Path) -> None:
