@@ -28,27 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.sandbox import cgroups, confine, failures, forkserver, isolation, mapscan, runtime, shared_inputs, wire
+from grader.sandbox import cgroups, confine, failures, forkserver, isolation, mapscan, runtime, shared_inputs, watch, wire
 from grader.sandbox.failures import StudentError
 from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-exported)
 from grader.text import one_line, sanitize
-
-# Shared libraries that betray a forbidden framework in the worker's memory (or
-# a child's), however it was loaded; bytes, as the memory maps are read. Folder
-# names, not bare names: NumPy's own wheels ship a "libscipy_openblas".
-_FORBIDDEN_LIBRARIES = {
-    "torch": (b"libtorch", b"libc10", b"torch/_C"),
-    "tensorflow": (b"libtensorflow", b"_pywrap_tensorflow"),
-    "jax": (b"jaxlib", b"xla_extension"),
-    "jaxlib": (b"jaxlib", b"xla_extension"),
-    "cupy": (b"cupy",),
-    "mxnet": (b"libmxnet",),
-    "paddle": (b"libpaddle",),
-    "scipy": (b"/scipy/", b"/scipy.libs/"),
-    "sklearn": (b"/sklearn/", b"/scikit_learn.libs/"),
-    "numba": (b"/numba/", b"/llvmlite/", b"libllvmlite"),
-}
-
 
 @dataclass
 class CallResult:
@@ -228,7 +211,7 @@ class Sandbox:
         else:
             # The kernel ignores RLIMIT_NPROC for root; for others it counts all
             # of the user's processes, so allow for those already running.
-            self._nproc = None if os.getuid() == 0 else _user_process_count() + int(self.limits.processes)
+            self._nproc = None if os.getuid() == 0 else watch.user_process_count() + int(self.limits.processes)
         cgroup_fd = isolation.open_cgroup_procs(self._plan.cgroup) if self._plan.cgroup else None
         memcg_fd = isolation.open_cgroup_procs(self._plan.memcg) \
             if self._plan.memcg and self._plan.memcg != self._plan.cgroup else None
@@ -631,13 +614,10 @@ class Sandbox:
         if not scan.complete:
             raise failures.not_checked(scan, what, self.limits,
                                        budget_spent=self._used_seconds >= self.limits.total_seconds - 0.05)
-        # Each marker is looked for in the few dozen distinct file names, not in
-        # every line of the maps (a scan that cost more than the call itself).
-        maps = b"\n".join(scan.files)
-        for package in self.forbidden:
-            if any(marker in maps for marker in _FORBIDDEN_LIBRARIES.get(package, ())):
-                self._kill()
-                raise failures.forbidden(package, what)
+        package = watch.forbidden_loaded(scan.files, self.forbidden)
+        if package is not None:
+            self._kill()
+            raise failures.forbidden(package, what)
 
     def _student_pid(self) -> int:
         """The pid (in the grader's namespace) of the process running the
@@ -647,8 +627,7 @@ class Sandbox:
         if self._plan is None or self._plan.view is None:
             return self._proc.pid
         if self._worker_pid is None:
-            self._init_pid = _only_child(self._proc.pid)
-            self._worker_pid = _only_child(self._init_pid) if self._init_pid else None
+            self._init_pid, self._worker_pid = watch.find_worker(self._proc.pid)
         return self._worker_pid or self._proc.pid
 
     @contextlib.contextmanager
@@ -657,23 +636,16 @@ class Sandbox:
         another sandbox timed meanwhile (a baseline) does not compete with
         whatever this one left running (threads, children burning the CPU)."""
         pids = self._sandbox_processes() if self._proc is not None else []
-        self._signal(pids, signal.SIGSTOP)
+        watch.signal_all(self._group(), pids, signal.SIGSTOP)
         try:
             yield
         finally:
-            self._signal(pids + (self._sandbox_processes() if self._proc is not None else []), signal.SIGCONT)
+            pids += self._sandbox_processes() if self._proc is not None else []
+            watch.signal_all(self._group(), pids, signal.SIGCONT)
 
-    def _signal(self, pids: list[int], sig: int) -> None:
-        if self._proc is not None:
-            try:
-                os.killpg(self._proc.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
+    def _group(self) -> int | None:
+        """The process group of the worker's process (its own session: see _start_worker); None: none."""
+        return self._proc.pid if self._proc is not None else None
 
     def _sandbox_processes(self, most: int = 256) -> list[int]:
         """The worker, its descendants, and (with a cgroup) every process in it.
@@ -681,32 +653,12 @@ class Sandbox:
         With a filesystem view the process started is only a relay: the worker
         is found by ``_student_pid`` (a kernel without /proc/PID/task/*/children
         lists no descendants, and an unprivileged grader has no cgroup)."""
-        # The relay and the namespace's init never run student code (see
-        # confine.py): only the worker and what it started are looked at.
+        student = self._student_pid()  # first: it finds the relay's init
         relay_and_init = set()
-        pids = [self._student_pid()]
         if self._plan is not None and self._plan.view is not None:
             relay_and_init = {self._proc.pid, self._init_pid}
-        if self._plan is not None and self._plan.cgroup:
-            try:
-                with open(os.path.join(self._plan.cgroup, "cgroup.procs")) as f:
-                    pids += [int(p) for p in f.read().split() if int(p) not in pids and int(p) not in relay_and_init]
-            except (OSError, ValueError):
-                pass
-        i = 0
-        while i < len(pids) and len(pids) < most:
-            try:
-                tasks = os.listdir(f"/proc/{pids[i]}/task")
-            except OSError:
-                tasks = []
-            for task in tasks:
-                try:
-                    with open(f"/proc/{pids[i]}/task/{task}/children") as f:
-                        pids += [int(p) for p in f.read().split() if int(p) not in pids]
-                except (OSError, ValueError):
-                    pass
-            i += 1
-        return pids[:most]
+        return watch.sandbox_processes(student, self._plan.cgroup if self._plan is not None else None,
+                                       relay_and_init, most)
 
     def _error_from(self, err: dict, func: str, output: str) -> StudentError:
         error = failures.error_from(err, func, output, self.display_name, self.limits, self._quota())
@@ -768,35 +720,3 @@ def _give_to_sandbox_user(path: Path) -> None:
     if os.getuid() == 0:
         uid, gid = runtime.sandbox_ids()
         os.chown(path, uid, gid, follow_symlinks=False)
-
-
-def _only_child(parent: int) -> int | None:
-    """The first child of ``parent`` (the relay and the init each fork once;
-    the init's later children are the student's orphans, with later pids)."""
-    for pid in range(parent + 1, parent + 16):  # usually the very next pids
-        if forkserver.parent_of(pid) == parent:
-            return pid
-    children = []
-    try:
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit() and forkserver.parent_of(int(entry.name)) == parent:
-                children.append(int(entry.name))
-    except OSError:
-        return None
-    return min(children) if children else None
-
-
-def _user_process_count() -> int:
-    uid = os.getuid()
-    count = 0
-    try:
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                try:
-                    if entry.stat().st_uid == uid:
-                        count += 1
-                except OSError:
-                    pass
-    except OSError:
-        return 256
-    return count
