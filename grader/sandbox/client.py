@@ -15,10 +15,8 @@ starts a fresh worker, so the other checks are still graded.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import resource
-import select
 import shutil
 import signal
 import subprocess
@@ -28,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.sandbox import cgroups, confine, failures, forkserver, isolation, mapscan, runtime, shared_inputs, watch, wire
+from grader.sandbox import cgroups, channel, confine, failures, forkserver, isolation, mapscan, runtime, shared_inputs, watch, wire
 from grader.sandbox.failures import StudentError
 from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-exported)
 from grader.text import one_line, sanitize
@@ -89,7 +87,7 @@ class Sandbox:
         self.display_name = one_line(display_name or self.source.name, 100)  # shown in causes
         self._proc: subprocess.Popen | None = None
         self._root: Path | None = None
-        self._buffer = b""
+        self._pipes: channel.Pipes | None = None  # to and from the current worker
         self._next_id = 0
         self._used_seconds = 0.0
         self._import_error: StudentError | None = None
@@ -182,7 +180,6 @@ class Sandbox:
             if not (root / "runtime").exists():
                 runtime.prepare(root)
             self._proc = self._launch(work, target, None)
-        self._buffer = b""
         self._ready = False
 
     def _launch(self, work: Path, target: Path, server: forkserver.ForkServer | None):
@@ -248,7 +245,7 @@ class Sandbox:
                 os.close(from_child_r)
                 inputs.close()
         if proc is not None:
-            self._to_child, self._from_child = to_child_w, from_child_r
+            self._pipes = channel.Pipes(to_child_w, from_child_r, int(self.limits.reply_mb * 1024 * 1024))
             self._inputs = inputs
         return proc
 
@@ -318,11 +315,8 @@ class Sandbox:
             self._oom_kills = cgroups.oom_kills(self._plan.memcg)  # read before the cgroup goes
             for path in self._plan.cgroup_paths():
                 isolation.kill_cgroup(path)  # also those that left the group
-        for fd in (self._to_child, self._from_child):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        if self._pipes is not None:
+            self._pipes.close()
         self._close_inputs()
 
     def _close_inputs(self) -> None:
@@ -352,8 +346,8 @@ class Sandbox:
             "op": "call",
             "id": call_id,
             "func": func,
-            "args": _encode_args(inline_args),
-            "kwargs": _encode_args(inline_kwargs),
+            "args": channel.encode_args(inline_args),
+            "kwargs": channel.encode_args(inline_kwargs),
         }
         shared = shared_inputs.place(arrays) if arrays else None
         try:
@@ -390,11 +384,11 @@ class Sandbox:
             raise failures.unreadable_value(func, exc) from None
         finally:
             self._used_seconds += time.monotonic() - decoding
-        _anchor_opaques(value, call_id)
+        channel.anchor_opaques(value, call_id)
         return CallResult(
             value=value,
             seconds=seconds,
-            warnings=[one_line(str(w), 300) for w in _as_list(reply.get("warnings"))][:20],
+            warnings=channel.warnings_of(reply),
             mutated=mutated,
             output=output,
             call_id=call_id,
@@ -475,10 +469,10 @@ class Sandbox:
             if inputs is not None:
                 self._inputs.send(message["id"], inputs)
             if message is not None:
-                _write_all(self._to_child, wire.dumps(message), start + timeout)
-            line = self._read_line(start + timeout)
+                self._pipes.send(message, start + timeout)
+            line = self._pipes.read_line(start + timeout)
             if line.startswith(b'{"op":"callback"'):
-                line, served = self._serve_callbacks(line, start + timeout, timeout)
+                line, served = self._pipes.serve_callbacks(line, start + timeout, timeout, self.callback)
                 start += served  # the grader's own time: not the student's
         except TimeoutError:
             self._used_seconds += time.monotonic() - start
@@ -496,9 +490,10 @@ class Sandbox:
         except (BrokenPipeError, EOFError, OSError):
             self._used_seconds += time.monotonic() - start
             raise self._died(what, oom_before) from None
-        except StudentError:  # a reply over the size limit
+        except channel.ReplyTooLarge:
+            self._kill()
             self._used_seconds += time.monotonic() - start
-            raise
+            raise failures.reply_too_large(self.limits) from None
         try:
             return wire.loads(line)
         except wire.WireError as exc:
@@ -507,59 +502,6 @@ class Sandbox:
         finally:
             # Parsing the reply is work the student's code caused: it counts too.
             self._used_seconds += time.monotonic() - start
-
-    def _serve_callbacks(self, line: bytes, deadline: float, timeout: float) -> tuple[bytes, float]:
-        """Answer the worker's callbacks until its reply comes; (the reply's line, the seconds
-        spent answering). The deadline moves by that time, at most by twice the call's
-        own limit in all (a student's loop of callbacks cannot hold the grader for long)."""
-        served = 0.0
-        while True:
-            try:
-                msg = wire.loads(line)
-            except wire.WireError:
-                return line, served  # garbage: the caller says so
-            if msg.get("op") != "callback":
-                return line, served
-            began = time.monotonic()
-            if self.callback is None:
-                reply = {"ok": False, "error": "no callback is available here"}
-            else:
-                try:
-                    value = self.callback(str(msg.get("func")), wire.decode(msg.get("args")))
-                    reply = {"ok": True, "value": wire.encode(value)}
-                except Exception as exc:  # the student's arguments did not fit: their call fails, not ours
-                    reply = {"ok": False, "error": one_line(str(exc), 300)}
-            spent = time.monotonic() - began
-            served = min(served + spent, 2 * timeout)
-            _write_all(self._to_child, wire.dumps(reply), deadline + served)
-            line = self._read_line(deadline + served)
-
-    def _read_line(self, deadline: float) -> bytes:
-        max_bytes = int(self.limits.reply_mb * 1024 * 1024)
-        # Chunks are kept in a list and joined once: appending to one bytes object
-        # would copy the whole reply again for every chunk of a large one.
-        chunks, size = [self._buffer], len(self._buffer)
-        while b"\n" not in chunks[-1]:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self._buffer = b"".join(chunks)
-                raise TimeoutError
-            ready, _, _ = select.select([self._from_child], [], [], remaining)
-            if not ready:
-                self._buffer = b"".join(chunks)
-                raise TimeoutError
-            chunk = os.read(self._from_child, 1 << 20)
-            if not chunk:
-                self._buffer = b"".join(chunks)
-                raise EOFError
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > max_bytes:
-                self._buffer = b""
-                self._kill()
-                raise failures.reply_too_large(self.limits)
-        line, _, self._buffer = b"".join(chunks).partition(b"\n")
-        return line
 
     def _oom_now(self) -> int:
         """OOM kills so far in the current worker's memory cgroup (0 without one)."""
@@ -665,54 +607,6 @@ class Sandbox:
         if error.kind in failures.REPLACES_WORKER:
             self._kill()
         return error
-
-
-def _anchor_opaques(value: Any, call_id: int) -> None:
-    """Make every opaque marker in a result refer to that call's result, so it
-    can be handed back to the student (its path alone is relative)."""
-    if isinstance(value, wire.Opaque) and value.ref is not None:
-        value.ref = [call_id, *value.ref]
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _anchor_opaques(v, call_id)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _anchor_opaques(v, call_id)
-
-
-def _encode_args(value: Any) -> Any:
-    if isinstance(value, wire.Ref):
-        return wire.encode_ref(value)
-    if isinstance(value, wire.Opaque) and value.ref is not None:
-        return wire.encode_ref(wire.Ref(value.ref))
-    if type(value) is list:
-        return {"__list__": [_encode_args(v) for v in value]}
-    if type(value) is tuple:
-        return {"__tuple__": [_encode_args(v) for v in value]}
-    if type(value) is dict:
-        return {"__dict__": {k: _encode_args(v) for k, v in value.items()}}
-    return wire.encode(value)
-
-
-def _write_all(fd: int, data: bytes, deadline: float) -> None:
-    while data:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        _, ready, _ = select.select([], [fd], [], remaining)
-        if not ready:
-            raise TimeoutError
-        try:
-            n = os.write(fd, data[: 1 << 16])
-        except OSError as exc:
-            if exc.errno == errno.EAGAIN:
-                continue
-            raise
-        data = data[n:]
-
-
-def _as_list(value: Any) -> list:
-    return value if type(value) is list else []
 
 
 def _give_to_sandbox_user(path: Path) -> None:
