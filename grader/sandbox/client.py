@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.sandbox import cgroups, channel, confine, failures, forkserver, isolation, mapscan, runtime, shared_inputs, watch, wire
+from grader.sandbox import cgroups, channel, failures, forkserver, isolation, launch, mapscan, runtime, shared_inputs, watch, wire
 from grader.sandbox.failures import StudentError
 from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-exported)
 from grader.text import one_line, sanitize
@@ -43,24 +41,6 @@ class CallResult:
     def ref(self, *path) -> wire.Ref:
         """A reference to (part of) this result, to pass back to the student."""
         return wire.Ref([self.call_id, *path])
-
-
-def _create_fresh(path: Path) -> int:
-    """A new file at ``path``, opened for writing: never an existing file, never through a link."""
-    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-
-
-def _write_fresh(path: Path, data: bytes) -> None:
-    """Replace whatever is at ``path`` (a file, a link, a FIFO, a folder) by a new file holding ``data``."""
-    try:
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.unlink(path)
-    except FileNotFoundError:
-        pass
-    with open(_create_fresh(path), "wb") as f:
-        f.write(data)
 
 
 class Sandbox:
@@ -146,30 +126,16 @@ class Sandbox:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _prepare_root(self) -> Path:
-        root = Path(tempfile.mkdtemp(prefix="sandbox-", dir=runtime.private_folder()))
-        (root / "work").mkdir()
-        _give_to_sandbox_user(root / "work")
-        return root
-
     def _spawn(self) -> None:
         self._kill()
         self.restarts += 1
         if self._root is None:
-            self._root = self._prepare_root()
+            self._root = launch.prepare_root()
         root = self._root
         work = root / "work"
-        target = work / f"{self.module_name}.py"
-        # work/ is the student's: anything in it may have been replaced by a link
-        # (to a grader file, a FIFO) by the last worker. Write a fresh file there,
-        # never through a link; the grader's own files stay outside work/.
-        _write_fresh(target, Path(self.source).read_bytes())
-        _give_to_sandbox_user(target)
-        for name, path in self.companions.items():
-            _write_fresh(work / f"{name}.py", path.read_bytes())
-            _give_to_sandbox_user(work / f"{name}.py")
+        target = launch.place_files(work, self.module_name, self.source, self.companions)
         if self._output is None:
-            self._output = open(_create_fresh(root / "output.txt"), "w+b", buffering=0)
+            self._output = open(launch.create_fresh(root / "output.txt"), "w+b", buffering=0)
         os.ftruncate(self._output.fileno(), 0)
         os.lseek(self._output.fileno(), 0, os.SEEK_SET)
         self._output_offset = 0
@@ -192,88 +158,17 @@ class Sandbox:
         if self._plan is not None:
             for path in self._plan.cgroup_paths():
                 isolation.kill_cgroup(path)  # one that a failed launch left
-        uid, gid = runtime.sandbox_ids()
-        view = runtime.view([str(runtime_dir), str(site_dir)], work, runtime.view_mountpoint(), uid, gid,
-                            disk_mb=int(self.limits.disk_mb), disk_files=int(self.limits.disk_files))
-        self._plan = isolation.plan(runtime.readable_paths() + [str(runtime_dir), str(site_dir)],
-                                    [str(work)], self.use_namespaces, max_pids=int(self.limits.processes),
-                                    view=view, memory_mb=int(self.limits.memory_mb))
+        self._plan = launch.plan_for(runtime_dir, site_dir, work, self.limits, self.use_namespaces)
         self._worker_pid = self._init_pid = None
         self._oom_seen = 0  # a fresh cgroup
-        if self._plan.view is not None and os.getuid() == 0 and self._plan.cgroup:
-            self._nproc = None  # the pids cgroup bounds them; nobody's count is shared by every sandbox
-        elif self._plan.namespaces or self._plan.view is not None:
-            # Counted afresh in the new user namespace (or for nobody), and enforced even for root.
-            self._nproc = int(self.limits.processes)
-        else:
-            # The kernel ignores RLIMIT_NPROC for root; for others it counts all
-            # of the user's processes, so allow for those already running.
-            self._nproc = None if os.getuid() == 0 else watch.user_process_count() + int(self.limits.processes)
-        cgroup_fd = isolation.open_cgroup_procs(self._plan.cgroup) if self._plan.cgroup else None
-        memcg_fd = isolation.open_cgroup_procs(self._plan.memcg) \
-            if self._plan.memcg and self._plan.memcg != self._plan.cgroup else None
-        inputs = shared_inputs.Channel()
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        proc = None
-        try:
-            if server is not None:
-                try:
-                    proc = server.spawn(
-                        {"rlimits": self._rlimits(), "namespaces": self._plan.namespaces,
-                         "view": self._plan.view, "seccomp": self._plan.seccomp,
-                         "env": runtime.environment(work), "work": str(work), "module": self.module_name,
-                         "file": str(target), "forbidden": list(self.forbidden)},
-                        [to_child_r, from_child_w, self._output.fileno()],
-                        {"ruleset": self._plan.ruleset_fd, "cgroup": cgroup_fd, "memcg": memcg_fd,
-                         "inputs": inputs.worker_fd(), "lifeline": runtime.lifeline()})
-                except forkserver.ForkServerError:
-                    pass
-            else:
-                proc = self._start_worker(runtime_dir, site_dir, work, target, to_child_r, from_child_w,
-                                          [cgroup_fd, memcg_fd], inputs.worker_fd())
-        finally:
-            os.close(to_child_r)
-            os.close(from_child_w)
-            inputs.handed_over()
-            for fd in (cgroup_fd, memcg_fd):
-                if fd is not None:
-                    os.close(fd)
-            self._plan.close()
-            if proc is None:
-                os.close(to_child_w)
-                os.close(from_child_r)
-                inputs.close()
-        if proc is not None:
-            self._pipes = channel.Pipes(to_child_w, from_child_r, int(self.limits.reply_mb * 1024 * 1024))
-            self._inputs = inputs
-        return proc
-
-    def _start_worker(self, runtime_dir: Path, site_dir: Path, work: Path, target: Path,
-                      read_fd: int, write_fd: int, cgroup_fds: list, inputs_fd: int) -> subprocess.Popen:
-        """A fresh interpreter running the worker, confined between fork and exec."""
-        argv = [
-            runtime.python(), "-I", "-S", "-B", str(runtime_dir / "worker.py"),
-            str(read_fd), str(write_fd), str(runtime_dir), str(site_dir),
-            str(work), self.module_name, str(target), ",".join(self.forbidden), str(inputs_fd),
-        ]
-        plan, rlimits, lifeline = self._plan, self._rlimits(), runtime.lifeline()
-
-        def confine_child() -> None:  # runs in the child, between fork and exec
-            confine.apply(rlimits, cgroup_fds, plan.namespaces, plan.ruleset_fd, plan.view,
-                          seccomp_filter=plan.seccomp, lifeline=lifeline)
-
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-            cwd=work,
-            env=runtime.environment(work),
-            pass_fds=(read_fd, write_fd, inputs_fd),
-            start_new_session=True,
-            preexec_fn=confine_child,
-        )
+        worker = launch.start(self._plan, server, runtime_dir=runtime_dir, site_dir=site_dir, work=work,
+                              target=target, module_name=self.module_name, forbidden=self.forbidden,
+                              limits=self.limits, output=self._output)
+        if worker is None:
+            return None
+        self._pipes = channel.Pipes(worker.to_child, worker.from_child, int(self.limits.reply_mb * 1024 * 1024))
+        self._inputs = worker.inputs
+        return worker.proc
 
     @property
     def isolation(self) -> list[str]:
@@ -281,40 +176,12 @@ class Sandbox:
         base = ["own process group", "scrubbed environment", "rlimits"]
         return (self._plan.features() if self._plan else []) + base
 
-    def _rlimits(self) -> list[tuple[int, int]]:
-        lim = self.limits
-        settings = [
-            (resource.RLIMIT_AS, int(lim.memory_mb) * 1024 * 1024),
-            (resource.RLIMIT_CPU, int(lim.total_seconds) + 5),
-            (resource.RLIMIT_FSIZE, int(lim.output_kb) * 1024),
-            (resource.RLIMIT_NOFILE, int(lim.open_files)),
-            (resource.RLIMIT_CORE, 0),
-        ]
-        if self._nproc is not None:
-            settings.append((resource.RLIMIT_NPROC, self._nproc))
-        return settings
-
     def _kill(self) -> None:
         proc = self._proc
         if proc is None:
             return
         self._proc = None
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.kill()
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        if self._plan is not None:
-            self._oom_kills = cgroups.oom_kills(self._plan.memcg)  # read before the cgroup goes
-            for path in self._plan.cgroup_paths():
-                isolation.kill_cgroup(path)  # also those that left the group
+        self._oom_kills = launch.kill(proc, self._plan)  # a worker always has its plan
         if self._pipes is not None:
             self._pipes.close()
         self._close_inputs()
@@ -586,7 +453,7 @@ class Sandbox:
             watch.signal_all(self._group(), pids, signal.SIGCONT)
 
     def _group(self) -> int | None:
-        """The process group of the worker's process (its own session: see _start_worker); None: none."""
+        """The process group of the worker's process (its own session: see launch.start_worker); None: none."""
         return self._proc.pid if self._proc is not None else None
 
     def _sandbox_processes(self, most: int = 256) -> list[int]:
@@ -607,10 +474,3 @@ class Sandbox:
         if error.kind in failures.REPLACES_WORKER:
             self._kill()
         return error
-
-
-def _give_to_sandbox_user(path: Path) -> None:
-    """A root grader's worker runs as nobody: its work folder and module are its own."""
-    if os.getuid() == 0:
-        uid, gid = runtime.sandbox_ids()
-        os.chown(path, uid, gid, follow_symlinks=False)
