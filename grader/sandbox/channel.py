@@ -1,11 +1,12 @@
-"""The grader's end of the two pipes to one worker: requests out, replies and callbacks in.
+"""The grader's end of a worker's pipes and output: requests out; replies, callbacks and prints in.
 
 A request is one line of ``wire.py``'s plain data, written within a deadline
 (``write_all``); a reply is read as one line of at most ``reply_mb``, within
 the same deadline (:meth:`Pipes.read_line`). A capstone's stand-ins may ask
 the grader for its trusted layers while the call runs: those callbacks are
-answered here (:meth:`Pipes.serve_callbacks`) until the reply comes. Every
-reply is untrusted data; what it means, what it costs the student and what
+answered here (:meth:`Pipes.serve_callbacks`) until the reply comes. What
+the student's code prints goes to a file the grader holds open (:class:`Output`).
+Every reply is untrusted data; what it means, what it costs the student and what
 the student reads is ``client.Sandbox``'s and ``failures.py``'s business.
 """
 
@@ -18,7 +19,7 @@ import time
 from typing import Any, Callable
 
 from grader.sandbox import wire
-from grader.text import one_line
+from grader.text import one_line, sanitize
 
 
 class ReplyTooLarge(Exception):
@@ -99,6 +100,36 @@ class Pipes:
                 os.close(fd)
             except OSError:
                 pass
+
+
+class Output:
+    """The file the worker's stdout and stderr go to, held open by the grader
+    (opened once, never by name again), and how much of it was read."""
+
+    def __init__(self, file):
+        self.file = file
+        self._offset = 0
+
+    def restart(self) -> None:
+        """Empty it, for a new worker."""
+        os.ftruncate(self.file.fileno(), 0)
+        os.lseek(self.file.fileno(), 0, os.SEEK_SET)
+        self._offset = 0
+
+    def read(self) -> str:
+        """What the student's code printed since the last read (sanitised)."""
+        # Read through the grader's own handle without moving the file
+        # position the worker writes at.
+        try:
+            fd = self.file.fileno()
+            data = os.pread(fd, 16 * 1024, self._offset)
+            self._offset = max(self._offset, os.fstat(fd).st_size)
+        except (OSError, AttributeError, ValueError):
+            return ""
+        return sanitize(data.decode("utf-8", "replace"), 4000).rstrip()
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def write_all(fd: int, data: bytes, deadline: float) -> None:

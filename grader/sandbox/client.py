@@ -1,4 +1,4 @@
-"""The trusted side of the sandbox: starts, drives and polices a worker process.
+"""The trusted side of the sandbox: :class:`Sandbox` starts, drives and polices a worker process.
 
 Student code runs in its own process (see ``worker.py``) started in a scratch
 directory with a scrubbed environment, its own session (process group), and
@@ -10,12 +10,17 @@ Every call has a wall-clock limit; the whole exercise has a time budget. When
 the worker hangs, dies or misbehaves, its process group is killed, the failing
 call becomes a :class:`StudentError` with a one-line cause, and the next call
 starts a fresh worker, so the other checks are still graded.
+
+``Sandbox`` decides when (to start, call, charge, check, replace); how is one
+module per job, all on the grader's side: ``launch.py`` starts and ends a
+worker, ``channel.py`` exchanges requests, replies and output with it,
+``watch.py`` looks at its processes from outside, and ``failures.py`` words
+what the student reads.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
@@ -24,13 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.sandbox import cgroups, channel, failures, forkserver, isolation, launch, mapscan, runtime, shared_inputs, watch, wire
-from grader.sandbox.failures import StudentError
+from grader.sandbox import (cgroups, channel, failures, forkserver, isolation, launch, mapscan, runtime,
+                            shared_inputs, watch, wire)
+from grader.sandbox.failures import StudentError  # (also re-exported: graders import it from here)
 from grader.sandbox.limits import DEFAULT_FORBIDDEN, Limits  # noqa: F401  (re-exported)
-from grader.text import one_line, sanitize
+from grader.text import one_line
+
 
 @dataclass
 class CallResult:
+    """What a call of the student's function gave, as the grader read it."""
+
     value: Any
     seconds: float  # wall time measured by the grader, round trip
     warnings: list = field(default_factory=list)
@@ -71,8 +80,7 @@ class Sandbox:
         self._next_id = 0
         self._used_seconds = 0.0
         self._import_error: StudentError | None = None
-        self._output = None  # the file the worker's stdout and stderr go to, held open by the grader
-        self._output_offset = 0
+        self._output: channel.Output | None = None  # what the worker prints
         self.restarts = -1
         self.use_namespaces = use_namespaces
         self.use_fork_server = use_fork_server
@@ -135,10 +143,8 @@ class Sandbox:
         work = root / "work"
         target = launch.place_files(work, self.module_name, self.source, self.companions)
         if self._output is None:
-            self._output = open(launch.create_fresh(root / "output.txt"), "w+b", buffering=0)
-        os.ftruncate(self._output.fileno(), 0)
-        os.lseek(self._output.fileno(), 0, os.SEEK_SET)
-        self._output_offset = 0
+            self._output = channel.Output(open(launch.create_fresh(root / "output.txt"), "w+b", buffering=0))
+        self._output.restart()
         server = self._fork_server()
         self._proc = self._launch(work, target, server) if server is not None else None
         self.forked = self._proc is not None
@@ -163,7 +169,7 @@ class Sandbox:
         self._oom_seen = 0  # a fresh cgroup
         worker = launch.start(self._plan, server, runtime_dir=runtime_dir, site_dir=site_dir, work=work,
                               target=target, module_name=self.module_name, forbidden=self.forbidden,
-                              limits=self.limits, output=self._output)
+                              limits=self.limits, output=self._output.file)
         if worker is None:
             return None
         self._pipes = channel.Pipes(worker.to_child, worker.from_child, int(self.limits.reply_mb * 1024 * 1024))
@@ -393,17 +399,7 @@ class Sandbox:
 
     def _read_output(self) -> str:
         """What the student's code printed since the last read (sanitised)."""
-        if self._root is None:
-            return ""
-        # Read through the grader's own handle (opened once, never by name again)
-        # without moving the file position the worker writes at.
-        try:
-            fd = self._output.fileno()
-            data = os.pread(fd, 16 * 1024, self._output_offset)
-            self._output_offset = max(self._output_offset, os.fstat(fd).st_size)
-        except (OSError, AttributeError, ValueError):
-            return ""
-        return sanitize(data.decode("utf-8", "replace"), 4000).rstrip()
+        return self._output.read() if self._root is not None and self._output is not None else ""
 
     def _check_forbidden(self, what: str) -> None:
         """Trusted check of the memory maps of the worker and the processes it
