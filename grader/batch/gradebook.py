@@ -50,7 +50,7 @@ def write_gradebook(out: Path, reports: dict[str, dict], exercises: list[Exercis
     return path
 
 
-# Why checks fail, in words, by the kind the grader recorded (grader/plugin.py, sandbox/client.py).
+# Why checks fail, in words, by the kind the grader recorded (grader/plugin.py, sandbox/failures.py).
 _KINDS = {
     "timeout": "timed out", "budget": "timed out", "died": "the process running it died",
     "memory": "ran out of memory", "output": "printed past the output limit", "forbidden": "used a forbidden library",

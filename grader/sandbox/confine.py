@@ -1,11 +1,11 @@
 """What a sandbox process applies to itself before any student code runs.
 
 Standard library only, and one function, :func:`apply`, for both ways a worker
-starts: in the grader between fork and exec (``client.Sandbox``), and in a
+starts: in the grader between fork and exec (``launch.start_worker``), and in a
 child of the fork server (``worker.py --fork-server``), which gets a copy of
 this file in its runtime folder. The decisions (which limits, which Landlock
 ruleset, which cgroup, which files the student may see) are all made in the
-grader, in ``isolation.plan`` and ``client.Sandbox``; this only carries them out.
+grader, in ``isolation.plan`` and ``launch.py``; this only carries them out.
 
 With a *view* (see ``isolation.plan``) the process becomes three:
 

@@ -1,6 +1,6 @@
 """What a worker process runs with: its files, its interpreter, its environment.
 
-Shared by the two ways a worker starts (``client.Sandbox`` starting one, and
+Shared by the two ways a worker starts (``launch.start`` starting one, and
 the fork server of ``forkserver.py``), so both give the student the same
 process: the same files on ``sys.path``, the same variables, the same paths
 readable under Landlock.

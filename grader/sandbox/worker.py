@@ -1,6 +1,6 @@
 """The untrusted side: runs a student's module inside the sandbox process.
 
-Started by :mod:`grader.sandbox.client` as ``python -I -S worker.py ...`` in a
+Started by :mod:`grader.sandbox.launch` as ``python -I -S worker.py ...`` in a
 scratch directory, with a scrubbed environment, resource limits and a
 ``sys.path`` that holds NumPy and nothing else from site-packages; or forked,
 confined the same way, from a fork server (``worker.py --fork-server``, below)
@@ -99,7 +99,7 @@ def _serve(read_fd, write_fd, work_dir, module_name, module_file, forbidden, wir
 # fork server pays that once: it imports them, never runs student code, and
 # forks a child per sandbox. The child confines itself exactly as a freshly
 # started worker is confined (its own session, rlimits, cgroup, namespaces,
-# Landlock: all decided by the grader, see client.Sandbox), closes everything
+# Landlock: all decided by the grader, see launch.py), closes everything
 # but its two pipes, and only then imports the student's module. The requests
 # come from the grader over a Unix socket with the child's file descriptors
 # attached; the server answers with the child's pid, and reaps a child only
