@@ -227,3 +227,21 @@ def test_class_report_drill_down_draws_the_curves(tmp_path):
     at = next(i for i, tr in enumerate(rows) if tr.find("svg") is not None)
     assert rows[at].attrs.get("class") == "curves"
     assert rows[at - 1].find("td").all_text() == result["tests"][0]["name"]
+
+
+def test_a_result_held_until_the_due_date_shows_no_curve():
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    from grader.course.timefmt import UTC
+    from grader.course.visibility import hold
+
+    check = _checker()
+    check.curve("loss", {"yours": [2.0, 1.0]})
+    result = ExerciseResult("ex12_lenet", "LeNet", 1, 1, 1234, ["cpu"], tests=[
+        CheckResult("test_training_steps", 1, 1, PASSED, curves=check.curves)])
+    due = datetime.now(UTC) + timedelta(days=1)
+    ex = SimpleNamespace(name="ex12_lenet", checks={"test_training_steps": SimpleNamespace(visibility="after_due_date")})
+    course = SimpleNamespace(assignment_of=lambda name: SimpleNamespace(due=due), when=lambda d: "tomorrow")
+    assert hold([result], [ex], course)
+    assert result.tests[0].curves == [] and _svgs(Report(result)._repr_html_()) == []
