@@ -220,5 +220,5 @@ def svg(curve: dict, width: int = 360, height: int = 150) -> str:
 
 def figures(curves: Any) -> str:
     """Every curve of a check (as stored, cleaned again here) as inline SVG, side by side; "" for none."""
-    return "".join(f'<div class="grader-curve-figure" style="display:inline-block;vertical-align:top;margin:0.2em 1em 0.2em 0">'
-                   f"{svg(c)}</div>" for c in from_stored(curves))
+    style = "display:inline-block;vertical-align:top;margin:0.2em 1em 0.2em 0"
+    return "".join(f'<div class="grader-curve-figure" style="{style}">{svg(c)}</div>' for c in from_stored(curves))

@@ -5,9 +5,10 @@ checks, its points, PASS / FAIL / ERROR in colour), the feedback of each
 failing check folded under its row (``<details>``, open for the first one),
 a small line chart under a check that attached curves (a loss curve,
 :mod:`grader.curves`: inline SVG, no script), the total, the notes (which
-cells were graded, a redefinition, an unsaved notebook) and the line that grades the same again. A terminal, or a front end
-without HTML, shows the text report. Every string in the HTML is escaped: the
-feedback carries the student's own output and exception messages.
+cells were graded, a redefinition, an unsaved notebook) and the line that
+grades the same again. A terminal, or a front end without HTML, shows the
+text report. Every string in the HTML is escaped: the feedback carries the
+student's own output and exception messages.
 """
 
 from __future__ import annotations
