@@ -162,8 +162,12 @@ def test_hostile_student_values_through_a_grading(tmp_path):
     from grader.exercises import load_exercise
     from grader.grading import grade
 
-    folder = tmp_path / "course" / "exercises" / "ex01_sigmoid"
+    # ex01 under a name of its own: its graders are imported in this process as the package
+    # "ex99_curves", so the real ex01's are neither replaced nor reused by this test.
+    folder = tmp_path / "course" / "exercises" / "ex99_curves"
     shutil.copytree(ROOT / "exercises" / "ex01_sigmoid", folder, ignore=shutil.ignore_patterns("mutants", "__pycache__"))
+    meta = folder / "exercise.yaml"
+    meta.write_text(meta.read_text().replace("name: ex01_sigmoid", "name: ex99_curves", 1))
     with open(folder / "test_sigmoid.py", "a") as f:
         f.write('''
 
