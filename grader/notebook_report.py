@@ -3,10 +3,12 @@
 Jupyter shows ``_repr_html_``: one row per check (its name and what it
 checks, its points, PASS / FAIL / ERROR in colour), the feedback of each
 failing check folded under its row (``<details>``, open for the first one),
-the total, the notes (which cells were graded, a redefinition, an unsaved
-notebook) and the line that grades the same again. A terminal, or a front end
-without HTML, shows the text report. Every string in the HTML is escaped: the
-feedback carries the student's own output and exception messages.
+a small line chart under a check that attached curves (a loss curve,
+:mod:`grader.curves`: inline SVG, no script), the total, the notes (which
+cells were graded, a redefinition, an unsaved notebook) and the line that
+grades the same again. A terminal, or a front end without HTML, shows the
+text report. Every string in the HTML is escaped: the feedback carries the
+student's own output and exception messages.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 from html import escape
 
+from grader.curves import figures
 from grader.report import _points, format_text
 from grader.results import ERROR, PASSED, ExerciseResult
 
@@ -66,6 +69,9 @@ class Report:
                     f"<pre style='white-space:pre-wrap;margin:0.3em 0 0 1em'>{escape(t.output)}</pre>"
                     f"</details></td></tr>")
                 opened = True
+            charts = figures(t.curves)
+            if charts:
+                rows.append(f"<tr class='grader-curves'><td colspan='3' style='text-align:left'>{charts}</td></tr>")
         pct = 100.0 * r.score / r.max_score if r.max_score else 0.0
         notes = "".join(f"<li>{_code(n)}</li>" for n in self.notes)
         faults = ("<p style='color:#9a6700'>The grader itself failed on some checks (not your fault): "

@@ -74,9 +74,10 @@ class Student:
 class Checker:
     """``compare`` bound to the current check's tolerances."""
 
-    def __init__(self, rtol: float, atol: float, notes: list | None = None):
+    def __init__(self, rtol: float, atol: float, notes: list | None = None, curves: list | None = None):
         self.rtol, self.atol = rtol, atol
         self.notes = notes if notes is not None else []
+        self.curves = curves if curves is not None else []
 
     def _tol(self, kwargs: dict) -> dict:
         kwargs.setdefault("rtol", self.rtol)
@@ -106,6 +107,25 @@ class Checker:
     def note(self, message: str) -> None:
         """Feedback shown with the check even when it passes (a timing ratio, say)."""
         self.notes.append(message)
+
+    def curve(self, title: str, series, x_label: str = "step", y_label: str = "loss") -> bool:
+        """Attach a small numeric series to the check's result, shown whether it passes or fails:
+        ``check.curve("loss per step", {"yours": losses, "torch.optim.Adam": theirs})``.
+
+        The notebook's HTML report and the class report draw it as a line chart; the JSON
+        reports carry it; the terminal shows nothing of it (add a :meth:`note` for that).
+        The values may be the student's (untrusted): they are cleaned here (see
+        :mod:`grader.curves`: at most 4 series of at most 500 points, non-finite values
+        as gaps, huge ones clipped), a series that is not numbers is dropped, and this
+        never raises. Returns whether a curve was attached."""
+        from grader.curves import MAX_CURVES, make_curve
+
+        if len(self.curves) >= MAX_CURVES:
+            return False
+        made = make_curve(title, series, x_label, y_label)
+        if made is not None:
+            self.curves.append(made)
+        return made is not None
 
     def fail(self, message: str):
         raise compare.GradingFailure(message)
@@ -353,6 +373,7 @@ class GradingSession:
             called = item.stash.get(_CALLED, None)
             result = self._result_for(ex)
             label = name if item.name == name else item.name
+            curves = [value for key, value in item.user_properties if key == "grader-curve"]
             result.tests.append(CheckResult(
                 name=label,
                 score=points if status == PASSED else 0.0,
@@ -365,6 +386,7 @@ class GradingSession:
                 kind=kind,
                 function=called[-1] if called else "",
                 hints=hints,
+                curves=curves,
             ))
 
     def pytest_sessionfinish(self, session):
@@ -438,12 +460,21 @@ def _notes(item) -> list[str]:
 class _NoteList(list):
     """Notes recorded on the test item, so the scoring hook can read them."""
 
+    key = "grader-note"
+
     def __init__(self, item):
         super().__init__()
         self.item = item
 
     def append(self, message) -> None:
-        self.item.user_properties.append(("grader-note", message))
+        super().append(message)
+        self.item.user_properties.append((self.key, message))
+
+
+class _CurveList(_NoteList):
+    """Curves (grader.curves, already cleaned) recorded on the test item."""
+
+    key = "grader-curve"
 
 
 def _short_repr_failure(default):
@@ -557,7 +588,7 @@ def check(request) -> Checker:
     spec = ex.checks.get(_check_name(request.node))
     rtol = spec.rtol if spec and spec.rtol is not None else ex.rtol
     atol = spec.atol if spec and spec.atol is not None else ex.atol
-    checker = Checker(rtol, atol, _NoteList(request.node))
+    checker = Checker(rtol, atol, _NoteList(request.node), _CurveList(request.node))
     stand_ins = request.config.stash[_SESSION].stand_ins.get(ex.name)
     for note in stand_ins.notes() if stand_ins is not None else []:
         checker.note(note)  # a capstone: which of the student's layers the grader answered for

@@ -28,6 +28,9 @@ class CheckResult:
     # The grader's own hints for this failure (never parsed out of text the
     # student's code produced): what reports and batch summaries show as hints.
     hints: list[str] = field(default_factory=list)
+    # Small numeric series the check attached (a loss curve: grader.curves), cleaned
+    # on the trusted side; the HTML reports draw them.
+    curves: list[dict] = field(default_factory=list)
 
 
 @dataclass

@@ -174,7 +174,9 @@ def test_training_steps(student, oracle, check, rng):
                               padded([np.arange(s, min(s + batch_size, len(y)))
                                       for _ in range(epochs) for s in range(0, len(y), batch_size)]))[0]}
     theirs = np.asarray(expected[0].value)
-    if losses.shape == theirs.shape:  # the curves side by side, in every report
+    # The curves side by side: drawn in the HTML reports (notebook, class report), passed or failed...
+    check.curve("loss per training step", {"yours": losses, "torch.optim.Adam": theirs}, x_label="step")
+    if losses.shape == theirs.shape:  # ... and in words in every report
         check.note("loss at steps 1, 5, 10, 15, 20 (yours / torch.optim.Adam): " + ", ".join(
             f"{losses[i]:.4f} / {theirs[i]:.4f}" for i in (0, 4, 9, 14, 19)))
     try:
@@ -220,8 +222,9 @@ def test_accuracy(student, oracle, check, rng, stand_ins):
     except GradingFailure:
         losses = np.zeros(0)
     if losses.shape == (FULL_RUN["epochs"] * per_epoch,):
-        check.note("mean training loss per epoch: " + " ".join(
-            f"{v:.3f}" for v in losses.reshape(FULL_RUN["epochs"], per_epoch).mean(axis=1)))
+        means = losses.reshape(FULL_RUN["epochs"], per_epoch).mean(axis=1)
+        check.note("mean training loss per epoch: " + " ".join(f"{v:.3f}" for v in means))
+        check.curve("mean training loss per epoch", {"yours": means}, x_label="epoch")
     acc = accuracy(oracle, new, X_test, y_test)
     check.note(f"test accuracy after {FULL_RUN['epochs']} epochs: {acc:.1%} (the bar: {ACCURACY:.0%})")
     if acc < ACCURACY:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from grader.batch.common import not_reached
 from grader.batch.gradebook import NOT_GRADED_YET, student_notes, zero_cause
+from grader.curves import from_stored
 from grader.text import sanitize
 
 REPORTS = "reports"
@@ -55,6 +56,7 @@ class CheckLine:
     seconds: float
     hints: list[str]
     first_line: str
+    curves: list[dict] = field(default_factory=list)  # grader.curves, cleaned again on reading
 
 
 @dataclass
@@ -192,7 +194,8 @@ def _cell(entry: dict) -> ExerciseCell:
             checks.append(CheckLine(str(t.get("name", "?")), str(t.get("status", "?")), float(t.get("score") or 0),
                                     float(t.get("max_score") or 0), str(t.get("kind") or ""),
                                     float(t.get("seconds") or 0), _hints(output) if t.get("status") != "passed" else [],
-                                    _first_line(output) if t.get("status") != "passed" else ""))
+                                    _first_line(output) if t.get("status") != "passed" else "",
+                                    from_stored(t.get("curves"))))
         score = float(result.get("score") or 0.0)
         limits = sorted({LIMIT_KINDS[c.kind] for c in checks if c.kind in LIMIT_KINDS})
         cause = short = ""

@@ -5,7 +5,8 @@ figure), so it reads without JavaScript; the small script inlined from
 ``grader/templates/report/report.js`` adds sorting and filtering of the
 students' table (also from the address: ``report.html#filter=ada&sort=total``).
 The style and the script are inlined and the plots are inline SVG: nothing
-is fetched when the page is viewed. Every text that comes from a student
+is fetched when the page is viewed (a check's loss curves in a student's
+drill-down too: :func:`grader.curves.figures`). Every text that comes from a student
 (names, file names, messages, code) is escaped.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.classreport.data import GRADED, MISSING, PENDING, ClassData, Student
+from grader.curves import figures
 from grader.text import counted
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "report"
@@ -227,6 +229,7 @@ def _student_detail(s: Student) -> str:
             f'<tr class="{_e(c.status)}"><td>{_e(c.name)}</td><td>{_e(c.status)}</td><td class=n>{c.score:g} / '
             f'{c.max_score:g}</td><td>{_e(c.kind)}</td><td class=n>{c.seconds:.3g}</td><td>{_rich(c.first_line)}'
             + "".join(f"<div class=hint>Hint: {_e(h)}</div>" for h in c.hints) + "</td></tr>"
+            + (f'<tr class="curves"><td colspan=6>{figures(c.curves)}</td></tr>' if c.curves else "")
             for c in cell.checks)
         parts.append(head + f"{cell.score:g} / {total:g}</h4><p class=meta>file {_e(cell.file)}, "
                             f"{_num(cell.seconds)} s{'; hit: ' + _e(', '.join(cell.limits)) if cell.limits else ''}</p>"

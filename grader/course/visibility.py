@@ -54,7 +54,7 @@ def hold(results, exercises, course, now: datetime | None = None) -> list[str]:
             r.score -= t.score
             held += t.max_score
             t.score, t.status, t.kind = 0.0, "failed", HELD
-            t.output, t.hints, t.description = f"result shown after {when}", [], ""
+            t.output, t.hints, t.description, t.curves = f"result shown after {when}", [], "", []
             t.file, t.line, t.function = "", None, ""
             t.hidden = True  # the CI formats show no output, hint or annotation for it
         if held:
