@@ -33,6 +33,8 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.text import counted
+
 K = 12  # tokens per k-gram: about one short line of code
 WINDOW = 5  # winnowing window: a shared run of K + WINDOW - 1 = 16 tokens is always caught
 DEFAULT_THRESHOLD = 0.65
@@ -436,7 +438,7 @@ def format_pairs(result: dict) -> str:
     lines = []
     for name, ex in result["exercises"].items():
         pairs = ex["pairs"]
-        lines.append(f"{name}: {len(pairs)} similar pair(s) of {ex['compared']} students compared"
+        lines.append(f"{name}: {counted(len(pairs), 'similar pair')} of {counted(ex['compared'], 'student')} compared"
                      + (":" if pairs else "."))
         for slug, why in sorted((ex.get("review") or {}).items()):
             lines.append(f"  review {slug}: {why}")
