@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Iterable
 
 from grader.exercises import Exercise
-from grader.report import wall_seconds
+from grader.report import _points, wall_seconds
 from grader.results import ERROR, FAILED, PASSED, CheckResult, ExerciseResult
 
 # -- escaping -------------------------------------------------------------------------
@@ -197,9 +197,6 @@ def locate(results: Iterable[ExerciseResult], exercises: Iterable[Exercise],
 
 # -- JUnit XML --------------------------------------------------------------------------
 
-
-def _points(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def _first_line(text: str) -> str:

@@ -13,21 +13,16 @@ student's own output and exception messages.
 
 from __future__ import annotations
 
-import re
 from html import escape
 
 from grader.curves import figures
 from grader.report import _points, format_text
 from grader.results import ERROR, PASSED, ExerciseResult
+from grader.text import html_with_code
 
 _STATUS = {PASSED: ("PASS", "#1a7f37", "#dafbe1"), ERROR: ("ERROR", "#9a6700", "#fff8c5")}
 _FAILED = ("FAIL", "#cf222e", "#ffebe9")
-_BACKTICKS = re.compile(r"`([^`\n]{1,200})`")
 
-
-def _code(text: str) -> str:
-    """``text`` escaped, its `code` spans (names, commands) shown as code."""
-    return _BACKTICKS.sub(lambda m: f"<code>{m.group(1)}</code>", escape(text))
 
 
 class Report:
@@ -65,7 +60,7 @@ class Report:
                 first = t.output.strip().splitlines()[0] if t.output.strip() else ""
                 rows.append(
                     f"<tr class='grader-feedback'><td colspan='3' style='text-align:left'>"
-                    f"<details{'' if opened else ' open'}><summary>{_code(first[:200])}</summary>"
+                    f"<details{'' if opened else ' open'}><summary>{html_with_code(first[:200])}</summary>"
                     f"<pre style='white-space:pre-wrap;margin:0.3em 0 0 1em'>{escape(t.output)}</pre>"
                     f"</details></td></tr>")
                 opened = True
@@ -73,7 +68,7 @@ class Report:
             if charts:
                 rows.append(f"<tr class='grader-curves'><td colspan='3' style='text-align:left'>{charts}</td></tr>")
         pct = 100.0 * r.score / r.max_score if r.max_score else 0.0
-        notes = "".join(f"<li>{_code(n)}</li>" for n in self.notes)
+        notes = "".join(f"<li>{html_with_code(n)}</li>" for n in self.notes)
         faults = ("<p style='color:#9a6700'>The grader itself failed on some checks (not your fault): "
                   "please report it.</p>" if r.grader_faults else "")
         return (

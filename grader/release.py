@@ -45,6 +45,7 @@ from string import Template
 import yaml
 
 from grader.exercises import METADATA, Exercise, ExerciseError, all_exercises, load_exercise
+from grader.report import _points
 from grader.validate import defined_checks, is_hidden_file
 
 MARKER = ".grader-release"
@@ -208,9 +209,6 @@ def write_public_course(root: Path, dest: Path, exercises: list[str]) -> list[Pa
     (dest / "course.yaml").write_text(public_course_yaml(course, exercises))
     return [dest / "course.yaml"]
 
-
-def _points(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def student_readme(exercises: list[Exercise]) -> str:

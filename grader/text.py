@@ -21,6 +21,7 @@ and job summary, Gradescope, batch summaries):
 
 from __future__ import annotations
 
+import html
 import re
 
 # C0/C1 control characters except tab and newline, DEL; the Unicode line and
@@ -76,3 +77,12 @@ def indent(text: str, prefix: str = "    ") -> str:
 def counted(n: int, singular: str, plural: str | None = None) -> str:
     """``1 student``, ``2 students``: a count with its noun in the right number."""
     return f"{n:g} {singular if n == 1 else plural or singular + 's'}"
+
+
+_BACKTICKS = re.compile(r"`([^`\n]{1,200})`")
+
+
+def html_with_code(text) -> str:
+    """``text`` escaped for HTML, its `code` spans (the names and commands the grader's messages
+    quote so) as ``<code>``: the notebook report and the class report show notes alike."""
+    return _BACKTICKS.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(str(text)))

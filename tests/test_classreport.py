@@ -578,12 +578,12 @@ def test_a_partial_run_says_so_at_the_top(tmp_path):
 
 
 def test_plurals_and_code_in_notes():
-    from grader.classreport.page import _rich
+    from grader.text import html_with_code
     from grader.text import counted
 
     assert counted(1, "student") == "1 student" and counted(2, "student") == "2 students"
     assert counted(0, "pair") == "0 pairs"
-    assert _rich("`softmax` <b> `a<b>`") == "<code>softmax</code> &lt;b&gt; <code>a&lt;b&gt;</code>"
+    assert html_with_code("`softmax` <b> `a<b>`") == "<code>softmax</code> &lt;b&gt; <code>a&lt;b&gt;</code>"
 
 
 def test_one_student_is_one_student(tmp_path):

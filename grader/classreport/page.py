@@ -21,7 +21,7 @@ from pathlib import Path
 from grader import __version__
 from grader.classreport.data import GRADED, MISSING, PENDING, ClassData, Student
 from grader.curves import figures
-from grader.text import counted
+from grader.text import counted, html_with_code
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "report"
 MAX_HINTS = 3
@@ -35,12 +35,6 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-_BACKTICKS = re.compile(r"`([^`\n]{1,200})`")
-
-
-def _rich(text) -> str:
-    """``text`` escaped, with its `code` spans (the grader's messages quote names so) as <code>."""
-    return _BACKTICKS.sub(lambda m: f"<code>{m.group(1)}</code>", _e(text))
 
 
 def _short(name: str) -> str:
@@ -173,10 +167,10 @@ def _student_row(s: Student, data: ClassData, flagged: set[str]) -> str:
     if s.slug in flagged:
         tags.append("similar")
     short = _summary_notes(s)
-    full = "".join(f"<li>{_rich(n)}</li>" for n in s.notes.split("; ") if n)
-    full += f'<li class="cause">cause: {_rich(causes)}</li>' if causes else ""
+    full = "".join(f"<li>{html_with_code(n)}</li>" for n in s.notes.split("; ") if n)
+    full += f'<li class="cause">cause: {html_with_code(causes)}</li>' if causes else ""
     notes = (f'<details><summary title="{_e(s.notes + ("; " if s.notes and causes else "") + causes)}">'
-             f'{_rich(short)}</summary><ul>{full}</ul></details>' if short or full else "")
+             f'{html_with_code(short)}</summary><ul>{full}</ul></details>' if short or full else "")
     if s.state == PENDING:
         total = '<td class="n total" data-value="-1"></td><td class="n percent" data-value="-1"></td>'
     else:
@@ -227,7 +221,7 @@ def _student_detail(s: Student) -> str:
         total = sum(c.max_score for c in cell.checks)
         rows = "".join(
             f'<tr class="{_e(c.status)}"><td>{_e(c.name)}</td><td>{_e(c.status)}</td><td class=n>{c.score:g} / '
-            f'{c.max_score:g}</td><td>{_e(c.kind)}</td><td class=n>{c.seconds:.3g}</td><td>{_rich(c.first_line)}'
+            f'{c.max_score:g}</td><td>{_e(c.kind)}</td><td class=n>{c.seconds:.3g}</td><td>{html_with_code(c.first_line)}'
             + "".join(f"<div class=hint>Hint: {_e(h)}</div>" for h in c.hints) + "</td></tr>"
             + (f'<tr class="curves"><td colspan=6>{figures(c.curves)}</td></tr>' if c.curves else "")
             for c in cell.checks)
