@@ -578,8 +578,7 @@ def test_a_partial_run_says_so_at_the_top(tmp_path):
 
 
 def test_plurals_and_code_in_notes():
-    from grader.text import html_with_code
-    from grader.text import counted
+    from grader.text import counted, html_with_code
 
     assert counted(1, "student") == "1 student" and counted(2, "student") == "2 students"
     assert counted(0, "pair") == "0 pairs"
