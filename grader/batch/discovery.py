@@ -41,6 +41,7 @@ class Submission:
     missing: dict[str, str] = field(default_factory=dict)  # exercise -> why nothing was found
     info: dict = field(default_factory=dict)  # email, sid, ... (Gradescope)
     notes: dict[str, str] = field(default_factory=dict)  # exercise -> which file was graded and why (both there)
+    path: Path | None = None  # the student's folder or file (a Classroom clone's commits are read from it)
 
     def refused(self, exercise: str) -> bool:
         """Whether the student's file for ``exercise`` was there but refused (a link, too large)."""
@@ -257,7 +258,7 @@ def discover(folder: Path, exercises: list[Exercise], layout: str = "auto") -> t
                                            f"folder{REFUSED}" for ex in exercises}, {}
         else:
             files, missing, notes = _files_for(entry, exercises)
-        submissions.append(Submission(student, slug, entry.name, files, missing, info, notes))
+        submissions.append(Submission(student, slug, entry.name, files, missing, info, notes, entry))
     return submissions, layout
 
 

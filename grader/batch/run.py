@@ -40,7 +40,8 @@ class BatchSummary:
     without_files: int = 0  # students with no file to grade for any exercise (not from an earlier run)
 
 
-def _companion_files(source: Path, exercises: list[Exercise], subs, layout: str) -> dict[str, dict]:
+def _companion_files(source: Path, exercises: list[Exercise], subs, layout: str,
+                     chosen: bool = False) -> dict[str, dict]:
     """For the capstones (``uses:`` in exercise.yaml): each student's files of the earlier
     exercises they import, by the submission's ``source`` (exercise name -> (name, bytes)).
     Graded or not in this batch, they travel with the task and are written beside the
@@ -50,7 +51,7 @@ def _companion_files(source: Path, exercises: list[Exercise], subs, layout: str)
         return {}
     found = {s.source: dict(s.files) for s in subs}
     missing = [dep for name, dep in deps.items() if name not in {ex.name for ex in exercises}]
-    if missing:
+    if missing and not chosen:  # (chosen: a clone's commit at the cutoff already gave them)
         for sub in discover(source, missing, layout)[0]:
             found.setdefault(sub.source, {}).update(sub.files)
     return {src: {n: f for n, f in files.items() if n in deps} for src, files in found.items()}
@@ -60,7 +61,7 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
               seed: int | None = None, layout: str = "auto", dask: str | None = None,
               retry_errors: bool = False, progress: bool = True, timeout: float | None = None,
               log=print, report_after_interrupt: bool = True, course=None,
-              times_csv: Path | None = None) -> BatchSummary:
+              times_csv: Path | None = None, pushes: Path | None = None) -> BatchSummary:
     from grader.seed import as_seed, seed_from_env
 
     start = time.monotonic()
@@ -76,8 +77,9 @@ def run_batch(submissions_path: Path, exercises: list[Exercise], out: Path, jobs
             unpacked = Path(tempfile.mkdtemp(prefix="grader-batch-zip-"))
             source = extract_zip(source, unpacked)
         subs, layout = discover(source, exercises, layout)
-        times = _times(source, subs, layout, times_csv) if course is not None or times_csv else {}
-        companions = _companion_files(source, exercises, subs, layout)
+        known = _commits_at_cutoff(course, subs, exercises, layout, pushes, log) if pushes is not None else None
+        times = _times(source, subs, layout, times_csv, known) if course is not None or times_csv else {}
+        companions = _companion_files(source, exercises, subs, layout, chosen=known is not None)
     finally:
         if unpacked is not None:
             import shutil
@@ -236,7 +238,28 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _times(source: Path, subs, layout: str, times_csv: Path | None) -> dict:
+def _commits_at_cutoff(course, subs, exercises, layout: str, pushes: Path, log) -> dict:
+    """A Classroom clone's files taken from the commit GitHub had at each student's cutoff
+    (grader.course.clones); the times of those pushes, by student."""
+    from grader.course.batch import _identifiers
+    from grader.course.clones import select_commits
+
+    if course is None:
+        raise BatchError("--pushes needs course.yaml: its due dates decide which commit is graded")
+    if layout != "classroom":
+        raise BatchError(f"--pushes is for GitHub Classroom clones (<assignment>-submissions/), not a {layout} "
+                         f"layout (give --layout classroom if it is one)")
+    if not Path(pushes).is_dir():
+        raise BatchError(f"--pushes {pushes}: not a folder (one <repository>.json per clone, see docs/course.md)")
+    named = {ex.name for ex in exercises}
+    deps = list({d.name: d for ex in exercises for d in used_exercises(ex) if d.name not in named}.values())
+    try:
+        return select_commits(course, subs, exercises, Path(pushes), _identifiers, log=log, deps=deps)
+    except ValueError as exc:
+        raise BatchError(str(exc)) from None
+
+
+def _times(source: Path, subs, layout: str, times_csv: Path | None, known: dict | None = None) -> dict:
     """Each student's trusted submission time (grader.course.batch), or a usage error for a bad CSV."""
     from grader.course.batch import submission_times
 
@@ -246,7 +269,7 @@ def _times(source: Path, subs, layout: str, times_csv: Path | None) -> dict:
 
         folder = _gradescope_root(source) or source
     try:
-        return submission_times(folder, subs, layout, times_csv)
+        return {**submission_times(folder, subs, layout, times_csv, known), **(known or {})}
     except ValueError as exc:
         raise BatchError(str(exc)) from None
 

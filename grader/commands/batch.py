@@ -43,6 +43,10 @@ def add_parser(sub) -> None:
     p.add_argument("--times", type=Path, metavar="CSV",
                    help="the students' submission times, when the export has none (columns student, "
                         "submitted_at with its timezone): the course's late policy uses them")
+    p.add_argument("--pushes", type=Path, metavar="FOLDER",
+                   help="GitHub Classroom clones: GitHub's record of each repository's pushes, "
+                        "FOLDER/<repository>.json (saved with gh api, see docs/course.md); each student is graded "
+                        "on the commit their branch held at their deadline, with the time it was pushed")
     p.add_argument("--export", choices=("canvas", "moodle", "csv"),
                    help="also write OUT/<format>-import.csv, as grader export does (needs course.yaml's roster "
                         "for canvas and moodle)")
@@ -80,7 +84,7 @@ def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -
         summary = run_batch(args.submissions, exercises, args.out, jobs=args.jobs, seed=seed,
                             layout=args.layout, dask=args.dask, retry_errors=args.retry_errors,
                             progress=not args.no_progress, timeout=args.timeout, course=course,
-                            times_csv=args.times)
+                            times_csv=args.times, pushes=args.pushes)
     except BatchError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2

@@ -42,7 +42,8 @@ def outcome(course: Course, scores: dict[str, float], submitted: Submitted,
             continue
         late = result.lateness.get(assignment.name)
         if late is None:
-            late = lateness(course, assignment, submitted.at, submitted.source, ids, extra_due=submitted.due)
+            at, source = submitted.for_assignment(assignment.name)
+            late = lateness(course, assignment, at, source, ids, extra_due=submitted.due)
             result.lateness[assignment.name] = late
             result.lines.append(late.line(course))
         final = late.final(raw)

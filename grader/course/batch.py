@@ -21,9 +21,11 @@ def _identifiers(sub) -> set[str]:
     return {i.strip().lower() for i in ids if i and i.strip()}
 
 
-def submission_times(folder: Path, subs, layout: str, times_csv: Path | None = None) -> dict[str, dict]:
-    """slug -> {"at", "source", "ids"} for every submission: the instructor's CSV first (it is theirs),
-    else a Gradescope export's own record; else no time ("time unknown")."""
+def submission_times(folder: Path, subs, layout: str, times_csv: Path | None = None,
+                     known: dict[str, dict] | None = None) -> dict[str, dict]:
+    """slug -> {"at", "source", "ids"} for every submission not in ``known`` (a Classroom clone's push
+    record): the instructor's CSV first (it is theirs), else a Gradescope export's own record; else no
+    time ("time unknown")."""
     import yaml
 
     csv_times = read_times_csv(times_csv) if times_csv else {}
@@ -38,6 +40,8 @@ def submission_times(folder: Path, subs, layout: str, times_csv: Path | None = N
             meta = {}
     times = {}
     for sub in subs:
+        if sub.slug in (known or {}):
+            continue
         ids = _identifiers(sub)
         found = next((csv_times[i] for i in ids if i in csv_times), None)
         if found is not None:
@@ -55,9 +59,16 @@ def apply_to_report(course: Course, report: dict) -> None:
     """Add ``course`` (raw, late, penalty, final per assignment) and ``final_score`` to a student's report."""
     submitted = report.get("submitted") or {}
     at = parse_datetime(submitted["at"]) if submitted.get("at") else None
+    per_assignment = {name: (parse_datetime(a["at"]) if a.get("at") else None, a.get("source", ""))
+                      for name, a in (submitted.get("assignments") or {}).items()}
     scores = {name: float((entry.get("result") or {}).get("score", 0.0))
               for name, entry in (report.get("exercises") or {}).items()}
-    result = outcome(course, scores, Submitted(at, submitted.get("source", "")), set(submitted.get("ids") or []))
+    result = outcome(course, scores, Submitted(at, submitted.get("source", ""), per_assignment=per_assignment),
+                     set(submitted.get("ids") or []))
+    for name, a in (submitted.get("assignments") or {}).items():
+        if a.get("nothing"):  # a clone with nothing pushed by the cutoff: not "time unknown"
+            result.lines = [f"{name}: {a['nothing']}" if line.startswith(f"{name}: ") else line
+                            for line in result.lines]
     report["course"] = result.to_dict()
     report["final_score"] = result.final
 
@@ -75,7 +86,9 @@ def gradebook_columns(reports: dict[str, dict]) -> tuple[list[str], dict[str, li
     for slug, r in reports.items():
         c = r.get("course") or {}
         sub = r.get("submitted") or {}
-        row = [_when(sub.get("at")), sub.get("source") or "time unknown"]
+        sources = [a.get("source") or a.get("nothing") for a in (sub.get("assignments") or {}).values()
+                   if a.get("at") or a.get("nothing")]
+        row = [_when(sub.get("at")), "; ".join(dict.fromkeys(sources)) or sub.get("source") or "time unknown"]
         for a in assignments:
             late = (c.get("late") or {}).get(a)
             exercises = [e for e in (c.get("exercises") or {}).values() if e.get("assignment") == a]
@@ -84,7 +97,9 @@ def gradebook_columns(reports: dict[str, dict]) -> tuple[list[str], dict[str, li
                 continue
             raw = sum(e["raw"] for e in exercises)
             final = sum(e["final"] for e in exercises)
-            late_by = "time unknown" if late["status"] == "time unknown" else (late["late_by"] or "")
+            nothing = ((sub.get("assignments") or {}).get(a) or {}).get("nothing")
+            late_by = "nothing pushed" if nothing else (
+                "time unknown" if late["status"] == "time unknown" else (late["late_by"] or ""))
             if late["status"] == "past the late due date":
                 late_by += " (past the late due date)"
             row += [f"{raw:g}", late_by, f"{late['penalty_percent']:g}%", f"{final:g}"]

@@ -44,6 +44,11 @@ class Submitted:
     previous: int | None = None  # graded submissions before this one (None: no trusted count)
     previous_times: list[datetime] = field(default_factory=list)  # when they were made (Gradescope's record)
     note: str = ""  # why no time was found, for the staff
+    # assignment -> (time, source) where each assignment has its own (a Classroom clone graded per deadline)
+    per_assignment: dict[str, tuple[datetime | None, str]] = field(default_factory=dict)
+
+    def for_assignment(self, name: str) -> tuple[datetime | None, str]:
+        return self.per_assignment.get(name, (self.at, self.source))
 
 
 def _time(value, what: str) -> datetime | None:
