@@ -116,6 +116,16 @@ def test_export_to_canvas_moodle_and_csv(batch, tmp_path):
     assert by["Dee"][5] == "0" and by["Ada"][5] == "10" and by["Eve"][5] == "10"
     assert by["Zed"][5] == ""  # on the roster, no submission: empty (changes nothing on import) ...
     assert "no submission (left empty): Zed" in proc.stderr  # ... and listed
+    # A roster that is Canvas's own gradebook export, where hw1 exists: its column is headed as Canvas heads it
+    # (name and id), so that the import updates hw1 rather than creating a second one.
+    canvas_roster = ROSTER.replace("Email\n", "Email,Homework 0 (111),HW1 (12345),Current Score\n", 1)
+    (tmp_path / "canvas-roster.csv").write_text(canvas_roster)
+    proc = run_cli("--root", str(root), "export", str(out), "--to", "canvas", "--roster",
+                   str(tmp_path / "canvas-roster.csv"), "--out", str(tmp_path / "c2.csv"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "c2.csv", newline="", encoding="utf-8") as f:
+        again = list(csv.reader(f))
+    assert again[0][5:] == ["HW1 (12345)"] and again[2:] == rows[2:]
     assert "Kim" not in by and "not in the roster (not exported): Kim" in proc.stderr
     assert "1 submission(s) matched nobody in the roster, 1 student(s) of the roster have no submission" in proc.stderr
     assert (out / "canvas-import.csv").read_text() == (tmp_path / "c.csv").read_text()  # grader batch --export

@@ -5,8 +5,10 @@ and with a course the late penalties and final scores), matches each
 submission to the roster by email, SID or login, and writes:
 
 - ``canvas``: Canvas's gradebook import CSV: ``Student, ID, SIS User ID, SIS
-  Login ID, Section``, then one column per assignment (a new column creates
-  an assignment on import), and a ``Points Possible`` row under the header;
+  Login ID, Section``, then one column per assignment, and a ``Points
+  Possible`` row under the header. A column is headed as the roster (Canvas's
+  own export) heads that assignment, ``hw1 (12345)``, so that the import
+  updates it; a name Canvas does not know creates an assignment on import;
 - ``moodle``: a CSV for Moodle's "Import grades from CSV": ``First name, Last
   name, ID number, Email address, Username``, one column per assignment and a
   ``<assignment> feedback`` column (map the email address to "Email address"
@@ -139,6 +141,19 @@ def _safe(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def canvas_header(column: str, roster: Roster | None) -> str:
+    """The header Canvas updates an existing assignment from: ``hw1 (12345)``, its name and id as Canvas's own
+    gradebook export (the roster) writes them; the bare name (a new assignment on import) when it has none."""
+    import re
+
+    wanted = " ".join(column.lower().split())
+    for header in (roster.headers if roster else []):
+        found = re.fullmatch(r"(.+?)\s*\((\d+)\)", header)
+        if found and " ".join(found.group(1).lower().split()) == wanted:
+            return header
+    return column
+
+
 def export(grades: list[Graded], roster: Roster | None, fmt: str) -> Export:
     """The file's text and who was matched; ``roster`` None: the ``csv`` format only, every submission as is."""
     if fmt not in FORMATS:
@@ -154,7 +169,8 @@ def export(grades: list[Graded], roster: Roster | None, fmt: str) -> Export:
     else:
         pairs, unmatched, missing = match(grades, roster)
     if fmt == "canvas":
-        rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *columns],
+        rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                 *[canvas_header(c, roster) for c in columns]],
                 ["Points Possible", "", "", "", "", *[_fmt(maxima[c]) for c in columns]]]
         for s, g in pairs:
             rows.append([s.name, s.lms_id, s.sid, s.login, s.section, *[_fmt(g.columns[c]) if c in g.columns else ""

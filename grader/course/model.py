@@ -102,6 +102,7 @@ class Roster:
     students: list[Student] = field(default_factory=list)
     path: Path | None = None
     columns: dict[str, str] = field(default_factory=dict)  # our field -> the CSV's header
+    headers: list[str] = field(default_factory=list)  # every header (a Canvas export's "hw1 (12345)" columns)
 
     def find(self, *identifiers: str) -> Student | None:
         """The student any of ``identifiers`` (email, SID, login) names, or None."""

@@ -55,7 +55,8 @@ def read_roster(path: Path) -> Roster:
     if not {"email", "sid", "login"} & set(columns):
         raise RosterError(f"{path}: no column of emails, student ids or logins (found: {', '.join(rows[0])}); "
                           f"name one 'email', 'sid' or 'login'")
-    roster = Roster(path=Path(path), columns={k: rows[0][i] for k, i in columns.items()})
+    roster = Roster(path=Path(path), columns={k: rows[0][i] for k, i in columns.items()},
+                    headers=[h.replace("\ufeff", "").strip() for h in rows[0]])
     for row in rows[1:]:
         get = lambda key: row[columns[key]].strip() if key in columns and columns[key] < len(row) else ""  # noqa: E731
         name = get("name") or " ".join(p for p in (get("first"), get("last")) if p)
