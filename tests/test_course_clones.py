@@ -135,7 +135,12 @@ def test_clones_are_graded_at_each_students_deadline_from_githubs_pushes(tmp_pat
         "eve": [activity("d" * 40, "2026-10-24T20:00:00Z", id=1)],
         # fay: 12 hours late, within her extension of a day.
         "fay": [activity(shas["fay"][0], "2026-10-25T10:00:00Z", id=1)],
+        # gus: a push record, but his folder's .git is a file pointing at another repository.
+        "gus": [activity(shas["ada"][0], "2026-10-24T20:00:00Z", id=1)],
     }  # dee: no record (time unknown; her files as cloned are graded)
+    (clones / "hw1-gus").mkdir()
+    (clones / "hw1-gus" / "sigmoid.py").write_text(REFERENCE)
+    (clones / "hw1-gus" / ".git").write_text(f"gitdir: {clones / 'hw1-ada' / '.git'}\n")
     for login, items in record.items():
         (pushes / f"hw1-{login}.json").write_text(json.dumps(items))
     out = tmp_path / "grades"
@@ -153,7 +158,9 @@ def test_clones_are_graded_at_each_students_deadline_from_githubs_pushes(tmp_pat
     assert rows["cyd"]["time_source"] == "nothing pushed to main by 2026-10-26 23:59 CET (GitHub's push record)"
     assert rows["dee"]["time_source"] == "time unknown" and rows["dee"]["hw1 raw"] == "2"  # her wrong HEAD
     assert rows["fay"]["hw1 penalty"] == "0%" and rows["fay"]["final_total"] == "10"
-    reports = {s: json.loads((out / "reports" / f"{s}.json").read_text()) for s in ("ada", "cyd", "eve")}
+    reports = {s: json.loads((out / "reports" / f"{s}.json").read_text()) for s in ("ada", "cyd", "eve", "gus")}
+    assert reports["gus"]["exercises"]["ex01_sigmoid"]["missing"].startswith("hw1-gus is not a git clone")
+    assert "is not a git clone (no .git folder of its own): not graded" in rows["gus"]["notes"]
     ex01 = reports["ada"]["exercises"]["ex01_sigmoid"]
     assert ex01["file_note"].startswith(f"commit {shas['ada'][0][:12]} of main, pushed 2026-10-24 23:59 CEST")
     assert reports["ada"]["submitted"]["assignments"]["hw1"]["commit"] == shas["ada"][0]

@@ -7,7 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from grader.course.pushes import PUSH_SOURCE, PushRecordError, branch_at, cutoff, default_branch, read_pushes, write_commit
+from grader.course.pushes import (PUSH_SOURCE, PushRecordError, branch_at, cutoff, default_branch, is_clone,
+                                  read_pushes, write_commit)
 from grader.course.timefmt import iso
 
 _MAX_FILES = 500  # files written per commit: the graded ones are a handful
@@ -60,6 +61,11 @@ def select_commits(course, subs, exercises, pushes_dir: Path, identifiers, log=p
             pushes = read_pushes(record)
         except PushRecordError as exc:
             raise ValueError(str(exc)) from None
+        if not is_clone(sub.path):
+            for ex in list(exercises) + list(deps):
+                sub.files.pop(ex.name, None)
+                sub.missing[ex.name] = f"{sub.source} is not a git clone (no .git folder of its own){REFUSED}"
+            continue
         branch = default_branch(sub.path)
         ids = identifiers(sub)
         per_assignment = {}

@@ -114,8 +114,18 @@ def _git(clone: Path, *args: str, binary: bool = False):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1",
            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C",
            "HOME": os.environ.get("HOME", "/")}
-    return subprocess.run(["git", "-c", f"safe.directory={Path(clone).resolve()}", "-C", str(clone), *args],
+    # --git-dir: this clone's own repository, never one git would find above it (a clone without .git
+    # inside the course's repository).
+    return subprocess.run(["git", "-c", f"safe.directory={Path(clone).resolve()}", "--git-dir",
+                           str(Path(clone) / ".git"), *args],
                           capture_output=True, env=env, timeout=_GIT_SECONDS, text=not binary)
+
+
+def is_clone(folder: Path) -> bool:
+    """Whether ``folder`` holds its own repository (a real ``.git`` folder: not a link, nor a ``.git``
+    file pointing at another repository on this machine)."""
+    git_dir = Path(folder) / ".git"
+    return git_dir.is_dir() and not git_dir.is_symlink()
 
 
 def default_branch(clone: Path) -> str:
