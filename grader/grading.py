@@ -30,17 +30,17 @@ def session_seed(seed=None):
 
 def _forget_graders(exercises: list[Exercise]) -> None:
     """Drop the graders an earlier session of this process imported (a
-    notebook's kernel, a test process): pytest would reuse them as they were,
-    and they would neither reflect an edit since nor be bound to this
-    session's stand-ins for torch (lazytorch.py)."""
+    notebook's kernel, a test process, a Dask worker that graded another
+    version of the course): pytest's importlib mode reuses a module of the
+    same name wherever it came from, so another course's ``ex01_sigmoid``
+    would grade this one; and a grader of this folder would neither reflect
+    an edit since nor be bound to this session's stand-ins for torch
+    (lazytorch.py)."""
     import sys
 
     for ex in exercises:
-        folder = str(ex.path.resolve()) + os.sep
         for name in [n for n in sys.modules if n == ex.name or n.startswith(ex.name + ".")]:
-            origin = getattr(sys.modules[name], "__file__", None) or ""
-            if os.path.realpath(origin).startswith(folder):
-                del sys.modules[name]
+            del sys.modules[name]
 
 
 def grade(

@@ -156,3 +156,28 @@ def test_a_divisibility_assert_costs_only_the_checks_of_rounding_down(tmp_path):
         "    H_out = (H + 2 * ph - KH) // sh + 1\n", 1))
     lost = {t.name for t in result.tests if t.status != "passed"}
     assert lost == {"test_forward_stride", "test_output_shapes", "test_edge_cases"}, _summary(result)
+
+
+def test_two_courses_with_the_same_exercise_name_grade_with_their_own_graders(tmp_path):
+    """One process (a notebook kernel, a Dask worker) grading another version of the course: pytest's
+    importlib mode would reuse the first course's grader module of the same name."""
+    import shutil
+
+    from grader.exercises import load_exercise
+
+    source = ROOT / "exercises" / "ex01_sigmoid"
+    for name in ("a", "b"):
+        shutil.copytree(source, tmp_path / name / "exercises" / source.name, ignore=shutil.ignore_patterns(
+            "mutants", "__pycache__"))
+    stricter = tmp_path / "b" / "exercises" / source.name / "test_sigmoid.py"
+    text = stricter.read_text()
+    head = "def test_sigmoid_scalar(student, oracle, check):\n"
+    assert head in text
+    stricter.write_text(text.replace(head, head + "    assert False, 'the fixed grader of course b'\n"))
+    reference = ROOT / "solutions" / source.name / "sigmoid.py"
+    scores = []
+    for name in ("a", "b", "a"):
+        ex = load_exercise(tmp_path / name / "exercises" / source.name)
+        (result,) = grade([ex], {ex.name: reference})
+        scores.append(result.score)
+    assert scores[0] == scores[2] == result.max_score and scores[1] < scores[0]
