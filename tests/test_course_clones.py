@@ -190,3 +190,55 @@ def test_pushes_need_a_course_and_a_classroom_clone(tmp_path):
     proc = run_cli("--root", str(root), "batch", str(tmp_path / "plain"), "-e", "ex01", "--out",
                    str(tmp_path / "g"), "--no-progress", "--pushes", str(tmp_path / "pushes"), cwd=tmp_path)
     assert proc.returncode == 2 and "--pushes needs course.yaml" in proc.stderr
+
+
+def test_each_assignment_of_one_clone_is_taken_at_its_own_deadline(tmp_path):
+    """hw1 (ex01) and hw2 (ex05) in one repository: ex01 from the commit pushed by hw1's cutoff, ex05 from
+    the one pushed by hw2's, each timed by its own push."""
+    from grader.batch.discovery import discover
+    from grader.course import load_course
+    from grader.course.batch import _identifiers
+    from grader.course.clones import select_commits
+    from grader.exercises import load_exercise
+    from conftest import ROOT
+
+    root = tmp_path / "course"
+    for name in ("ex01_sigmoid", "ex05_softmax"):
+        (root / "exercises" / name).mkdir(parents=True)
+        (root / "exercises" / name / "exercise.yaml").write_text(f"name: {name}\nfile: x.py\n")
+    (root / "course.yaml").write_text(
+        "name: c\nterm: t\ntimezone: UTC\nlate_policy: {penalty: 10%, per: day}\nassignments:\n"
+        "  hw1: {exercises: [ex01_sigmoid], due: 2026-10-10T23:59:00Z}\n"
+        "  hw2: {exercises: [ex05_softmax], due: 2026-10-20T23:59:00Z}\n")
+    course = load_course(root)
+    exercises = [load_exercise(ROOT / "exercises" / n) for n in ("ex01_sigmoid", "ex05_softmax")]
+    repo = tmp_path / "hw-submissions" / "hw-ada"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    shas = []
+    for version in ("first", "second"):
+        for name in ("sigmoid.py", "softmax.py"):
+            (repo / name).write_text(f"# {version}\ndef {name[:-3]}(x):\n    return x\n")
+        git(repo, "add", ".")
+        git(repo, "commit", "-q", "-m", version)
+        shas.append(git(repo, "rev-parse", "HEAD"))
+    (tmp_path / "pushes").mkdir()
+    (tmp_path / "pushes" / "hw-ada.json").write_text(json.dumps([
+        activity(shas[1], "2026-10-15T08:00:00Z", id=2), activity(shas[0], "2026-10-09T08:00:00Z", id=1)]))
+    subs, layout = discover(tmp_path / "hw-submissions", exercises)
+    assert layout == "classroom"
+    times = select_commits(course, subs, exercises, tmp_path / "pushes", _identifiers, log=lambda *_: None)
+    (ada,) = subs
+    assert ada.files["ex01_sigmoid"][1].startswith(b"# first") and ada.files["ex05_softmax"][1].startswith(b"# second")
+    hw = times["ada"]["assignments"]
+    assert (hw["hw1"]["commit"], hw["hw1"]["at"]) == (shas[0], "2026-10-09T08:00:00Z")
+    assert (hw["hw2"]["commit"], hw["hw2"]["at"]) == (shas[1], "2026-10-15T08:00:00Z")
+    assert times["ada"]["at"] == "2026-10-15T08:00:00Z"
+    # Each assignment's lateness from its own push: the later one (15 October) would make hw1 late.
+    from grader.course.batch import apply_to_report
+
+    scores = {n: {"result": {"score": 1.0}} for n in ("ex01_sigmoid", "ex05_softmax")}
+    report = {"submitted": times["ada"], "exercises": scores}
+    apply_to_report(course, report)
+    assert {a: late["status"] for a, late in report["course"]["late"].items()} == {"hw1": "on time", "hw2": "on time"}
+    assert report["final_score"] == 2.0
