@@ -20,8 +20,10 @@ student's code in the sandbox, and the outputs are written: ``report.json``
 (the scores, the files graded, the notes, every exercise's full report),
 ``results.json`` (Gradescope's format),
 ``junit.xml``, ``summary.md`` (also appended to ``$GITHUB_STEP_SUMMARY``),
-``::error`` annotations on standard output, the text report inside a
-stop-commands block, and ``score``/``percent``/``passed`` in ``$GITHUB_OUTPUT``.
+on standard output GitHub Classroom's two points notices
+(:mod:`grader.course.classroom`), the ``::error`` annotations and the text
+report inside a stop-commands block, and ``score``/``percent``/``passed``
+(and ``result``, the Classroom reporter's input) in ``$GITHUB_OUTPUT``.
 
 Which exercises: ``changed``, ``all``, or a list of names. ``changed`` is
 decided by the student files themselves, never by a list of the pull
@@ -421,7 +423,7 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
     if step_summary:
         with open(step_summary, "a") as f:
             f.write(summary + "\n")
-    from grader.course.classroom import classroom_result, encode
+    from grader.course.classroom import classroom_notices, classroom_result, encode
 
     classroom = classroom_result(results, {ex: e["penalty_percent"] for ex, e in course.exercises.items()}
                                  if course is not None else None)
@@ -431,9 +433,15 @@ def run_ci(base: Path, out: Path, head_dir: Path | None = None, head_ref: str | 
         with open(github_output, "a") as f:
             f.write(f"score={total:g}\nmax-score={best:g}\npercent={percent:.2f}\n"
                     f"passed={'true' if passed else 'false'}\n")
-            f.write(f"result={encode(classroom)}\n")  # GitHub Classroom's reporter (grader.course.classroom)
+            # For a workflow that keeps GitHub Classroom's reporter action (grader.course.classroom).
+            f.write(f"result={encode(classroom)}\n")
 
-    annotations = github_annotations(results)
+    # GitHub Classroom's points, first: before anything that quotes the student, and outside the
+    # stop-commands block (GitHub reads no command inside it, so the student's output cannot forge them).
+    notices = classroom_notices(classroom)
+    for line in notices:
+        log(line)
+    annotations = github_annotations(results, notices=len(notices))
     if annotations:
         log(annotations)
     text = "\n\n".join(format_text(r) for r in results) or "nothing graded"

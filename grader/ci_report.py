@@ -27,7 +27,9 @@ always has a line (the file's first when no function's ``def`` can be told).
 
 GitHub shows at most 10 annotations of a level per step and 50 per job and
 drops the rest silently: :func:`github_annotations` keeps within that, errors
-first, and adds one ``::notice`` saying how many were left out.
+first, and adds one ``::notice`` saying how many were left out; it keeps room
+for the notices `grader ci` prints besides (GitHub Classroom's points:
+:mod:`grader.course.classroom`).
 """
 
 from __future__ import annotations
@@ -324,12 +326,14 @@ ANNOTATIONS_PER_JOB = 50
 
 
 def github_annotations(results: list[ExerciseResult], per_level: int = ANNOTATIONS_PER_LEVEL,
-                       per_job: int = ANNOTATIONS_PER_JOB) -> str:
+                       per_job: int = ANNOTATIONS_PER_JOB, notices: int = 0) -> str:
     """``::error`` commands, one per failing function of each exercise (``::warning`` for grader faults).
 
     Within GitHub's limits: at most ``per_level`` of each level and ``per_job``
     in all, errors first; when some are left out, one ``::notice`` says how
-    many (the job summary lists every failed check)."""
+    many (the job summary lists every failed check). ``notices``: the notices
+    the step prints besides these (GitHub Classroom's two points lines), which
+    must always fit: room is kept for them and for the "left out" notice."""
     errors, warnings = [], []
     for r in results:
         groups: dict[tuple, list[CheckResult]] = {}
@@ -358,7 +362,9 @@ def github_annotations(results: list[ExerciseResult], per_level: int = ANNOTATIO
             command = "warning" if fault else "error"
             message = xml_clean(chr(10).join(body))  # no control characters (no terminal escapes) either
             (warnings if fault else errors).append(f"::{command} {','.join(props)}::{escape_data(message)}")
-    room = max(per_job - 1, 0)  # one left for the notice
+    # One left for the "left out" notice, and the caller's notices (a notice per level is 1 + notices:
+    # well under per_level for Classroom's two).
+    room = max(per_job - 1 - notices, 0)
     kept = errors[:min(per_level, room)]
     kept += warnings[:min(per_level, room - len(kept))]
     left_out = len(errors) + len(warnings) - len(kept)

@@ -20,7 +20,7 @@ import textwrap
 import types
 from pathlib import Path
 
-from grader.exercises import Exercise
+from grader.exercises import Exercise, ExerciseError
 from grader.notebook_read import (MISSING_FUNCTION, Cell, NotebookError, as_magic, extract_cells, is_graded,
                                   marked_functions, read_cells, strip_magics)
 from grader.notebook_report import Report
@@ -29,27 +29,52 @@ from grader.notebook_report import Report
 def check_namespace(exercise: str, namespace: dict, seed: int | None = None, root: Path | None = None) -> Report:
     """Grade ``exercise`` as its notebook would be graded; return a :class:`Report`
     that Jupyter shows as HTML. In IPython (``namespace`` is the kernel's), from
-    the cells the kernel ran; elsewhere, from the functions in ``namespace``."""
+    the cells the kernel ran; elsewhere, from the functions in ``namespace``.
+
+    As ``grader check`` does, the results of ``after_due_date`` checks are held
+    until their assignment's due date in the course's course.yaml (``root``,
+    else the course folder found from here); a course.yaml that cannot be read
+    raises :class:`grader.course.CourseError`, before anything is graded."""
+    from grader.course import load_course
     from grader.exercises import find_root, resolve
 
-    ex = resolve(exercise, Path(root) if root else find_root())
+    root = Path(root) if root else find_root()
+    ex = resolve(exercise, root)
+    course = load_course(root)
     shell = _ipython_for(namespace)
     if shell is None:
         source, notes = namespace_to_source(namespace, ex)
-        return Report(grade_source(ex, source, seed), notes)
+        return _held(Report(grade_source(ex, source, seed), notes), ex, course)
     history = _history(shell, namespace)
     saved = saved_notebook(namespace, ex)
     try:
         source, notes = kernel_source(history, namespace, ex, saved)
     except NothingRun as exc:  # said once, and nothing graded (every check would say the same)
-        return Report(_nothing_graded(ex, seed), [str(exc)],
-                      f"grader.check({ex.name!r})")
+        return _held(Report(_nothing_graded(ex, seed), [str(exc)], f"grader.check({ex.name!r})"), ex, course)
     if saved is not None:
         notes += graded_on_submission(saved, ex)
     result = grade_source(ex, source, seed)
     reproduce = (f"grader check {ex.name} --seed {result.seed} --submission {saved.name}" if saved is not None
                  else None)
-    return Report(result, notes, reproduce)
+    return _held(Report(result, notes, reproduce), ex, course)
+
+
+def _held(report: Report, ex: Exercise, course) -> Report:
+    """``report`` with its after_due_date checks withheld until their due date, and the note saying so
+    (every return of :func:`check_namespace` goes through here, so none shows them early)."""
+    from grader.course.visibility import hold
+
+    report.notes += hold([report.result], [ex], course)
+    return report
+
+
+class CheckError(ExerciseError):
+    """``grader.check`` cannot grade: an unknown exercise, no course folder, a course.yaml that cannot be
+    read. A usage error: IPython shows its one line, not a traceback through the grader's code."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython's hook for exceptions that draw themselves (InteractiveShell.showtraceback).
+        return [f"grader.check: error: {self}"]
 
 
 class NothingRun(Exception):

@@ -1,8 +1,10 @@
 """The report ``grader.check()`` returns: an HTML table in Jupyter, text elsewhere.
 
 Jupyter shows ``_repr_html_``: one row per check (its name and what it
-checks, its points, PASS / FAIL / ERROR in colour), the feedback of each
-failing check folded under its row (``<details>``, open for the first one),
+checks, its points, PASS / FAIL / ERROR in colour; LATER in grey, with no
+points yet and no feedback, for a check whose result is shown after the due
+date), the feedback of each failing check folded under its row
+(``<details>``, open for the first one),
 a small line chart under a check that attached curves (a loss curve,
 :mod:`grader.curves`: inline SVG, no script), the total, the notes (which
 cells were graded, a redefinition, an unsaved notebook) and the line that
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from html import escape
 
+from grader.course.visibility import HELD
 from grader.curves import figures
 from grader.report import _points, format_text
 from grader.results import ERROR, PASSED, ExerciseResult
@@ -22,7 +25,8 @@ from grader.text import html_with_code
 
 _STATUS = {PASSED: ("PASS", "#1a7f37", "#dafbe1"), ERROR: ("ERROR", "#9a6700", "#fff8c5")}
 _FAILED = ("FAIL", "#cf222e", "#ffebe9")
-
+# A check whose result is shown after the due date (grader.course.visibility): neither pass nor fail.
+_HELD = ("LATER", "#59636e", "#eff2f5")
 
 
 class Report:
@@ -48,15 +52,23 @@ class Report:
         r = self.result
         rows, opened = [], False
         for t in r.tests:
-            label, color, background = _STATUS.get(t.status, _FAILED)
-            about = f"<br><span style='opacity:0.7'>{escape(t.description)}</span>" if t.description else ""
+            if t.kind == HELD:  # "result shown after <date>" under its name; no score yet, no feedback
+                label, color, background = _HELD
+                about = f"<br><span style='opacity:0.7'>{escape(t.output)}</span>"
+                points = f"– / {_points(t.max_score)}"  # not counted yet (the line under the score says so)
+                css = HELD
+            else:
+                label, color, background = _STATUS.get(t.status, _FAILED)
+                about = f"<br><span style='opacity:0.7'>{escape(t.description)}</span>" if t.description else ""
+                points = f"{_points(t.score)} / {_points(t.max_score)}"
+                css = t.status
             rows.append(
-                f"<tr class='grader-{escape(t.status)}'>"
+                f"<tr class='grader-{escape(css)}'>"
                 f"<td style='text-align:left'><code>{escape(t.name)}</code>{about}</td>"
-                f"<td style='text-align:right;white-space:nowrap'>{_points(t.score)} / {_points(t.max_score)}</td>"
+                f"<td style='text-align:right;white-space:nowrap'>{points}</td>"
                 f"<td style='color:{color};background:{background};font-weight:bold;text-align:center'>"
                 f"{label}</td></tr>")
-            if t.status != PASSED and t.output:
+            if t.status != PASSED and t.output and t.kind != HELD:
                 first = t.output.strip().splitlines()[0] if t.output.strip() else ""
                 rows.append(
                     f"<tr class='grader-feedback'><td colspan='3' style='text-align:left'>"
@@ -68,6 +80,9 @@ class Report:
             if charts:
                 rows.append(f"<tr class='grader-curves'><td colspan='3' style='text-align:left'>{charts}</td></tr>")
         pct = 100.0 * r.score / r.max_score if r.max_score else 0.0
+        held = sum(t.max_score for t in r.tests if t.kind == HELD)  # as format_text says it
+        later = (f" <span style='opacity:0.7'>({_points(held)} point(s) not counted yet: their results are "
+                 f"shown after the due date)</span>" if held else "")
         notes = "".join(f"<li>{html_with_code(n)}</li>" for n in self.notes)
         faults = ("<p style='color:#9a6700'>The grader itself failed on some checks (not your fault): "
                   "please report it.</p>" if r.grader_faults else "")
@@ -75,7 +90,7 @@ class Report:
             f"<div class='grader-report'><p><b>{escape(r.exercise)}: {escape(r.title)}</b></p>"
             "<table><thead><tr><th style='text-align:left'>check</th><th>points</th><th>result</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
-            f"<p><b>Score: {_points(r.score)} / {_points(r.max_score)} ({pct:.0f}%)</b></p>{faults}"
+            f"<p><b>Score: {_points(r.score)} / {_points(r.max_score)} ({pct:.0f}%)</b>{later}</p>{faults}"
             + (f"<ul class='grader-notes'>{notes}</ul>" if notes else "")
             + f"<p style='opacity:0.7'>seed {escape(str(r.seed))} | devices: {escape(', '.join(r.devices))} | "
               f"{r.seconds:.1f} s<br>reproduce: <code>{escape(self.reproduce)}</code></p></div>")

@@ -78,6 +78,9 @@ def test_workflow_takes_the_grader_from_the_base_branch():
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
     assert upload["with"]["path"].startswith("grading-results")
     assert "GRADER_PASS_MARK" in flow["env"] and "GRADER_EXERCISES" in flow["env"]
+    # `grader ci` prints GitHub Classroom's points itself: no reporter step, nothing that hides a failure.
+    assert not any("autograding-grading-reporter" in str(s.get("uses", "")) for s in steps)
+    assert not any("continue-on-error" in s for s in steps)
 
 
 def test_workflow_caches_the_trusted_install_without_letting_a_pull_request_write_it():
@@ -219,7 +222,10 @@ def test_cheating_branch_gets_exactly_the_grade_of_its_exercise_files(course, tm
     assert "<testsuite name=\"ex01_sigmoid\"" in (out / "junit.xml").read_text()
     assert "score=2\nmax-score=10\npercent=20.00\npassed=false" in (out / "output.txt").read_text()
     commands = [line for line in cheat_proc.stdout.splitlines() if line.startswith("::")]
-    assert commands[0].startswith("::error file=exercises/ex01_sigmoid/sigmoid.py,line=6,")
+    # GitHub Classroom's points first (grader.course.classroom), then the annotations, then the report.
+    assert commands[:2] == ["::notice title=Autograding complete::Points 2/10",
+                            '::notice title=Autograding report::{"totalPoints":2,"maxPoints":10}']
+    assert commands[2].startswith("::error file=exercises/ex01_sigmoid/sigmoid.py,line=6,")
     assert commands[-2].startswith("::stop-commands::") and commands[-1] == f"::{commands[-2].split('::')[2]}::"
 
 
@@ -454,3 +460,50 @@ def test_inputs_a_run_reveals_are_of_no_use_in_the_next(course, tmp_path):
     proc = run_cli("--root", str(course), "ci", "--out", str(tmp_path / "bad"), "--head", str(head),
                    "--run-nonce", nonce, cwd=tmp_path)
     assert proc.returncode == 2 and "GRADER_SEED" in proc.stderr
+
+
+FORGED_NOTICE = '::notice title=Autograding report::{"totalPoints":100,"maxPoints":100}'
+FORGER = f'''\
+import numpy as np
+
+print({FORGED_NOTICE!r})
+
+
+def sigmoid(z):
+    print({FORGED_NOTICE!r})
+    raise ValueError("no\\n" + {FORGED_NOTICE!r})
+
+
+def sigmoid_derivative(z):
+    s = 1 / (1 + np.exp(-z))
+    return s * (1 - s)
+'''
+
+
+def _outside_stop_commands(stdout: str) -> tuple[list[str], list[str]]:
+    """The lines GitHub reads as commands (outside every stop-commands block), and the lines inside."""
+    outside, inside, token = [], [], None
+    for line in stdout.splitlines():
+        if token is None and line.startswith("::stop-commands::"):
+            token = line[len("::stop-commands::"):]
+        elif token is not None and line == f"::{token}::":
+            token = None
+        else:
+            (outside if token is None else inside).append(line)
+    return outside, inside
+
+
+def test_a_students_print_cannot_forge_the_classroom_points(course, tmp_path):
+    head = tmp_path / "head"
+    shutil.copytree(course / "exercises", head / "exercises")
+    (head / "exercises" / "ex01_sigmoid" / "sigmoid.py").write_text(FORGER)
+    proc, report = _ci(course, tmp_path / "out", "--head", str(head))
+    outside, inside = _outside_stop_commands(proc.stdout)
+    # What the student printed (and raised) is shown, inside the block only.
+    forged = 'title=Autograding report::{"totalPoints":100,"maxPoints":100}'
+    assert any(line.strip() == "Your code printed:" for line in inside)
+    assert sum(forged in line for line in inside) >= 2 and not any(forged in line for line in outside)
+    # Outside it, the one "Autograding report" GitHub reads: the real points.
+    reports = [line for line in outside if line.startswith("::notice title=Autograding report::")]
+    real = f'::notice title=Autograding report::{{"totalPoints":{report["score"]:g},"maxPoints":10}}'
+    assert reports == [real] and report["score"] < 10

@@ -302,12 +302,60 @@ def test_a_pull_request_whose_commit_dates_lie(tmp_path):
     assert classroom["version"] == 1 and classroom["max_score"] == 10 and classroom["status"] == "pass"
     assert sum(t["score"] for t in classroom["tests"]) == 5.0 and len(classroom["tests"]) == 6
     assert json.loads((out / "classroom.json").read_text()) == classroom
+    # And the two notices Classroom's dashboard reads, printed by `grader ci` itself, outside the
+    # stop-commands block (GitHub reads no command inside it).
+    block = proc.stdout.index("::stop-commands::")
+    assert proc.stdout[:block].splitlines()[:2] == [
+        "::notice title=Autograding complete::Points 5/10",
+        '::notice title=Autograding report::{"totalPoints":5,"maxPoints":10}']
     # Without an event payload (a run by hand): no trusted time, graded as on time, and said so.
     proc = run_cli("--root", str(repo), "ci", "--head-ref", "late", "--out", str(out), cwd=tmp_path,
                    env={"GITHUB_EVENT_PATH": ""})
     report = json.loads((out / "report.json").read_text())
     assert report["course"]["final_score"] == 10.0
     assert report["notes"][0] == "hw1: submission time unknown: graded as on time"
+
+
+# -- GitHub Classroom's points, as its reporter prints them ------------------------------------------
+
+
+def _classroom_results(scores: list[float], points: list[float]):
+    from grader.results import CheckResult, ExerciseResult
+
+    tests = [CheckResult(f"test_{i}", s, p, "passed" if s == p else "failed")
+             for i, (s, p) in enumerate(zip(scores, points))]
+    return [ExerciseResult("ex01_sigmoid", "t", sum(scores), sum(points), 1, ["cpu"], tests)]
+
+
+def test_classroom_notices_are_the_reporters_two_lines():
+    from grader.course.classroom import classroom_notices, classroom_result
+
+    # 10 of 10 points, submitted late: -25% on every check, 7.5 in all.
+    result = classroom_result(_classroom_results([2, 3, 5], [2, 3, 5]), {"ex01_sigmoid": 25.0})
+    assert classroom_notices(result) == [
+        "::notice title=Autograding complete::Points 7.5/10",
+        '::notice title=Autograding report::{"totalPoints":7.5,"maxPoints":10}']
+    # An integer total is written without ".0", as JavaScript writes numbers.
+    result = classroom_result(_classroom_results([2, 0, 4.0], [2, 3, 5]))
+    assert classroom_notices(result) == [
+        "::notice title=Autograding complete::Points 6/10",
+        '::notice title=Autograding report::{"totalPoints":6,"maxPoints":10}']
+    # Added up in floating point, check by check, as the reporter does (Classroom gets what it would).
+    result = classroom_result(_classroom_results([0.1, 0.2], [1, 1]))
+    assert classroom_notices(result)[0] == "::notice title=Autograding complete::Points 0.30000000000000004/2"
+    # Nothing graded (0 points at stake): the reporter prints nothing, nor do we.
+    assert classroom_notices(classroom_result([])) == []
+    assert classroom_notices(classroom_result(_classroom_results([0, 0], [0, 0]))) == []
+
+
+def test_numbers_are_written_as_javascript_writes_them():
+    from grader.course.classroom import js_json_number, js_number
+
+    cases = {10.0: "10", 7.5: "7.5", -3.0: "-3", 0.0: "0", 1 / 3: "0.3333333333333333", 2.5e-5: "0.000025",
+             1e-6: "0.000001", 1e-7: "1e-7", 1.5e-7: "1.5e-7", 1e20: "100000000000000000000", 1e21: "1e+21",
+             1.25e22: "1.25e+22"}
+    assert {x: js_number(x) for x in cases} == cases
+    assert js_json_number(float("nan")) == "null" and js_number(float("inf")) == "Infinity"
 
 
 # -- the release keeps the roster and the extensions private -------------------------------------------

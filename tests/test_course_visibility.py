@@ -96,3 +96,85 @@ def test_the_students_local_report_says_when_the_result_is_shown(tmp_path):
     assert report["score"] == 2.0  # the mutant's visible points only
     proc = run_cli("--root", str(root), "check", "ex01", "--submission", str(tmp_path / "mine.py"), cwd=tmp_path)
     assert "LATER test_sigmoid_arrays" in proc.stdout and "not counted yet" in proc.stdout
+
+
+# -- grader.check() in a notebook holds them as `grader check` does ---------------------------------------
+
+
+def _notebook_namespace(tmp_path: Path, source: str) -> dict:
+    """The namespace a notebook that ran ``source`` would have (functions with a source file, as cells have)."""
+    import importlib.util
+
+    module = tmp_path / "student_notebook.py"
+    module.write_text(source)
+    spec = importlib.util.spec_from_file_location("student_notebook", module)
+    student = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(student)
+    return vars(student)
+
+
+def test_grader_check_in_a_notebook_holds_a_result_until_the_due_date(tmp_path):
+    import grader
+
+    root = make_course(tmp_path / "course", "2099-06-30 23:59 Europe/Paris")
+    when = "result shown after 2099-06-30 23:59 CEST"
+    report = grader.check("ex01", namespace=_notebook_namespace(tmp_path, REFERENCE), root=root)
+    arrays = next(t for t in report.result.tests if t.name == "test_sigmoid_arrays")
+    assert (arrays.kind, arrays.output, arrays.score, arrays.hints) == (HELD, when, 0.0, [])
+    assert (report.score, report.max_score) == (7.0, 10.0)  # full marks but the 3 points held
+    assert report.notes[-1] == ("ex01_sigmoid: 3 point(s) of checks whose results are shown after 2099-06-30 "
+                                "23:59 CEST are not counted in the score shown")
+    text, page = repr(report), report._repr_html_()
+    assert "LATER test_sigmoid_arrays" in text and when in text and "not counted yet" in text
+    row = next(r for r in page.split("<tr") if "test_sigmoid_arrays" in r)
+    assert "grader-held" in row and ">LATER<" in row and when in row and "– / 3" in row
+    assert "PASS" not in row and "FAIL" not in row and "<details" not in page
+    assert "Score: 7 / 10 (70%)" in page and "3 point(s) not counted yet" in page
+
+    # A failing submission: the held check says nothing of its inputs, values or hints.
+    report = grader.check("ex01", namespace=_notebook_namespace(tmp_path, SIGN_FLIPPED), root=root)
+    arrays = next(t for t in report.result.tests if t.name == "test_sigmoid_arrays")
+    assert (arrays.output, arrays.hints, arrays.score) == (when, [], 0.0)
+    page = report._repr_html_()
+    row = next(r for r in page.split("<tr") if "test_sigmoid_arrays" in r)
+    assert ">LATER<" in row and "<details" not in row
+    shown = [t for t in report.result.tests if t.status != "passed" and t.kind != HELD]
+    assert shown and page.count("<details") == len(shown)  # feedback for the other failing checks only
+
+
+def test_grader_check_shows_everything_after_the_due_date(tmp_path):
+    import grader
+
+    root = make_course(tmp_path / "course", "2020-01-31 23:59 Europe/Paris")
+    report = grader.check("ex01", namespace=_notebook_namespace(tmp_path, REFERENCE), root=root)
+    assert (report.score, report.max_score) == (10.0, 10.0)
+    assert not any(t.kind == HELD for t in report.result.tests) and not report.notes
+    assert "LATER" not in repr(report) + report._repr_html_() and "shown after" not in repr(report)
+
+
+def test_grader_check_holds_in_a_kernel_too(tmp_path, monkeypatch):
+    import grader.notebook_check as nc
+
+    root = make_course(tmp_path / "course", "2099-06-30 23:59 Europe/Paris")
+    namespace = _notebook_namespace(tmp_path, REFERENCE)
+    history = ["", "# GRADED FUNCTION: sigmoid\n" + REFERENCE]
+    shell = type("Shell", (), {"user_ns": namespace,
+                               "history_manager": type("H", (), {"input_hist_raw": history})()})()
+    monkeypatch.setattr(nc, "_ipython_for", lambda ns: shell if ns is namespace else None)
+    monkeypatch.chdir(tmp_path)  # no saved notebook here
+    report = nc.check_namespace("ex01", namespace, root=root)
+    arrays = next(t for t in report.result.tests if t.name == "test_sigmoid_arrays")
+    assert arrays.kind == HELD and report.score == 7.0 and "not counted in the score shown" in report.notes[-1]
+
+
+def test_grader_check_says_in_one_line_that_course_yaml_is_broken(tmp_path):
+    import grader
+    from grader.notebook_check import CheckError
+
+    root = make_course(tmp_path / "course", "2099-06-30 23:59 Europe/Paris")
+    (root / "course.yaml").write_text("timezone: [Europe/Paris\n")
+    with pytest.raises(CheckError) as caught:  # before anything is graded
+        grader.check("ex01", namespace=_notebook_namespace(tmp_path, REFERENCE), root=root)
+    assert isinstance(caught.value, ExerciseError) and caught.value.__suppress_context__
+    (line,) = caught.value._render_traceback_()  # what IPython shows instead of a traceback
+    assert line.startswith("grader.check: error: cannot read ") and "course.yaml" in line

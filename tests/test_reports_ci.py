@@ -358,3 +358,7 @@ def test_annotations_stay_within_githubs_limits():
     lines = github_annotations([many(8, 8)], per_job=12).splitlines()
     assert [l.split(" ", 1)[0] for l in lines] == ["::error"] * 8 + ["::warning"] * 3 + ["::notice"]
     assert "5 more annotations" in lines[-1]
+    # Room is kept for the notices the step prints besides (GitHub Classroom's two points lines).
+    lines = github_annotations([many(8, 8)], per_job=12, notices=2).splitlines()
+    assert [l.split(" ", 1)[0] for l in lines] == ["::error"] * 8 + ["::warning"] + ["::notice"]
+    assert "7 more annotations" in lines[-1] and len(lines) + 2 <= 12

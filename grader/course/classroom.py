@@ -1,19 +1,38 @@
-"""Points as GitHub Classroom's autograding reporter reads them.
+"""Points as GitHub Classroom reads them.
 
-``classroom-resources/autograding-grading-reporter`` takes a comma-separated
-list of runner ids and, for each, reads ``<RUNNER>_RESULTS`` from the
-environment: base64 of a JSON object ``{"version": 1, "status": "pass" |
-"fail" | "error", "max_score": N, "tests": [{"name", "status", "score",
-"message", ...}]}``. It adds up the tests' ``score`` and the runners'
-``max_score`` into "Points X/Y". `grader ci` writes that object, base64,
-as the ``result`` output (and ``classroom.json`` in --out); the workflow
-passes it to the reporter as ``GRADER_RESULTS``.
+Classroom's dashboard takes a repository's points from two notice annotations
+of its autograding run. Its reporter action
+(``classroom-resources/autograding-grading-reporter``, ``src/notify-classroom.js``)
+prints them: it adds up the tests' ``score`` and the runners' ``max_score``
+(a runner whose ``max_score`` is 0 counts for nothing; nothing is printed when
+the total maximum is 0), then::
+
+    ::notice title=Autograding complete::Points 7.5/10
+    ::notice title=Autograding report::{"totalPoints":7.5,"maxPoints":10}
+
+`grader ci` prints these two lines itself (:func:`classroom_notices`), outside
+the stop-commands block that holds the student's output, so the shipped
+workflow needs no reporter step (which also failed its step whenever a check
+failed). This follows the reporter's published source; it was not tried
+against a live Classroom.
+
+`grader ci` still writes the reporter's input, for a course whose own workflow
+keeps the reporter: the runner object (:func:`classroom_result`: base64 of a
+JSON object ``{"version": 1, "status": "pass" | "fail" | "error",
+"max_score": N, "tests": [{"name", "status", "score", "message", ...}]}``) as
+the grade step's ``result`` output and as ``classroom.json`` in --out; such a
+workflow passes it to the reporter as ``GRADER_RESULTS`` (``runners: grader``).
+Then both print the notices: the same points, twice.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
+from decimal import Decimal
+
+from grader.ci_report import escape_data, escape_property
 
 
 def classroom_result(results, penalties: dict[str, float] | None = None) -> dict:
@@ -34,4 +53,54 @@ def classroom_result(results, penalties: dict[str, float] | None = None) -> dict
 
 
 def encode(result: dict) -> str:
+    """The runner object as the reporter reads it from ``<RUNNER>_RESULTS``: base64 of compact JSON."""
     return base64.b64encode(json.dumps(result, separators=(",", ":")).encode()).decode()
+
+
+def classroom_notices(result: dict) -> list[str]:
+    """The two ``::notice`` lines the reporter would print for the runner object ``result``; none when
+    its ``max_score`` is 0. The totals are added up as the reporter does (in floating point, tests in
+    order), and written as JavaScript writes numbers, so Classroom reads what the reporter would give it."""
+    max_points = result.get("max_score") or 0
+    if not max_points:  # the reporter skips such a runner, and with no other one prints nothing
+        return []
+    total = 0
+    for test in result.get("tests") or []:
+        total += test.get("score") or 0
+    text = f"Points {js_number(total)}/{js_number(max_points)}"
+    summary = f'{{"totalPoints":{js_json_number(total)},"maxPoints":{js_json_number(max_points)}}}'
+    return [f"::notice title={escape_property('Autograding complete')}::{escape_data(text)}",
+            f"::notice title={escape_property('Autograding report')}::{escape_data(summary)}"]
+
+
+def js_number(x: float) -> str:
+    """``x`` as JavaScript's ``String(x)`` writes it (ECMAScript's Number::toString): integers without
+    ".0", others in the fewest digits that read back as ``x``, exponents only below 1e-6 or from 1e21."""
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0:
+        return "0"  # -0 too
+    sign = "-" if x < 0 else ""
+    # repr gives the shortest digits that round-trip (as JavaScript does); only its layout differs.
+    _, digits, exponent = Decimal(repr(abs(x))).as_tuple()
+    s = "".join(map(str, digits)).rstrip("0")
+    exponent += len(digits) - len(s)
+    k, n = len(s), len(s) + exponent  # x = 0.s × 10^n
+    if k <= n <= 21:
+        out = s + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = s[:n] + "." + s[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * -n + s
+    else:
+        e = n - 1
+        out = (s[0] + ("." + s[1:] if k > 1 else "")) + "e" + ("+" if e > 0 else "-") + str(abs(e))
+    return sign + out
+
+
+def js_json_number(x: float) -> str:
+    """``x`` as ``JSON.stringify`` writes a number (``null`` when not finite)."""
+    return js_number(x) if math.isfinite(float(x)) else "null"
