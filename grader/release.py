@@ -402,8 +402,9 @@ def make_notebooks(out: Path, names: list[str]) -> str:
 
 
 def release(root: Path, out: Path, exercises: list[Exercise] | None = None, force: bool = False,
-            notebooks: bool = True) -> ReleaseReport:
-    """Write the student repository to ``out``; see the module docstring."""
+            notebooks: bool = True, classroom: bool = False) -> ReleaseReport:
+    """Write the student repository to ``out``; see the module docstring. ``classroom``: the workflow
+    under the names GitHub Classroom records points from (grader.course.classroom)."""
     root = root.resolve()
     exercises = exercises if exercises is not None else all_exercises(root)
     if not exercises:
@@ -429,9 +430,17 @@ def release(root: Path, out: Path, exercises: list[Exercise] | None = None, forc
             target = out / ".github" / "workflows" / "autograde.yml"
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(workflow, target)
+            if classroom:
+                from grader.course.classroom import classroom_workflow
+
+                try:
+                    target.write_text(classroom_workflow(workflow.read_text()))
+                except ValueError as exc:
+                    raise ReleaseError(str(exc)) from None
             report.files.append(target)
         else:
-            report.notes.append("no .github/workflows/autograde.yml in the course repository: none released")
+            report.notes.append("no .github/workflows/autograde.yml in the course repository: none released"
+                                + (" (--classroom has nothing to rename)" if classroom else ""))
         (out / MARKER).write_text(json.dumps({"exercises": report.exercises}, indent=2) + "\n")
         if notebooks and _notebook_command_exists(out):
             report.notes.append(make_notebooks(out, report.exercises))

@@ -197,6 +197,29 @@ def test_workflow_is_released_when_present(tmp_path):
     assert not (out / ".github" / "workflows" / "ci.yml").exists()
 
 
+def test_release_for_classroom_names_the_workflow_as_classroom_records_points(tmp_path):
+    from grader.release import ReleaseError, release
+
+    root = _mini_course(tmp_path, "ex01_sigmoid")
+    (root / ".github" / "workflows").mkdir(parents=True)
+    shipped = (ROOT / ".github" / "workflows" / "autograde.yml").read_text()
+    (root / ".github" / "workflows" / "autograde.yml").write_text(shipped)
+    release(root, tmp_path / "out", classroom=True, notebooks=False)
+    released = (tmp_path / "out" / ".github" / "workflows" / "autograde.yml").read_text()
+    data = yaml.safe_load(released)
+    assert data["name"] == "Autograding Tests" and list(data["jobs"]) == ["run-autograding-tests"]
+    assert data["jobs"]["run-autograding-tests"]["name"] == "run-autograding-tests"
+    # Nothing else changed: the same steps, the same trusted triggers.
+    original = yaml.safe_load(shipped)
+    assert data["jobs"]["run-autograding-tests"]["steps"] == original["jobs"]["grade"]["steps"]
+    assert data[True] == original[True]  # `on:` (YAML reads the key as True)
+    # A workflow it cannot rename safely: the release fails, saying what to do.
+    (root / ".github" / "workflows" / "autograde.yml").write_text("name: autograde\njobs: {a: {}, b: {}}\n")
+    with pytest.raises(ReleaseError, match="rename its workflow 'Autograding Tests'"):
+        release(root, tmp_path / "out2", classroom=True, notebooks=False)
+    assert not (tmp_path / "out2").exists()
+
+
 def test_release_refuses_a_hidden_check_in_a_public_file(tmp_path):
     from grader.exercises import ExerciseError
     from grader.release import release

@@ -20,13 +20,17 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, required=True, help="the folder to write (new or empty)")
     p.add_argument("--force", action="store_true", help="replace a previous release in --out")
     p.add_argument("--no-notebooks", action="store_true", help="do not run `grader notebook` in the release")
+    p.add_argument("--classroom", action="store_true",
+                   help="name the autograde workflow 'Autograding Tests' and its job 'run-autograding-tests', "
+                        "the names GitHub Classroom's dashboard records points under")
 
 
 def run(args: argparse.Namespace, root: Path, parser: argparse.ArgumentParser) -> int:
     from grader.release import release
 
     exercises = [resolve(name, root) for name in args.exercises] if args.exercises else all_exercises(root)
-    report = release(root, args.out, exercises, force=args.force, notebooks=not args.no_notebooks)
+    report = release(root, args.out, exercises, force=args.force, notebooks=not args.no_notebooks,
+                     classroom=args.classroom)
     print(f"released {len(report.exercises)} exercise(s) to {report.out} ({len(report.files)} files)")
     for name, checks in report.hidden_checks.items():
         print(f"  {name}: hidden check(s) left out: {', '.join(checks)}")
