@@ -242,3 +242,31 @@ def test_each_assignment_of_one_clone_is_taken_at_its_own_deadline(tmp_path):
     apply_to_report(course, report)
     assert {a: late["status"] for a, late in report["course"]["late"].items()} == {"hw1": "on time", "hw2": "on time"}
     assert report["final_score"] == 2.0
+
+
+def test_a_commit_is_read_without_links_and_within_its_limits(tmp_path):
+    from grader.course.pushes import write_commit
+
+    repo = tmp_path / "hw1-ada"
+    (repo / "deep" / "er").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "deep" / "sigmoid.py").write_text("shallow = 1\n")
+    (repo / "deep" / "er" / "sigmoid.py").write_text("deeper = 1\n")
+    (repo / "big.py").write_text("x = 1\n" * 1000)
+    os.symlink("/etc/passwd", repo / "sigmoid.py")  # a link in the commit: never followed, never written
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "w")
+    sha = git(repo, "rev-parse", "HEAD")
+    out = tmp_path / "out"
+    assert write_commit(repo, sha, lambda p: p.endswith("sigmoid.py"), out, max_bytes=2 ** 20) == ""
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "deep/er/sigmoid.py", "deep/sigmoid.py"]
+    # Within max_total: the shallowest first, and the rest left out.
+    out2 = tmp_path / "out2"
+    assert write_commit(repo, sha, lambda p: p.endswith(".py"), out2, max_bytes=2 ** 20, max_total=5000) == ""
+    assert sorted(str(p.relative_to(out2)) for p in out2.rglob("*") if p.is_file()) == [
+        "deep/er/sigmoid.py", "deep/sigmoid.py"]  # big.py (6000 bytes) would pass 5000: left out
+    # Over max_bytes: not written at all.
+    out3 = tmp_path / "out3"
+    assert write_commit(repo, sha, lambda p: p == "big.py", out3, max_bytes=100) == "" and not out3.exists()
+    assert "is not in the clone" in write_commit(repo, "e" * 40, lambda p: True, tmp_path / "o4", max_bytes=100)

@@ -147,9 +147,10 @@ def _safe(path: str) -> bool:
         p not in ("", ".", "..") and p.lower() != ".git" and "\\" not in p for p in parts)
 
 
-def write_commit(clone: Path, sha: str, wanted, target: Path, max_bytes: int) -> str:
+def write_commit(clone: Path, sha: str, wanted, target: Path, max_bytes: int, max_total: int = 32 * 2 ** 20) -> str:
     """Write the regular files of commit ``sha`` whose path ``wanted(path)`` accepts (at most
-    ``max_bytes`` each) under ``target``; return "" or why the commit cannot be read."""
+    ``max_bytes`` each, ``max_total`` in all, the shallowest first, as discovery prefers them)
+    under ``target``; return "" or why the commit cannot be read."""
     try:
         listing = _git(clone, "ls-tree", "-r", "-z", "-l", "--full-tree", sha, binary=True)
     except FileNotFoundError:
@@ -158,15 +159,21 @@ def write_commit(clone: Path, sha: str, wanted, target: Path, max_bytes: int) ->
         return f"git could not read the clone ({exc})"
     if listing.returncode != 0:
         return f"commit {sha[:12]} is not in the clone (fetch it: git -C {clone.name} fetch origin {sha})"
+    blobs = []
     for entry in listing.stdout.split(b"\0"):
         head, _, name = entry.partition(b"\t")
         fields = head.split()
         if len(fields) != 4 or fields[0] not in (b"100644", b"100755") or fields[1] != b"blob":
             continue  # links (120000), submodules and trees are never the student's own file
         path = name.decode("utf-8", "replace")
-        if not _safe(path) or not wanted(path) or not fields[3].isdigit() or int(fields[3]) > max_bytes:
-            continue
-        blob = _git(clone, "cat-file", "blob", fields[2].decode(), binary=True)
+        if _safe(path) and fields[3].isdigit() and int(fields[3]) <= max_bytes:
+            blobs.append((path.count("/"), path, fields[2].decode(), int(fields[3])))
+    total = 0
+    for _, path, blob_id, size in sorted(blobs):
+        if total + size > max_total or not wanted(path):
+            continue  # (a large file does not keep the smaller ones after it out)
+        total += size
+        blob = _git(clone, "cat-file", "blob", blob_id, binary=True)
         if blob.returncode != 0:
             return f"commit {sha[:12]}: {path} cannot be read from the clone"
         out = target.joinpath(*PurePosixPath(path).parts)
