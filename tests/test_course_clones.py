@@ -270,3 +270,42 @@ def test_a_commit_is_read_without_links_and_within_its_limits(tmp_path):
     out3 = tmp_path / "out3"
     assert write_commit(repo, sha, lambda p: p == "big.py", out3, max_bytes=100) == "" and not out3.exists()
     assert "is not in the clone" in write_commit(repo, "e" * 40, lambda p: True, tmp_path / "o4", max_bytes=100)
+
+
+def test_a_capstones_earlier_layers_come_from_the_same_commit(tmp_path):
+    """ex12 imports the student's ex05/ex06/ex07/ex09 files: from the commit graded for ex12, never from the
+    clone's later files."""
+    from grader.batch.discovery import discover
+    from grader.course import load_course
+    from grader.course.batch import _identifiers
+    from grader.course.clones import select_commits
+    from grader.exercises import load_exercise
+    from grader.submission import used_exercises
+    from conftest import ROOT
+
+    root = tmp_path / "course"
+    (root / "exercises" / "ex12_lenet").mkdir(parents=True)
+    (root / "exercises" / "ex12_lenet" / "exercise.yaml").write_text("name: ex12_lenet\nfile: x.py\n")
+    (root / "course.yaml").write_text("name: c\nterm: t\ntimezone: UTC\nassignments:\n"
+                                      "  final: {exercises: [ex12_lenet], due: 2026-12-01T12:00:00Z}\n")
+    capstone = load_exercise(ROOT / "exercises" / "ex12_lenet")
+    deps = used_exercises(capstone)
+    repo = tmp_path / "final-submissions" / "final-ada"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    shas = []
+    for version in ("on time", "late"):
+        for ex in [capstone, *deps]:
+            (repo / ex.file).write_text(f"# {version}\n")
+        git(repo, "add", ".")
+        git(repo, "commit", "-q", "-m", version)
+        shas.append(git(repo, "rev-parse", "HEAD"))
+    (tmp_path / "pushes").mkdir()
+    (tmp_path / "pushes" / "final-ada.json").write_text(json.dumps([
+        activity(shas[1], "2026-12-02T08:00:00Z", id=2), activity(shas[0], "2026-12-01T11:00:00Z", id=1)]))
+    subs, _ = discover(tmp_path / "final-submissions", [capstone])
+    select_commits(load_course(root), subs, [capstone], tmp_path / "pushes", _identifiers, log=lambda *_: None,
+                   deps=deps)
+    (ada,) = subs
+    assert sorted(ada.files) == sorted(ex.name for ex in [capstone, *deps])
+    assert all(data == b"# on time\n" for _, data in ada.files.values())
