@@ -269,7 +269,8 @@ def _times(source: Path, subs, layout: str, times_csv: Path | None, known: dict 
 
         folder = _gradescope_root(source) or source
     try:
-        return {**submission_times(folder, subs, layout, times_csv, known), **(known or {})}
+        # A Classroom clone's push record (known) decides over the CSV: its commit was chosen by it.
+        return {**submission_times(folder, subs, layout, times_csv), **(known or {})}
     except ValueError as exc:
         raise BatchError(str(exc)) from None
 

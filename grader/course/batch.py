@@ -21,11 +21,9 @@ def _identifiers(sub) -> set[str]:
     return {i.strip().lower() for i in ids if i and i.strip()}
 
 
-def submission_times(folder: Path, subs, layout: str, times_csv: Path | None = None,
-                     known: dict[str, dict] | None = None) -> dict[str, dict]:
-    """slug -> {"at", "source", "ids"} for every submission not in ``known`` (a Classroom clone's push
-    record): the instructor's CSV first (it is theirs), else a Gradescope export's own record; else no
-    time ("time unknown")."""
+def submission_times(folder: Path, subs, layout: str, times_csv: Path | None = None) -> dict[str, dict]:
+    """slug -> {"at", "source", "ids"} for every submission: the instructor's CSV first (it is theirs),
+    else a Gradescope export's own record; else no time ("time unknown")."""
     import yaml
 
     csv_times = read_times_csv(times_csv) if times_csv else {}
@@ -40,8 +38,6 @@ def submission_times(folder: Path, subs, layout: str, times_csv: Path | None = N
             meta = {}
     times = {}
     for sub in subs:
-        if sub.slug in (known or {}):
-            continue
         ids = _identifiers(sub)
         found = next((csv_times[i] for i in ids if i in csv_times), None)
         if found is not None:
@@ -65,10 +61,6 @@ def apply_to_report(course: Course, report: dict) -> None:
               for name, entry in (report.get("exercises") or {}).items()}
     result = outcome(course, scores, Submitted(at, submitted.get("source", ""), per_assignment=per_assignment),
                      set(submitted.get("ids") or []))
-    for name, a in (submitted.get("assignments") or {}).items():
-        if a.get("nothing"):  # a clone with nothing pushed by the cutoff: not "time unknown"
-            result.lines = [f"{name}: {a['nothing']}" if line.startswith(f"{name}: ") else line
-                            for line in result.lines]
     report["course"] = result.to_dict()
     report["final_score"] = result.final
 
@@ -86,8 +78,7 @@ def gradebook_columns(reports: dict[str, dict]) -> tuple[list[str], dict[str, li
     for slug, r in reports.items():
         c = r.get("course") or {}
         sub = r.get("submitted") or {}
-        sources = [a.get("source") or a.get("nothing") for a in (sub.get("assignments") or {}).values()
-                   if a.get("at") or a.get("nothing")]
+        sources = [a["source"] for a in (sub.get("assignments") or {}).values() if a.get("source")]
         row = [_when(sub.get("at")), "; ".join(dict.fromkeys(sources)) or sub.get("source") or "time unknown"]
         for a in assignments:
             late = (c.get("late") or {}).get(a)
@@ -97,8 +88,7 @@ def gradebook_columns(reports: dict[str, dict]) -> tuple[list[str], dict[str, li
                 continue
             raw = sum(e["raw"] for e in exercises)
             final = sum(e["final"] for e in exercises)
-            nothing = ((sub.get("assignments") or {}).get(a) or {}).get("nothing")
-            late_by = "nothing pushed" if nothing else (
+            late_by = "nothing pushed" if ((sub.get("assignments") or {}).get(a) or {}).get("nothing") else (
                 "time unknown" if late["status"] == "time unknown" else (late["late_by"] or ""))
             if late["status"] == "past the late due date":
                 late_by += " (past the late due date)"

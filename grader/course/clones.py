@@ -77,12 +77,12 @@ def select_commits(course, subs, exercises, pushes_dir: Path, identifiers, log=p
                 sub.notes.pop(ex.name, None)
                 sub.missing.pop(ex.name, None)
             if state is None:
-                by = f" by {course.when(until)}" if until else ""
+                nothing = f"nothing pushed to {branch}" + (f" by {course.when(until)}" if until else "") + \
+                    " (GitHub's push record)"
                 for ex in exs:
-                    sub.missing[ex.name] = f"nothing pushed to {branch}{by} (GitHub's push record)"
-                if name:
-                    per_assignment[name] = {"at": None, "commit": None,
-                                            "nothing": f"nothing pushed to {branch}{by} (GitHub's push record)"}
+                    sub.missing[ex.name] = nothing
+                if name:  # the source of an unknown time says why there is none (grader.course.model)
+                    per_assignment[name] = {"at": None, "source": nothing, "commit": None, "nothing": True}
                 continue
             sha, at = state
             folder = Path(tempfile.mkdtemp(prefix="grader-commit-"))

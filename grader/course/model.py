@@ -164,7 +164,7 @@ class Lateness:
 
     assignment: str
     status: str  # ON_TIME | LATE | TOO_LATE | UNKNOWN
-    source: str  # which trusted time decided it ("" when none)
+    source: str  # which trusted time decided it; for an unknown time, why there is none ("" when not said)
     submitted: datetime | None
     due: datetime
     late_due: datetime | None
@@ -181,8 +181,8 @@ class Lateness:
 
     def line(self, course: Course) -> str:
         """What the student's report says about it."""
-        if self.status == UNKNOWN:
-            return f"{self.assignment}: submission time unknown: graded as on time"
+        if self.status == UNKNOWN:  # with a source, it says why there is no time ("nothing pushed ...")
+            return f"{self.assignment}: {self.source or 'submission time unknown: graded as on time'}"
         ext = f" ({self.extension})" if self.extension else ""
         if self.status == ON_TIME:
             return f"{self.assignment}: submitted on time{ext}"
@@ -215,7 +215,7 @@ def lateness(course: Course, assignment: Assignment, submitted: datetime | None,
         due, late_due = extra_due, (late_due + shift if late_due else None)
         ext = f"extension to {course.when(due)} (Gradescope)"
     policy = course.late_policy
-    base = dict(assignment=assignment.name, source=source if submitted else "", submitted=submitted,
+    base = dict(assignment=assignment.name, source=source, submitted=submitted,
                 due=due, late_due=late_due, extension=ext, policy=policy.describe())
     if submitted is None:
         return Lateness(status=UNKNOWN, penalty=0.0, **base)
