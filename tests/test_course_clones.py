@@ -8,8 +8,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import run_cli
-from grader.course.pushes import PushRecordError, _safe, branch_at, cutoff, read_pushes
+from conftest import ROOT, run_cli
+from grader.batch.discovery import discover
+from grader.course.batch import _identifiers, apply_to_report
+from grader.course.clones import select_commits
+from grader.course import load_course
+from grader.course.pushes import PushRecordError, _safe, branch_at, cutoff, read_pushes, write_commit
+from grader.exercises import load_exercise
+from grader.submission import used_exercises
 from test_course_channels import REFERENCE, SIGN_FLIPPED, make_course
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
@@ -72,8 +78,6 @@ def test_the_branch_at_a_cutoff_is_the_last_push_before_it(tmp_path):
 
 
 def test_the_cutoff_is_the_late_due_date_or_the_due_date(tmp_path):
-    from grader.course import load_course
-
     course = load_course(make_course(tmp_path / "course"))
     hw1 = course.assignments["hw1"]
     assert cutoff(course, hw1, {"ada"}) == hw1.late_due
@@ -192,51 +196,54 @@ def test_pushes_need_a_course_and_a_classroom_clone(tmp_path):
     assert proc.returncode == 2 and "--pushes needs course.yaml" in proc.stderr
 
 
-def test_each_assignment_of_one_clone_is_taken_at_its_own_deadline(tmp_path):
-    """hw1 (ex01) and hw2 (ex05) in one repository: ex01 from the commit pushed by hw1's cutoff, ex05 from
-    the one pushed by hw2's, each timed by its own push."""
-    from grader.batch.discovery import discover
-    from grader.course import load_course
-    from grader.course.batch import _identifiers
-    from grader.course.clones import select_commits
-    from grader.exercises import load_exercise
-    from conftest import ROOT
-
-    root = tmp_path / "course"
-    for name in ("ex01_sigmoid", "ex05_softmax"):
+def stub_course(root, names, assignments):
+    """A course of ``names`` (their exercise.yaml only: enough for course.yaml's checks) and ``assignments``."""
+    for name in names:
         (root / "exercises" / name).mkdir(parents=True)
         (root / "exercises" / name / "exercise.yaml").write_text(f"name: {name}\nfile: x.py\n")
-    (root / "course.yaml").write_text(
-        "name: c\nterm: t\ntimezone: UTC\nlate_policy: {penalty: 10%, per: day}\nassignments:\n"
-        "  hw1: {exercises: [ex01_sigmoid], due: 2026-10-10T23:59:00Z}\n"
-        "  hw2: {exercises: [ex05_softmax], due: 2026-10-20T23:59:00Z}\n")
-    course = load_course(root)
-    exercises = [load_exercise(ROOT / "exercises" / n) for n in ("ex01_sigmoid", "ex05_softmax")]
-    repo = tmp_path / "hw-submissions" / "hw-ada"
+    (root / "course.yaml").write_text("name: c\nterm: t\ntimezone: UTC\nlate_policy: {penalty: 10%, per: day}\n"
+                                      "assignments:\n" + assignments)
+    return load_course(root)
+
+
+def clone_of_two_pushes(clones, repo_name, files, first_at, second_at, pushes):
+    """``clones/repo_name``: two commits, each writing ``files`` with the text ``# first``, then ``# second``,
+    pushed at ``first_at`` and ``second_at`` by GitHub's record in ``pushes``; returns the two commits."""
+    repo = clones / repo_name
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     shas = []
     for version in ("first", "second"):
-        for name in ("sigmoid.py", "softmax.py"):
-            (repo / name).write_text(f"# {version}\ndef {name[:-3]}(x):\n    return x\n")
+        for name in files:
+            (repo / name).write_text(f"# {version}\n")
         git(repo, "add", ".")
         git(repo, "commit", "-q", "-m", version)
         shas.append(git(repo, "rev-parse", "HEAD"))
-    (tmp_path / "pushes").mkdir()
-    (tmp_path / "pushes" / "hw-ada.json").write_text(json.dumps([
-        activity(shas[1], "2026-10-15T08:00:00Z", id=2), activity(shas[0], "2026-10-09T08:00:00Z", id=1)]))
+    pushes.mkdir(exist_ok=True)
+    (pushes / f"{repo_name}.json").write_text(json.dumps([activity(shas[1], second_at, id=2),
+                                                         activity(shas[0], first_at, id=1)]))
+    return shas
+
+
+def test_each_assignment_of_one_clone_is_taken_at_its_own_deadline(tmp_path):
+    """hw1 (ex01) and hw2 (ex05) in one repository: ex01 from the commit pushed by hw1's cutoff, ex05 from
+    the one pushed by hw2's, each timed by its own push."""
+    course = stub_course(tmp_path / "course", ("ex01_sigmoid", "ex05_softmax"),
+                         "  hw1: {exercises: [ex01_sigmoid], due: 2026-10-10T23:59:00Z}\n"
+                         "  hw2: {exercises: [ex05_softmax], due: 2026-10-20T23:59:00Z}\n")
+    exercises = [load_exercise(ROOT / "exercises" / n) for n in ("ex01_sigmoid", "ex05_softmax")]
+    shas = clone_of_two_pushes(tmp_path / "hw-submissions", "hw-ada", ("sigmoid.py", "softmax.py"),
+                               "2026-10-09T08:00:00Z", "2026-10-15T08:00:00Z", tmp_path / "pushes")
     subs, layout = discover(tmp_path / "hw-submissions", exercises)
     assert layout == "classroom"
     times = select_commits(course, subs, exercises, tmp_path / "pushes", _identifiers, log=lambda *_: None)
     (ada,) = subs
-    assert ada.files["ex01_sigmoid"][1].startswith(b"# first") and ada.files["ex05_softmax"][1].startswith(b"# second")
+    assert ada.files["ex01_sigmoid"][1] == b"# first\n" and ada.files["ex05_softmax"][1] == b"# second\n"
     hw = times["ada"]["assignments"]
     assert (hw["hw1"]["commit"], hw["hw1"]["at"]) == (shas[0], "2026-10-09T08:00:00Z")
     assert (hw["hw2"]["commit"], hw["hw2"]["at"]) == (shas[1], "2026-10-15T08:00:00Z")
     assert times["ada"]["at"] == "2026-10-15T08:00:00Z"
     # Each assignment's lateness from its own push: the later one (15 October) would make hw1 late.
-    from grader.course.batch import apply_to_report
-
     scores = {n: {"result": {"score": 1.0}} for n in ("ex01_sigmoid", "ex05_softmax")}
     report = {"submitted": times["ada"], "exercises": scores}
     apply_to_report(course, report)
@@ -245,8 +252,6 @@ def test_each_assignment_of_one_clone_is_taken_at_its_own_deadline(tmp_path):
 
 
 def test_a_commit_is_read_without_links_and_within_its_limits(tmp_path):
-    from grader.course.pushes import write_commit
-
     repo = tmp_path / "hw1-ada"
     (repo / "deep" / "er").mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
@@ -275,37 +280,14 @@ def test_a_commit_is_read_without_links_and_within_its_limits(tmp_path):
 def test_a_capstones_earlier_layers_come_from_the_same_commit(tmp_path):
     """ex12 imports the student's ex05/ex06/ex07/ex09 files: from the commit graded for ex12, never from the
     clone's later files."""
-    from grader.batch.discovery import discover
-    from grader.course import load_course
-    from grader.course.batch import _identifiers
-    from grader.course.clones import select_commits
-    from grader.exercises import load_exercise
-    from grader.submission import used_exercises
-    from conftest import ROOT
-
-    root = tmp_path / "course"
-    (root / "exercises" / "ex12_lenet").mkdir(parents=True)
-    (root / "exercises" / "ex12_lenet" / "exercise.yaml").write_text("name: ex12_lenet\nfile: x.py\n")
-    (root / "course.yaml").write_text("name: c\nterm: t\ntimezone: UTC\nassignments:\n"
-                                      "  final: {exercises: [ex12_lenet], due: 2026-12-01T12:00:00Z}\n")
+    course = stub_course(tmp_path / "course", ("ex12_lenet",),
+                         "  final: {exercises: [ex12_lenet], due: 2026-12-01T12:00:00Z}\n")
     capstone = load_exercise(ROOT / "exercises" / "ex12_lenet")
     deps = used_exercises(capstone)
-    repo = tmp_path / "final-submissions" / "final-ada"
-    repo.mkdir(parents=True)
-    git(repo, "init", "-q", "-b", "main")
-    shas = []
-    for version in ("on time", "late"):
-        for ex in [capstone, *deps]:
-            (repo / ex.file).write_text(f"# {version}\n")
-        git(repo, "add", ".")
-        git(repo, "commit", "-q", "-m", version)
-        shas.append(git(repo, "rev-parse", "HEAD"))
-    (tmp_path / "pushes").mkdir()
-    (tmp_path / "pushes" / "final-ada.json").write_text(json.dumps([
-        activity(shas[1], "2026-12-02T08:00:00Z", id=2), activity(shas[0], "2026-12-01T11:00:00Z", id=1)]))
+    clone_of_two_pushes(tmp_path / "final-submissions", "final-ada", [ex.file for ex in [capstone, *deps]],
+                        "2026-12-01T11:00:00Z", "2026-12-02T08:00:00Z", tmp_path / "pushes")
     subs, _ = discover(tmp_path / "final-submissions", [capstone])
-    select_commits(load_course(root), subs, [capstone], tmp_path / "pushes", _identifiers, log=lambda *_: None,
-                   deps=deps)
+    select_commits(course, subs, [capstone], tmp_path / "pushes", _identifiers, log=lambda *_: None, deps=deps)
     (ada,) = subs
     assert sorted(ada.files) == sorted(ex.name for ex in [capstone, *deps])
-    assert all(data == b"# on time\n" for _, data in ada.files.values())
+    assert all(data == b"# first\n" for _, data in ada.files.values())
