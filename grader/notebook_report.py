@@ -19,7 +19,7 @@ from html import escape
 
 from grader.course.visibility import HELD
 from grader.curves import figures
-from grader.report import _points, format_text
+from grader.report import _points, format_text, held_line
 from grader.results import ERROR, PASSED, ExerciseResult
 from grader.text import html_with_code
 
@@ -80,9 +80,7 @@ class Report:
             if charts:
                 rows.append(f"<tr class='grader-curves'><td colspan='3' style='text-align:left'>{charts}</td></tr>")
         pct = 100.0 * r.score / r.max_score if r.max_score else 0.0
-        held = sum(t.max_score for t in r.tests if t.kind == HELD)  # as format_text says it
-        later = (f" <span style='opacity:0.7'>({_points(held)} point(s) not counted yet: their results are "
-                 f"shown after the due date)</span>" if held else "")
+        later = f" <span style='opacity:0.7'>{escape(held_line(r))}</span>" if held_line(r) else ""
         notes = "".join(f"<li>{html_with_code(n)}</li>" for n in self.notes)
         faults = ("<p style='color:#9a6700'>The grader itself failed on some checks (not your fault): "
                   "please report it.</p>" if r.grader_faults else "")

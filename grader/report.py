@@ -46,6 +46,12 @@ def reproduce_command(result: ExerciseResult) -> str:
     return command
 
 
+def held_line(result: ExerciseResult) -> str:
+    """What the score line adds while some checks' results are held until the due date ("" when none)."""
+    held = sum(t.max_score for t in result.tests if t.kind == "held")  # grader.course.visibility
+    return f"({_points(held)} point(s) not counted yet: their results are shown after the due date)" if held else ""
+
+
 def format_text(result: ExerciseResult, color: bool = False, verbose: bool = False,
                 reproduce: str | None = None) -> str:
     """The terminal report: one line per check, feedback under each failure, the total.
@@ -66,9 +72,8 @@ def format_text(result: ExerciseResult, color: bool = False, verbose: bool = Fal
             lines.append(indent(sanitize(t.output, 20000), "        "))
     pct = 100.0 * result.score / result.max_score if result.max_score else 0.0
     lines.append(_c(f"  Score: {_points(result.score)} / {_points(result.max_score)} ({pct:.0f}%)", "bold", color))
-    held = sum(t.max_score for t in result.tests if t.kind == "held")
-    if held:
-        lines.append(f"  ({_points(held)} point(s) not counted yet: their results are shown after the due date)")
+    if held_line(result):
+        lines.append(f"  {held_line(result)}")
     v = result.versions
     lines.append(_c(
         f"  seed {result.seed} | devices: {', '.join(result.devices)} | Python {v.get('python', '?')}, "
